@@ -1,0 +1,284 @@
+"""What families touch: free-text search, results, details, map, categories, nearby."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.i18n import uses_miles
+from bot.keyboards import (
+    categories_keyboard,
+    concepts_keyboard,
+    results_keyboard,
+    not_found_keyboard,
+)
+from bot.render import escape
+from bot.services import Caller, caller, services
+from knowledge.directory import postal_code_point, service_record
+from knowledge.queries import log_search, record_feedback
+from knowledge.search import SearchHit, SearchOutcome, SearchQuery
+
+PAGE_SIZE = 3
+POSTAL_CODE = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
+
+
+async def _render_results(
+    context: ContextTypes.DEFAULT_TYPE, who: Caller, outcome: SearchOutcome, state: dict[str, Any]
+) -> tuple[str, Any]:
+    _ = who._
+    app = services(context)
+    now = app.local_now()
+    blocks: list[str] = []
+    start = state["offset"]
+    async with app.sessions() as session:
+        for number, hit in enumerate(outcome.hits, start=start + 1):
+            blocks.append(await _hit_block(session, hit, number, now, who))
+    header = (
+        _("Here is what I found near you:")
+        if state.get("near") and not state.get("text")
+        else _("Here is what I found:")
+    )
+    text = header + "\n\n" + "\n\n".join(blocks) + "\n\n" + _("Did this help?")
+    more = start + len(outcome.hits) < outcome.total
+    return render.trim(text), results_keyboard(outcome.hits, start, more, state.get("log_id"), _)
+
+
+async def _hit_block(session: Any, hit: SearchHit, number: int, now: Any, who: Caller) -> str:
+    _ = who._
+    distance = (
+        render.format_distance(hit.distance_km, uses_miles(who.telegram_language))
+        if hit.distance_km is not None
+        else None
+    )
+    if hit.kind == "service":
+        record = await service_record(session, hit.id)
+        if record is not None:
+            return render.service_card(record, number, now, _, distance)
+    label = {"resource": _("Toolkit"), "material": _("Sample material"), "event": _("Event")}
+    return f"<b>{number}. {escape(hit.title)}</b>\n{escape(label.get(hit.kind, ''))}"
+
+
+async def run_search(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, state: dict[str, Any]
+) -> None:
+    """Search with `state` (text/concept/near/offset), log it, and answer with result cards."""
+    app = services(context)
+    await app.finder.refresh()
+    outcome = app.finder.search(
+        SearchQuery(
+            text=state.get("text", ""),
+            language=who.language,
+            limit=PAGE_SIZE,
+            offset=state["offset"],
+            near=tuple(state["near"]) if state.get("near") else None,  # type: ignore[arg-type]
+            concept=state.get("concept"),
+            kinds=frozenset({"service"}) if state.get("concept") or state.get("near") else None,
+        )
+    )
+    if state["offset"] == 0 and state.get("text"):
+        async with app.transaction() as session:
+            state["log_id"] = await log_search(session, outcome)
+    if context.chat_data is not None:
+        context.chat_data["search"] = state
+    message = update.effective_message
+    assert message is not None
+    if not outcome.hits:
+        _ = who._
+        text = (
+            _("I couldn't find a good match for “{query}”.").format(query=escape(state["text"]))
+            if state.get("text")
+            else _("I couldn't find services for that yet.")
+        )
+        text += "\n" + _("Try other words, pick a category, or ask a person at the school.")
+        await _reply(update, text, not_found_keyboard(app.finder.lexicon, who.language, _))
+        return
+    text, markup = await _render_results(context, who, outcome, state)
+    await _reply(update, text, markup)
+
+
+async def _reply(update: Update, text: str, markup: Any) -> Message:
+    message = update.effective_message
+    assert message is not None
+    return await message.reply_text(text, reply_markup=markup, disable_web_page_preview=True)
+
+
+async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Free text is a question: search the directory and the toolkit."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    who = await caller(update, context)
+    postal = POSTAL_CODE.match(message.text)
+    if postal:
+        await nearby_postal_code(update, context, who, postal.group(1))
+        return
+    await run_search(update, context, who, {"text": message.text.strip()[:500], "offset": 0})
+
+
+async def nearby_postal_code(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, postal_code: str
+) -> None:
+    async with services(context).sessions() as session:
+        point = await postal_code_point(session, postal_code)
+    if point is None:
+        await _reply(
+            update,
+            who._("I don't know any places in ZIP code {zip}. Share your location instead?").format(
+                zip=escape(postal_code)
+            ),
+            None,
+        )
+        return
+    await _nearby(update, context, who, point)
+
+
+async def _nearby(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, point: tuple[float, float]
+) -> None:
+    previous = (context.chat_data or {}).get("search") or {}
+    state: dict[str, Any] = {"near": list(point), "offset": 0}
+    if previous.get("concept"):
+        state["concept"] = previous["concept"]  # "nearby" within the category being browsed
+    await run_search(update, context, who, state)
+
+
+async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared location lists the nearest services (within the current category, if any)."""
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    who = await caller(update, context)
+    await _nearby(update, context, who, (message.location.latitude, message.location.longitude))
+
+
+async def more_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The next page of the last search."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    who = await caller(update, context)
+    state = (context.chat_data or {}).get("search")
+    if not state:
+        await _reply(update, who._("That list has expired. Please ask again."), None)
+        return
+    state = {**state, "offset": state["offset"] + PAGE_SIZE}
+    await run_search(update, context, who, state)
+
+
+async def show_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The full record of one service."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    who = await caller(update, context)
+    app = services(context)
+    await app.finder.refresh()
+    service_id = app.finder.resolve(query.data.split(":", 1)[1])
+    async with app.sessions() as session:
+        record = await service_record(session, service_id)
+    if record is None:
+        await _reply(update, who._("Sorry, that listing is no longer in the directory."), None)
+        return
+    markup = render.keyboard(
+        [[render.button("📍 " + who._("Map"), "m", service_id)]] if record.mappable else []
+    )
+    await _reply(update, render.service_details(record, app.local_now(), who._), markup)
+
+
+async def send_map(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service's place as a Telegram venue (opens in the phone's maps)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    who = await caller(update, context)
+    app = services(context)
+    service_id = app.finder.resolve(query.data.split(":", 1)[1])
+    async with app.sessions() as session:
+        record = await service_record(session, service_id)
+    place = record.mappable if record else None
+    message = update.effective_message
+    assert message is not None
+    if record is None or place is None:
+        await _reply(update, who._("Sorry, I don't have a map location for that one."), None)
+        return
+    await message.reply_venue(
+        latitude=place.latitude,
+        longitude=place.longitude,
+        title=render.one_line(record.name, 100),
+        address=render.one_line(place.address or place.name or record.name, 100),
+    )
+
+
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍/👎 on a result list, stored with the query for the gap report."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, log_id, vote = query.data.split(":")
+    who = await caller(update, context)
+    if log_id.isdigit():
+        async with services(context).transaction() as session:
+            await record_feedback(session, int(log_id), vote == "1")
+    await query.answer(who._("Thank you!") if vote == "1" else who._("Thanks, that helps us improve."))
+    if vote == "0":
+        await not_what_i_need(update, context, answered=True)
+
+
+async def not_what_i_need(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, answered: bool = False
+) -> None:
+    """Offer the categories and a person instead."""
+    query = update.callback_query
+    if query is not None and not answered:
+        await query.answer()
+    who = await caller(update, context)
+    await _reply(
+        update,
+        who._("Sorry about that. Pick a category, or ask a person at the school."),
+        not_found_keyboard(services(context).finder.lexicon, who.language, who._),
+    )
+
+
+async def show_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The category buttons."""
+    query = update.callback_query
+    who = await caller(update, context)
+    markup = categories_keyboard(services(context).finder.lexicon, who.language, who._)
+    if query is not None:
+        await query.answer()
+        await query.edit_message_text(who._("What do you need help with?"), reply_markup=markup)
+    else:
+        await _reply(update, who._("What do you need help with?"), markup)
+
+
+async def open_category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A category's needs as buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    who = await caller(update, context)
+    parts = query.data.split(":")
+    page = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+    lexicon = services(context).finder.lexicon
+    category = lexicon.category(parts[1])
+    if category is None:
+        await show_categories(update, context)
+        return
+    title = f"{category.emoji} {escape(category.label.get(who.language, category.id))}"
+    await query.edit_message_text(
+        title, reply_markup=concepts_keyboard(lexicon, category.id, page, who.language, who._)
+    )
+
+
+async def open_concept(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The services for one need, as result cards."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    who = await caller(update, context)
+    concept = query.data.split(":", 1)[1]
+    if services(context).finder.lexicon.concept(concept) is None:
+        await show_categories(update, context)
+        return
+    await run_search(update, context, who, {"concept": concept, "offset": 0})

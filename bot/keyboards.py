@@ -1,0 +1,80 @@
+"""Inline and reply keyboards. Callback data: short ':'-joined parts, under 64 bytes.
+
+Prefixes: cats (category list), cat:<id>[:page], con:<concept>, d:<ref> details, m:<ref> map,
+more, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>, mat:<id>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.i18n import Translate
+from bot.render import button, keyboard, one_line
+from knowledge.lexicon import Lexicon
+from knowledge.search import SearchHit
+
+CONCEPTS_PER_PAGE = 8
+
+
+def _pairs(buttons: Sequence[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def categories_keyboard(lexicon: Lexicon, language: str, _: Translate) -> InlineKeyboardMarkup:
+    buttons = [
+        button(f"{c.emoji} {c.label.get(language, c.id)}", "cat", c.id) for c in lexicon.categories
+    ]
+    return keyboard([*_pairs(buttons), [button("🙋 " + _("Ask a person"), "ask")]])
+
+
+def concepts_keyboard(
+    lexicon: Lexicon, category_id: str, page: int, language: str, _: Translate
+) -> InlineKeyboardMarkup:
+    concepts = lexicon.concepts_in(category_id)
+    start = page * CONCEPTS_PER_PAGE
+    shown = concepts[start : start + CONCEPTS_PER_PAGE]
+    rows = _pairs([button(c.label.get(language, c.id), "con", c.id) for c in shown])
+    paging = []
+    if page > 0:
+        paging.append(button("◀️ " + _("Previous"), "cat", category_id, str(page - 1)))
+    if start + CONCEPTS_PER_PAGE < len(concepts):
+        paging.append(button(_("Next") + " ▶️", "cat", category_id, str(page + 1)))
+    return keyboard([*rows, paging, [button("⬅️ " + _("Back"), "cats")]])
+
+
+def results_keyboard(
+    hits: Sequence[SearchHit], start: int, more: bool, log_id: int | None, _: Translate
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, hit in enumerate(hits, start=start + 1):
+        label = f"{number}. {one_line(hit.title, 28)}"
+        if hit.kind == "service":
+            rows.append([button("ℹ️ " + label, "d", hit.id), button("📍 " + _("Map"), "m", hit.id)])
+        elif hit.kind == "resource":
+            rows.append([button("📘 " + label, "tk", hit.id)])
+        elif hit.kind == "material":
+            rows.append([button("📄 " + label, "mat", hit.id)])
+        elif hit.kind == "event":
+            rows.append([button("📅 " + label, "ev", hit.id)])
+    navigation = [button("🙋 " + _("Not what I need"), "nw")]
+    if more:
+        navigation.insert(0, button("➕ " + _("More results"), "more"))
+    rows.append(navigation)
+    if log_id is not None:
+        rows.append([button("👍", "fb", str(log_id), "1"), button("👎", "fb", str(log_id), "0")])
+    return keyboard(rows)
+
+
+def not_found_keyboard(lexicon: Lexicon, language: str, _: Translate) -> InlineKeyboardMarkup:
+    return categories_keyboard(lexicon, language, _)
+
+
+def main_reply_keyboard(_: Translate) -> ReplyKeyboardMarkup:
+    """The persistent button that asks for the family's location."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton("📍 " + _("Services near me"), request_location=True)]],
+        resize_keyboard=True,
+        is_persistent=True,
+    )

@@ -1,0 +1,87 @@
+"""The long-lived services handlers use, created in post_init and closed in post_shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.i18n import Translate, supported_language, translator
+from knowledge.chats import get_chat
+from knowledge.finder import ResourceFinder
+from knowledge.models import Role, utcnow
+
+
+@dataclass
+class BotServices:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    finder: ResourceFinder
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session per task, committed when the block ends without error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    def local_now(self) -> datetime:
+        return utcnow().astimezone(self.settings.zone)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return context.bot_data["services"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is talking, as the handlers need it: chat, language, role, texts."""
+
+    chat_id: int
+    language: str
+    role: Role
+    telegram_language: str | None
+    _: Translate
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.COORDINATOR)
+
+
+async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
+    """The chat's language and role, from the cache or the database (created on first contact).
+
+    The role is always read from the database, never from anything the client sent.
+    """
+    chat = update.effective_chat
+    user = update.effective_user
+    assert chat is not None
+    telegram_language = user.language_code if user else None
+    app = services(context)
+    cached = context.chat_data if context.chat_data is not None else {}
+    if "language" not in cached or "role" not in cached:
+        async with app.transaction() as session:
+            row = await get_chat(
+                session,
+                chat.id,
+                supported_language(telegram_language),
+                app.settings.coordinator_ids,
+            )
+            cached["language"], cached["role"] = row.language, row.role
+    language = cached["language"]
+    return Caller(chat.id, language, Role(cached["role"]), telegram_language, translator(language))
+
+
+def forget_cached(context: ContextTypes.DEFAULT_TYPE) -> None:
+    if context.chat_data is not None:
+        context.chat_data.clear()

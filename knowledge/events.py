@@ -1,0 +1,59 @@
+"""Events and their reminders (the rows; jobs/ decides when to send them)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.models import Event, Reminder
+
+DEFAULT_REMINDERS = (timedelta(days=1), timedelta(hours=1))
+_OFFSET = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_offsets(text: str) -> list[timedelta]:
+    """"1d,1h,10m" -> offsets before the start; raises ValueError naming the bad part."""
+    offsets = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        match = _OFFSET.match(part.lower())
+        if not match or int(match.group(1)) == 0:
+            raise ValueError(f"'{part.strip()}' is not a reminder time like 1d, 2h or 10m")
+        offsets.append(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    return sorted(set(offsets), reverse=True)
+
+
+async def create_event(
+    session: AsyncSession,
+    *,
+    title: str,
+    starts_at: datetime,
+    where: str | None = None,
+    description: str | None = None,
+    school_id: str | None = None,
+    created_by: int | None = None,
+    reminders: list[timedelta] | None = None,
+) -> Event:
+    """Add an event with one reminder row per offset (defaults: a day and an hour before)."""
+    if starts_at.tzinfo is None:
+        raise ValueError("the start time needs a time zone")
+    event = Event(
+        title=title.strip(),
+        starts_at=starts_at,
+        where=(where or "").strip() or None,
+        description=description,
+        school_id=school_id,
+        created_by=created_by,
+    )
+    offsets = DEFAULT_REMINDERS if reminders is None else reminders
+    event.reminders = [
+        Reminder(offset_minutes=int(offset.total_seconds() // 60), due_at=starts_at - offset)
+        for offset in offsets
+    ]
+    session.add(event)
+    await session.flush()
+    return event

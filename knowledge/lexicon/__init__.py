@@ -1,0 +1,105 @@
+"""The concept lexicon: how families ask (English, Spanish) -> what services are called.
+
+It is data (YAML beside this file), so a coordinator can extend it without touching code:
+add phrases to a concept, or drop a `concepts-*.yaml` file with more concepts next to
+`concepts.yaml` (or in the folder named by `LEXICON_DIR`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from knowledge.text import fold, tokens
+
+LEXICON_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    emoji: str
+    label: dict[str, str]
+
+
+@dataclass(slots=True)
+class Concept:
+    id: str
+    category: str
+    label: dict[str, str]
+    terms: list[str]  # service-side words, folded
+    phrases: dict[str, list[str]] = field(default_factory=dict)  # language -> folded phrases
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    categories: list[Category]
+    concepts: list[Concept]
+    stopwords: frozenset[str]
+
+    def concept(self, concept_id: str) -> Concept | None:
+        return next((c for c in self.concepts if c.id == concept_id), None)
+
+    def concepts_in(self, category_id: str) -> list[Concept]:
+        return [c for c in self.concepts if c.category == category_id]
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+def _read(path: Path) -> object:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _concept_files(folders: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        files += sorted(folder.glob("concepts*.yaml"))
+    return files
+
+
+def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
+    """Read categories, concepts and stop-words; later files add phrases to earlier concepts."""
+    folders = [LEXICON_DIR] + ([extra_dir] if extra_dir else [])
+    categories = [
+        Category(id=str(row["id"]), emoji=str(row.get("emoji", "")), label=dict(row["label"]))
+        for row in _read(LEXICON_DIR / "categories.yaml")  # type: ignore[union-attr]
+    ]
+    by_id: dict[str, Concept] = {}
+    for path in _concept_files(folders):
+        for row in _read(path) or []:  # type: ignore[union-attr]
+            concept = by_id.get(row["id"])
+            if concept is None:
+                concept = Concept(
+                    id=str(row["id"]),
+                    category=str(row.get("category", "")),
+                    label=dict(row.get("label") or {"en": row["id"], "es": row["id"]}),
+                    terms=[],
+                )
+                by_id[concept.id] = concept
+            concept.terms += [fold(str(t)) for t in row.get("terms") or [] if fold(str(t))]
+            for language in ("en", "es"):
+                phrases = [fold(str(p)) for p in row.get(language) or []]
+                # The label and the id are ways of asking too ("Dentista", "food-pantry").
+                phrases += [fold(concept.label.get(language, "")), fold(concept.id)]
+                known = concept.phrases.setdefault(language, [])
+                known += [p for p in phrases if p and p not in known]
+    stop_rows = _read(LEXICON_DIR / "stopwords.yaml") or {}
+    stopwords = frozenset(
+        word
+        for language_words in stop_rows.values()  # type: ignore[union-attr]
+        for phrase in language_words
+        for word in tokens(str(phrase))
+    )
+    return Lexicon(categories=categories, concepts=list(by_id.values()), stopwords=stopwords)
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    extra = os.environ.get("LEXICON_DIR")
+    return load_lexicon(Path(extra) if extra else None)

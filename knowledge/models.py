@@ -1,0 +1,467 @@
+"""The data model: HSDS 3.0 core tables, toolkit content, chats, events and the outbox.
+
+HSDS ids are kept exactly as the imported data gives them (strings). Everything the bot must
+send (broadcasts, announcements, reminders) is a row, so the database, not the scheduler's
+memory, says what is owed and what was delivered.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- HSDS 3.0 core ---------------------------------------------------------------------------
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
+
+    services: Mapped[list[Service]] = relationship(back_populates="organization")
+
+
+class Service(Base):
+    __tablename__ = "service"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    interpretation_services: Mapped[str | None] = mapped_column(Text)
+    application_process: Mapped[str | None] = mapped_column(Text)
+    fees_description: Mapped[str | None] = mapped_column(Text)
+    wait_time: Mapped[str | None] = mapped_column(Text)
+    eligibility_description: Mapped[str | None] = mapped_column(Text)
+    minimum_age: Mapped[float | None] = mapped_column(Float)
+    maximum_age: Mapped[float | None] = mapped_column(Float)
+    alert: Mapped[str | None] = mapped_column(Text)
+
+    organization: Mapped[Organization] = relationship(back_populates="services")
+
+
+class Location(Base):
+    __tablename__ = "location"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="SET NULL"), index=True
+    )
+    location_type: Mapped[str] = mapped_column(String(32), default="physical")
+    name: Mapped[str | None] = mapped_column(Text)
+    alternate_name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    transportation: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class Address(Base):
+    __tablename__ = "address"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    location_id: Mapped[str] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    attention: Mapped[str | None] = mapped_column(Text)
+    address_1: Mapped[str] = mapped_column(Text)
+    address_2: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    state_province: Mapped[str | None] = mapped_column(Text)
+    postal_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    country: Mapped[str | None] = mapped_column(String(8))
+    address_type: Mapped[str] = mapped_column(String(16), default="physical")
+
+
+class ServiceAtLocation(Base):
+    __tablename__ = "service_at_location"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[str] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Phone(Base):
+    __tablename__ = "phone"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service_at_location.id", ondelete="CASCADE")
+    )
+    number: Mapped[str] = mapped_column(Text)
+    extension: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Schedule(Base):
+    """Opening hours as HSDS 3.0 RRULE-style rows (one row per weekday block)."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service_at_location.id", ondelete="CASCADE")
+    )
+    valid_from: Mapped[str | None] = mapped_column(String(32))
+    valid_to: Mapped[str | None] = mapped_column(String(32))
+    dtstart: Mapped[str | None] = mapped_column(String(32))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    until: Mapped[str | None] = mapped_column(String(32))
+    count: Mapped[int | None] = mapped_column(Integer)
+    wkst: Mapped[str | None] = mapped_column(String(2))
+    freq: Mapped[str | None] = mapped_column(String(16))
+    interval: Mapped[int | None] = mapped_column(Integer)
+    byday: Mapped[str | None] = mapped_column(String(64))
+    byweekno: Mapped[str | None] = mapped_column(String(64))
+    bymonthday: Mapped[str | None] = mapped_column(String(64))
+    byyearday: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    opens_at: Mapped[str | None] = mapped_column(String(8))
+    closes_at: Mapped[str | None] = mapped_column(String(8))
+    attending_type: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Language(Base):
+    __tablename__ = "language"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), index=True
+    )
+    phone_id: Mapped[str | None] = mapped_column(ForeignKey("phone.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class TaxonomyTerm(Base):
+    __tablename__ = "taxonomy_term"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    code: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    # Not a foreign key: HSDS data often names parents from taxonomies it does not ship.
+    parent_id: Mapped[str | None] = mapped_column(String)
+    taxonomy: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    taxonomy_id: Mapped[str | None] = mapped_column(String)
+    term_uri: Mapped[str | None] = mapped_column(Text)
+
+
+class Attribute(Base):
+    """Links any HSDS entity (by `link_entity`, `link_id`) to a taxonomy term."""
+
+    __tablename__ = "attribute"
+    __table_args__ = (Index("ix_attribute_link", "link_entity", "link_id"),)
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    link_id: Mapped[str] = mapped_column(String)
+    taxonomy_term_id: Mapped[str] = mapped_column(
+        ForeignKey("taxonomy_term.id", ondelete="CASCADE"), index=True
+    )
+    link_type: Mapped[str | None] = mapped_column(Text)
+    link_entity: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Partnership toolkit and sample materials --------------------------------------------------
+
+
+class ToolkitResource(Base):
+    """One entry of the partnership toolkit (overview, best practice, report...)."""
+
+    __tablename__ = "toolkit_resource"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    section: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title_en: Mapped[str] = mapped_column(Text)
+    title_es: Mapped[str] = mapped_column(Text)
+    summary_en: Mapped[str] = mapped_column(Text)
+    summary_es: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    body_es: Mapped[str] = mapped_column(Text)
+    keywords_en: Mapped[str] = mapped_column(Text, default="")
+    keywords_es: Mapped[str] = mapped_column(Text, default="")
+
+
+class SampleMaterial(Base):
+    """A document staff can ask for (MOU template, needs assessment...), stored with its bytes."""
+
+    __tablename__ = "sample_material"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title_en: Mapped[str] = mapped_column(Text)
+    title_es: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+    description_es: Mapped[str] = mapped_column(Text)
+    keywords_en: Mapped[str] = mapped_column(Text, default="")
+    keywords_es: Mapped[str] = mapped_column(Text, default="")
+    filename_en: Mapped[str] = mapped_column(Text)
+    filename_es: Mapped[str | None] = mapped_column(Text)
+    content_en: Mapped[bytes] = mapped_column(LargeBinary)
+    content_es: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# --- People, events and the outbox -------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    FAMILY = "family"
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+
+
+class Chat(Base):
+    """A Telegram chat the bot talks to; the only personal data kept."""
+
+    __tablename__ = "chat"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=Role.FAMILY,
+    )
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Narrows announcements to one school (an HSDS location id); None means all schools.
+    school_id: Mapped[str | None] = mapped_column(String)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    where: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    school_id: Mapped[str | None] = mapped_column(String)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reminders: Mapped[list[Reminder]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Reminder.due_at"
+    )
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvp"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True
+    )
+    going: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Reminder(Base):
+    """A reminder owed for an event at `due_at`; once queued its deliveries are outbox rows."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ReminderStatus] = mapped_column(
+        Enum(
+            ReminderStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=ReminderStatus.PENDING,
+    )
+
+    event: Mapped[Event] = relationship(back_populates="reminders")
+
+
+class Message(Base):
+    """Something to send to many chats: a broadcast, an event announcement, a reminder."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder.id", ondelete="SET NULL"))
+    school_id: Mapped[str | None] = mapped_column(String)
+    # Where the sender's live progress message lives, so a restart can keep editing it.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class Delivery(Base):
+    """One outbox row: one message to one chat. Unique, so nothing is owed twice."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "chat_id"),
+        Index("ix_delivery_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(
+            DeliveryStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=DeliveryStatus.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ContentVersion(Base):
+    """A counter bumped whenever searchable data changes, so every process can rebuild its index
+    (an import from the CLI while the bot runs, say) without a restart."""
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QueryLog(Base):
+    """What was asked and how it went, for the gap report. Never who asked."""
+
+    __tablename__ = "query_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    matched: Mapped[bool] = mapped_column(Boolean)
+    result_count: Mapped[int] = mapped_column(Integer, default=0)
+    top_result_id: Mapped[str | None] = mapped_column(String)
+    concept: Mapped[str | None] = mapped_column(String(64))  # the need it was about, if known
+    helpful: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

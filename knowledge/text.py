@@ -1,0 +1,25 @@
+"""Text folding shared by the index and the queries: case, accents and punctuation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents ("inglés" -> "ingles", "pañales" -> "panales"), drop punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", stripped).strip()
+
+
+def tokens(text: str) -> list[str]:
+    return fold(text).split()
+
+
+def short_hash(value: str) -> str:
+    """A stable 16-hex-digit stand-in for an id too long for Telegram's 64-byte callback data."""
+    return hashlib.sha1(value.encode()).hexdigest()[:16]
