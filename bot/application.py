@@ -40,6 +40,11 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CommandHandler("privacy", common.privacy_command, filters=private))
     application.add_handler(CommandHandler("forget", common.forget_command, filters=private))
 
+    # --- staff (materials, toolkit) ---
+    # --- ask a person (handoff) ---
+    # --- coordinators (roles, subscriptions, broadcast) ---
+    # --- events ---
+
     application.add_handler(CallbackQueryHandler(common.set_language, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(common.confirm_forget, pattern=r"^forget:"))
     application.add_handler(CallbackQueryHandler(families.show_categories, pattern=r"^cats$"))

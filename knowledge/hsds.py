@@ -171,7 +171,9 @@ class _SkipRow(Exception):
     """Raised while checking a row: the message is the reason it is skipped."""
 
 
-RowTransform = Callable[[dict[str, str | None]], None]
+# Reads a row's non-blank source values by column; returns values to use instead (or skips).
+RowTransform = Callable[[Mapping[str, str]], dict[str, str]]
+Converter = Callable[[str, list[str]], Any]
 
 
 @dataclass(frozen=True)
@@ -184,25 +186,24 @@ class _FileKind:
     renames: Mapping[str, str] = field(default_factory=dict)
     # Values for columns the file lacks or leaves blank (1.x splits addresses by file).
     defaults: Mapping[str, str] = field(default_factory=dict)
-    # Extra columns the transform fills in, and the transform itself (may raise _SkipRow).
+    # Extra columns the transform fills in, the source columns it reads, and the transform.
     adds: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
     transform: RowTransform | None = None
     hsds1: bool = False
 
 
-def _regular_schedule_to_rrule(row: dict[str, str | None]) -> None:
+def _regular_schedule_to_rrule(row: Mapping[str, str]) -> dict[str, str]:
     """HSDS 1.x regular_schedules name a weekday; 3.0 says the same as a weekly RRULE."""
-    weekday = row.pop("weekday", None)
     if row.get("byday"):
-        row.setdefault("freq", "WEEKLY")
-        return
+        return {"freq": row.get("freq") or "WEEKLY"}
+    weekday = row.get("weekday")
     if not weekday:
         raise _SkipRow("missing weekday")
-    code = WEEKDAY_NAMES.get(weekday.strip().lower()) or _weekday_from_prefix(weekday)
+    code = WEEKDAY_NAMES.get(weekday.lower()) or _weekday_from_prefix(weekday)
     if code is None:
         raise _SkipRow(f"bad weekday {weekday!r}")
-    row["byday"] = code
-    row["freq"] = "WEEKLY"
+    return {"byday": code, "freq": "WEEKLY"}
 
 
 def _weekday_from_prefix(weekday: str) -> str | None:
@@ -232,6 +233,7 @@ FILE_KINDS: tuple[_FileKind, ...] = (
         "regular_schedules.csv",
         "schedule",
         adds=("byday", "freq"),
+        reads=("weekday", "byday", "freq"),
         transform=_regular_schedule_to_rrule,
         hsds1=True,
     ),
@@ -456,6 +458,18 @@ class _Accepted:
     warnings: list[str]
 
 
+@dataclass(frozen=True)
+class _Field:
+    """One column the upsert writes, with everything per-row checking needs precomputed."""
+
+    name: str
+    index: int | None  # position in the CSV record; None when the file lacks the column
+    fallback: str | None  # the file kind's value for blank cells
+    convert: Converter | None  # None: the stripped text goes in as it is
+    blank_reason: str | None  # a blank cell skips the row with this reason...
+    blank_value: Any  # ...or becomes this value
+
+
 @dataclass
 class _FilePlan:
     """How the columns of one file land in its table."""
@@ -463,24 +477,36 @@ class _FilePlan:
     kind: _FileKind
     entity: _Entity
     table: Table
-    source_columns: dict[str, int]  # table column -> index in the CSV row
-    columns: list[str]  # every column the upsert writes, id first
+    fields: list[_Field]  # in the table's column order, id first
+    reads: dict[str, int]  # source columns the kind's transform looks at
+
+    @property
+    def columns(self) -> list[str]:
+        return [spec.name for spec in self.fields]
 
 
 def _plan_file(kind: _FileKind, header: Sequence[str]) -> _FilePlan:
     table = _table(kind.entity)
+    entity = ENTITIES[kind.entity]
     positions = {name: index for index, name in reversed(list(enumerate(header))) if name}
     for old, new in kind.renames.items():
         if new not in positions and old in positions:
             positions[new] = positions[old]
-    # The transform reads source columns that are not table columns (1.x `weekday`).
-    wanted = set(table.columns.keys())
-    if kind.transform is not None:
-        wanted.add("weekday")
-    source_columns = {name: index for name, index in positions.items() if name in wanted}
-    written = set(source_columns) | set(kind.defaults) | set(kind.adds) | {"id"}
-    columns = [name for name in table.columns.keys() if name in written]
-    return _FilePlan(kind, ENTITIES[kind.entity], table, source_columns, columns)
+    written = set(positions) | set(kind.defaults) | set(kind.adds) | {"id"}
+    fields = [
+        _Field(
+            name=column.name,
+            index=positions.get(column.name),
+            fallback=kind.defaults.get(column.name),
+            convert=_converter(column),
+            blank_reason=_blank_reason(entity, column),
+            blank_value=_scalar_default(column),
+        )
+        for column in table.columns
+        if column.name in written
+    ]
+    reads = {name: positions[name] for name in kind.reads if name in positions}
+    return _FilePlan(kind, entity, table, fields, reads)
 
 
 def _missing_columns(plan: _FilePlan) -> list[str]:
@@ -491,72 +517,134 @@ def _missing_columns(plan: _FilePlan) -> list[str]:
         if not column.nullable and column.default is None and column.name != "id"
     ]
     missing = [name for name in required if name not in plan.columns]
-    if "id" not in plan.source_columns and not plan.entity.derive_blank_id:
+    if plan.fields[0].index is None and not plan.entity.derive_blank_id:
         missing.insert(0, "id")
     return missing
 
 
-def _check_row(
-    plan: _FilePlan, values: list[str], known: Mapping[str, set[str]]
-) -> tuple[dict[str, Any], list[str]]:
-    """Turn one CSV record into a row for the table, or raise _SkipRow with the reason."""
-    raw: dict[str, str | None] = {
-        name: _blank_to_none(values[index]) if index < len(values) else None
-        for name, index in plan.source_columns.items()
-    }
-    if plan.kind.transform is not None:
-        plan.kind.transform(raw)
-    warnings: list[str] = []
-    record: dict[str, Any] = {}
-    for name in plan.columns:
-        column = plan.table.columns[name]
-        value = raw.get(name) or plan.kind.defaults.get(name)
-        record[name] = _clean_value(column, value, warnings) if value is not None else None
-        if record[name] is None:
-            record[name] = _required_default(plan.entity, column)
-    _check_references(plan.entity, record, known, warnings)
-    if record["id"] is None:
-        record["id"] = _derived_id(plan.kind.name, values)
-        warnings.append(f"blank id; derived {record['id']}")
-    return record, warnings
-
-
-def _blank_to_none(value: str) -> str | None:
-    value = value.strip()
-    return value or None
-
-
-def _required_default(entity: _Entity, column: Column[Any]) -> Any:
-    """The model's default for a blank NOT NULL column, or the skip reason when there is none."""
+def _blank_reason(entity: _Entity, column: Column[Any]) -> str | None:
+    """Why a blank cell in this column skips the row, or None when blank is acceptable."""
     if column.name == "id":
-        if entity.derive_blank_id:
-            return None  # derived from the row's content once the row is known to be good
-        raise _SkipRow("missing id")
-    if column.nullable or column.name in entity.required_refs:
-        return None  # required references get their own reason in _check_references
+        # Leaf rows get an id derived from their content once they are known to be good.
+        return None if entity.derive_blank_id else "missing id"
+    if column.nullable or _scalar_default(column) is not None:
+        return None
+    if column.name in entity.required_refs:
+        return f"{entity.table} has no {column.name}"
+    return f"missing {column.name}"
+
+
+def _scalar_default(column: Column[Any]) -> Any:
     default = column.default
     if isinstance(default, ColumnDefault) and default.is_scalar:
         return default.arg
-    raise _SkipRow(f"missing {column.name}")
+    return None
 
 
-def _clean_value(column: Column[Any], value: str, warnings: list[str]) -> Any:
-    cleaner = COLUMN_CLEANERS.get(column.name)
-    if cleaner is not None:
-        cleaned = cleaner(value, warnings)
-    elif isinstance(column.type, Float):
-        cleaned = _number(column.name, value)
-    elif isinstance(column.type, Integer):
-        cleaned = _integer(column.name, value)
-    else:
-        cleaned = value
+def _converter(column: Column[Any]) -> Converter | None:
+    base = COLUMN_CLEANERS.get(column.name) or _type_converter(column)
     length = column.type.length if isinstance(column.type, String) else None
-    if length and isinstance(cleaned, str) and len(cleaned) > length:
-        # PostgreSQL would refuse the whole batch; losing one over-long code is the smaller harm.
-        shown = cleaned[:40]
-        warnings.append(f"{column.name} {shown!r} is longer than {length} characters; dropped")
-        return None
-    return cleaned
+    if not length:
+        return base
+
+    def convert(value: str, warnings: list[str]) -> Any:
+        cleaned = base(value, warnings) if base is not None else value
+        if isinstance(cleaned, str) and len(cleaned) > length:
+            # PostgreSQL would refuse the whole batch; losing one over-long code is less harm.
+            shown = cleaned[:40]
+            warnings.append(f"{column.name} {shown!r} is longer than {length} characters; dropped")
+            return None
+        return cleaned
+
+    return convert
+
+
+def _type_converter(column: Column[Any]) -> Converter | None:
+    name = column.name
+    if isinstance(column.type, Float):
+        return lambda value, _warnings: _number(name, value)
+    if isinstance(column.type, Integer):
+        return lambda value, _warnings: _integer(name, value)
+    return None
+
+
+class _RowChecker:
+    """Turns CSV records of one file into table rows, given the ids known so far."""
+
+    def __init__(self, plan: _FilePlan, known: Mapping[str, set[str]]) -> None:
+        entity = plan.entity
+        self.plan = plan
+        self.required_refs = [
+            (name, known[parent]) for name, parent in entity.required_refs.items()
+        ]
+        # Self-references (taxonomy parents) are checked once the whole file is read.
+        self.optional_refs = [
+            (name, known[parent])
+            for name, parent in entity.optional_refs.items()
+            if parent != entity.table
+        ]
+        self.owners = entity.owners
+        self.no_owner = f"{entity.table} has no owner"
+        self.needs = f"needs one of {', '.join(entity.owners)}"
+
+    def check(self, values: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """The row for the table and its warnings, or _SkipRow with the reason."""
+        warnings: list[str] = []
+        record = self._convert(values, warnings)
+        self._check_references(record, warnings)
+        if record["id"] is None:
+            record["id"] = _derived_id(self.plan.kind.name, values)
+            warnings.append(f"blank id; derived {record['id']}")
+        return record, warnings
+
+    def _convert(self, values: list[str], warnings: list[str]) -> dict[str, Any]:
+        size = len(values)
+        overrides = self._transformed(values)
+        record: dict[str, Any] = {}
+        for spec in self.plan.fields:
+            index = spec.index
+            text = values[index].strip() if index is not None and index < size else ""
+            if overrides and spec.name in overrides:
+                text = overrides[spec.name]
+            if not text and spec.fallback:
+                text = spec.fallback
+            value: Any = None
+            if text:
+                value = spec.convert(text, warnings) if spec.convert is not None else text
+            if value is None:
+                if spec.blank_reason is not None:
+                    raise _SkipRow(spec.blank_reason)
+                value = spec.blank_value
+            record[spec.name] = value
+        return record
+
+    def _transformed(self, values: list[str]) -> dict[str, str] | None:
+        transform = self.plan.kind.transform
+        if transform is None:
+            return None
+        size = len(values)
+        source = {
+            name: values[index].strip()
+            for name, index in self.plan.reads.items()
+            if index < size and values[index].strip()
+        }
+        return transform(source)
+
+    def _check_references(self, record: dict[str, Any], warnings: list[str]) -> None:
+        for name, known in self.required_refs:
+            value = record[name]
+            if value not in known:
+                raise _SkipRow(f"unknown {name} {value}")
+        dropped: list[str] = []
+        for name, known in self.optional_refs:
+            value = record.get(name)
+            if value is not None and value not in known:
+                record[name] = None
+                dropped.append(f"unknown {name} {value}")
+        if self.owners and not any(record.get(name) for name in self.owners):
+            detail = f" left ({'; '.join(dropped)})" if dropped else ""
+            raise _SkipRow(f"{self.no_owner}{detail}: {self.needs}")
+        warnings.extend(f"{reason}; link dropped" for reason in dropped)
 
 
 def _number(name: str, value: str) -> float:
@@ -634,29 +722,6 @@ COLUMN_CLEANERS: dict[str, Callable[[str, list[str]], Any]] = {
     "closes_at": _time_of_day("closes_at"),
     "status": _status,
 }
-
-
-def _check_references(
-    entity: _Entity, record: dict[str, Any], known: Mapping[str, set[str]], warnings: list[str]
-) -> None:
-    for name, parent in entity.required_refs.items():
-        value = record.get(name)
-        if value is None:
-            raise _SkipRow(f"{entity.table} has no {name}")
-        if value not in known[parent]:
-            raise _SkipRow(f"unknown {name} {value}")
-    dropped: list[str] = []
-    for name, parent in entity.optional_refs.items():
-        value = record.get(name)
-        # Self-references (taxonomy parents) are checked once the whole file is read.
-        if value is not None and parent != entity.table and value not in known[parent]:
-            record[name] = None
-            dropped.append(f"unknown {name} {value}")
-    if entity.owners and not any(record.get(name) for name in entity.owners):
-        detail = f" left ({'; '.join(dropped)})" if dropped else ""
-        needs = ", ".join(entity.owners)
-        raise _SkipRow(f"{entity.table} has no owner{detail}: needs one of {needs}")
-    warnings.extend(f"{reason}; link dropped" for reason in dropped)
 
 
 def _derived_id(file_name: str, values: Iterable[str]) -> str:
@@ -791,11 +856,12 @@ def _check_rows(
     ids: Mapping[str, set[str]],
     display: str,
 ) -> tuple[dict[str, _Accepted], list[tuple[int, str]]]:
+    checker = _RowChecker(plan, ids)
     accepted: dict[str, _Accepted] = {}
     problems: list[tuple[int, str]] = []
     for line, values in rows:
         try:
-            record, warnings = _check_row(plan, values, ids)
+            record, warnings = checker.check(values)
         except _SkipRow as skip:
             problems.append((line, f"{display}:{line}: {skip}"))
             continue

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 03:33:58.016089
+Create Date: 2026-11-28 03:38:25.318033
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,16 @@ def upgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_starts_at'), ['starts_at'], unique=False)
 
+    op.create_table('invitation',
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('role', sa.Enum('family', 'staff', 'coordinator', name='role', native_enum=False, length=16), nullable=False),
+    sa.Column('created_by', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_by', sa.BigInteger(), nullable=True),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_invitation'))
+    )
     op.create_table('organization',
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
@@ -127,6 +137,19 @@ def upgrade() -> None:
     with op.batch_alter_table('attribute', schema=None) as batch_op:
         batch_op.create_index('ix_attribute_link', ['link_entity', 'link_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attribute_taxonomy_term_id'), ['taxonomy_term_id'], unique=False)
+
+    op.create_table('handoff',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['chat_id'], ['chat.id'], name=op.f('fk_handoff_chat_id_chat'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_handoff'))
+    )
+    with op.batch_alter_table('handoff', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handoff_chat_id'), ['chat_id'], unique=False)
 
     op.create_table('location',
     sa.Column('id', sa.String(), nullable=False),
@@ -209,6 +232,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_address_location_id'), ['location_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_postal_code'), ['postal_code'], unique=False)
 
+    op.create_table('handoff_copy',
+    sa.Column('coordinator_chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('message_id', sa.BigInteger(), nullable=False),
+    sa.Column('handoff_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['handoff_id'], ['handoff.id'], name=op.f('fk_handoff_copy_handoff_id_handoff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('coordinator_chat_id', 'message_id', name=op.f('pk_handoff_copy'))
+    )
+    with op.batch_alter_table('handoff_copy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handoff_copy_handoff_id'), ['handoff_id'], unique=False)
+
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -218,6 +251,9 @@ def upgrade() -> None:
     sa.Column('event_id', sa.Integer(), nullable=True),
     sa.Column('reminder_id', sa.Integer(), nullable=True),
     sa.Column('school_id', sa.String(), nullable=True),
+    sa.Column('reply_markup', sa.Text(), nullable=True),
+    sa.Column('attachment_name', sa.Text(), nullable=True),
+    sa.Column('attachment', sa.LargeBinary(), nullable=True),
     sa.Column('progress_chat_id', sa.BigInteger(), nullable=True),
     sa.Column('progress_message_id', sa.BigInteger(), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
@@ -359,6 +395,10 @@ def downgrade() -> None:
 
     op.drop_table('service_at_location')
     op.drop_table('message')
+    with op.batch_alter_table('handoff_copy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoff_copy_handoff_id'))
+
+    op.drop_table('handoff_copy')
     with op.batch_alter_table('address', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_address_postal_code'))
         batch_op.drop_index(batch_op.f('ix_address_location_id'))
@@ -378,6 +418,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_location_organization_id'))
 
     op.drop_table('location')
+    with op.batch_alter_table('handoff', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handoff_chat_id'))
+
+    op.drop_table('handoff')
     with op.batch_alter_table('attribute', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attribute_taxonomy_term_id'))
         batch_op.drop_index('ix_attribute_link')
@@ -391,6 +435,7 @@ def downgrade() -> None:
 
     op.drop_table('query_log')
     op.drop_table('organization')
+    op.drop_table('invitation')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_starts_at'))
 

@@ -25,6 +25,7 @@ import select
 import socket
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -481,6 +482,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 300  # idle keep-alive connections eventually close
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus
+        # delayed ACKs add ~40 ms to every call.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         self._serve()
 
@@ -530,6 +537,31 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     api: FakeBotApi
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        # Open keep-alive connections, so stop() can cut them: otherwise their handler
+        # threads would keep answering the bot after the fake was stopped.
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def _parse_multipart(
@@ -630,6 +662,7 @@ class FakeBotApi:
         self._next_update_id = 100_000_001
         self._allowed_updates: frozenset[str] | None = None  # None: Telegram's default set
         self.dropped_updates: list[JSON] = []
+        self.internal_errors: list[str] = []  # tracebacks of crashes inside the fake
         self._poll_generation = 0
         self._active_polls = 0
         self._webhook: JSON = {"url": ""}
@@ -666,7 +699,7 @@ class FakeBotApi:
         if self._server is not None:
             return self
         self._closing = False
-        self._server = _Server(("127.0.0.1", self._port), _Handler)
+        self._server = _Server(("127.0.0.1", self._port))
         self._server.api = self
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -685,6 +718,7 @@ class FakeBotApi:
             self._closing = True
             self._cond.notify_all()
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -1151,7 +1185,13 @@ class FakeBotApi:
                 gone = canonical == "getUpdates" and client_gone()
                 self._record(canonical, params, started, files, result=result, client_gone=gone)
             return 200, {"ok": True, "result": result}
-        except ApiError as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, ApiError) else None
+            if error is None:
+                # A bug in the fake, or input it cannot handle: answer 500 (PTB raises
+                # NetworkError) and keep the traceback for the test to show.
+                self.internal_errors.append(traceback.format_exc())
+                error = ApiError(500, f"Internal Server Error: FakeBotApi failed: {exc!r}")
             with self._cond:
                 name = self._methods.get(method.lower(), (method, None))[0]
                 gone = name == "getUpdates" and client_gone()

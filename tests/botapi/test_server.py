@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -402,3 +405,40 @@ async def test_application_polling_roundtrip(api: FakeBotApi) -> None:
     assert api.unanswered_callback_queries == []
     assert api.last_message(CHAT) == stored(api, CHAT, welcome.message_id)
     assert stored(api, CHAT, welcome.message_id)["text"] == "You chose food"
+
+
+def test_raw_http_json_and_form_bodies(api: FakeBotApi) -> None:
+    """Other clients send JSON; errors carry Telegram's exact envelope."""
+
+    def post(method: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            f"{api.base_url}{api.token}/{method}", body, {"Content-Type": content_type}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+    body = json.dumps({"chat_id": str(CHAT), "text": "json", "reply_markup": markup}).encode()
+    status, answer = post("sendMessage", body, "application/json")
+    assert status == 200 and answer["result"]["reply_markup"] == markup
+    form = f"chat_id={CHAT}&text=123&reply_markup={json.dumps(markup)}".encode()
+    status, answer = post("SENDMESSAGE", form, "application/x-www-form-urlencoded")
+    assert status == 200 and answer["result"]["text"] == "123"  # text stays a string
+    assert [c.chat_id for c in api.sent_to(CHAT)] == [CHAT, CHAT]
+    assert post("nope", b"{}", "application/json") == (
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found"},
+    )
+    api.fail_next("sendMessage", 429, retry_after=7)
+    assert post("sendMessage", body, "application/json") == (
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 7",
+            "parameters": {"retry_after": 7},
+        },
+    )
