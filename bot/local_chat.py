@@ -89,6 +89,11 @@ class InProcessBotApi(BaseRequest):
         return 200, json.dumps({"ok": True, "result": result}, default=str).encode()
 
     def _message(self, chat_id: int, **fields: Any) -> dict[str, Any]:
+        markup = fields.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        # Telegram echoes only inline keyboards in the sent Message.
+        fields["reply_markup"] = markup if markup and "inline_keyboard" in markup else None
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -132,7 +137,10 @@ class InProcessBotApi(BaseRequest):
             message = self._messages.get(key) or self._message(chat_id)
             if "text" in params:
                 message["text"] = params["text"]
-            message["reply_markup"] = params.get("reply_markup")
+            markup = params.get("reply_markup")
+            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            if not message["reply_markup"]:
+                del message["reply_markup"]
             return message
         return True  # answerCallbackQuery, setMyCommands, deleteMessage, sendChatAction...
 

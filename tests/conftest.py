@@ -113,3 +113,21 @@ async def session(
 ) -> AsyncIterator[AsyncSession]:
     async with session_factory() as session:
         yield session
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator["BotHarness"]:
+    """The real Application on this test's database, talking to an in-process Bot API."""
+    from bot.application import build_application, post_init
+    from bot.config import load_settings
+    from bot.local_chat import LOCAL_TOKEN, InProcessBotApi
+    from harness import COORDINATOR_ID, BotHarness
+
+    settings = load_settings(database_url=database_url, coordinator_ids=str(COORDINATOR_ID))
+    api = InProcessBotApi()
+    application = build_application(settings, request=api, token=LOCAL_TOKEN)
+    async with application:
+        await post_init(application)
+        yield BotHarness(application, api)
+        if application.post_shutdown:
+            await application.post_shutdown(application)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -362,7 +363,7 @@ async def test_a_missing_required_column_skips_the_file_once(
 
 async def test_export_round_trip_gives_the_same_directory(
     database_url: str,
-    fresh_database: Any,
+    fresh_database: Callable[[], Awaitable[str]],
     tmp_path: Path,
 ) -> None:
     exported = tmp_path / "export"

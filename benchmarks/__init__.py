@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print figures (`make bench`); tests assert behaviour, these don't."""

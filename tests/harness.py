@@ -1,0 +1,73 @@
+"""Handler tests: the real Application and handlers, a real database, an in-process Bot API.
+
+`BotHarness` feeds updates through `Application.process_update` and returns the Bot API calls
+each one caused, so a test reads like a conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.local_chat import Call, InProcessBotApi, callback_update, location_update, message_update
+
+COORDINATOR_ID = 9001
+
+
+class BotHarness:
+    def __init__(self, application: Application, api: InProcessBotApi) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self.api = api
+
+    async def _feed(self, update: dict[str, Any]) -> list[Call]:
+        start = len(self.api.calls)
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        return self.api.calls[start:]
+
+    async def send(self, chat_id: int, text: str, language: str = "en", **extra: Any) -> list[Call]:
+        return await self._feed(message_update(chat_id, text, language, **extra))
+
+    async def share_location(self, chat_id: int, latitude: float, longitude: float) -> list[Call]:
+        return await self._feed(location_update(chat_id, latitude, longitude))
+
+    async def press_data(self, chat_id: int, data: str, language: str = "en") -> list[Call]:
+        message = self.latest_with_buttons(chat_id) or {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        return await self._feed(callback_update(chat_id, message, data, language))
+
+    async def press(self, chat_id: int, label: str, language: str = "en") -> list[Call]:
+        """Press the newest button in this chat whose text contains `label`."""
+        for call in reversed(self.api.calls):
+            for text, data in buttons(call):
+                if label in text and int(call.params.get("chat_id", 0)) == chat_id:
+                    return await self._feed(callback_update(chat_id, call.result, data, language))
+        raise AssertionError(f"no button with {label!r} in chat {chat_id}")
+
+    def latest_with_buttons(self, chat_id: int) -> dict[str, Any] | None:
+        for call in reversed(self.api.calls):
+            if buttons(call) and int(call.params.get("chat_id", 0)) == chat_id:
+                return call.result  # type: ignore[no-any-return]
+        return None
+
+
+def buttons(call: Call) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        return []
+    return [
+        (b["text"], b.get("callback_data", ""))
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+    ]
+
+
+def texts(calls: list[Call]) -> str:
+    """Everything the bot said in these calls, as one string."""
+    return "\n".join(
+        str(c.params.get("text") or c.params.get("caption") or c.params.get("title") or "")
+        for c in calls
+    )

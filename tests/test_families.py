@@ -1,0 +1,158 @@
+"""Family flows through the real handlers: search, results, details, map, categories, nearby."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from harness import BotHarness, buttons, texts
+from knowledge.models import Chat, QueryLog
+
+FAMILY = 501
+
+
+async def test_start_greets_and_offers_categories(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "/start")
+    said = texts(calls)
+    assert "I help families find local services" in said
+    labels = [text for call in calls for text, _ in buttons(call)]
+    assert any("Food" in label for label in labels)
+    assert any("Ask a person" in label for label in labels)
+
+
+async def test_start_in_spanish_from_telegram_language(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "/start", language="es")
+    labels = [text for call in calls for text, _ in buttons(call)]
+    assert any("Comida" in label for label in labels)
+
+
+async def test_bad_deep_link_falls_back_to_the_greeting(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "/start ../../etc/passwd")
+    assert "I help families find local services" in texts(calls)
+
+
+async def test_deep_link_opens_a_need(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "/start con-dental")
+    assert "Dental" in texts(calls)
+
+
+async def test_free_text_with_typo_finds_a_dentist(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "dentst for my kid")
+    reply = texts(calls)
+    assert "Smiles Dental" in reply or "Dental Van" in reply
+    labels = [text for text, _ in buttons(calls[-1])]
+    assert any("Not what I need" in label for label in labels)
+    assert "👍" in labels and "👎" in labels
+
+
+async def test_results_page_through_more(bot: BotHarness) -> None:
+    first = await bot.send(FAMILY, "food")
+    assert any("More results" in text for text, _ in buttons(first[-1]))
+    second = await bot.press(FAMILY, "More results")
+    assert "4." in texts(second)
+
+
+async def test_details_show_phone_hours_and_how_to_apply(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "dentist")
+    details = texts(await bot.press(FAMILY, "ℹ️ 1."))
+    assert "📞" in details and "Mon:" in details and "How to get it" in details
+
+
+async def test_map_sends_a_venue(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "dentist")
+    calls = await bot.press(FAMILY, "📍")
+    venue = next(c for c in calls if c.method == "sendVenue")
+    assert abs(venue.params["latitude"] - 41.59) < 0.2
+
+
+async def test_no_match_is_honest_and_logged(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    calls = await bot.send(FAMILY, "xqzv blorptk")
+    assert "couldn't find a good match" in texts(calls)
+    async with session_factory() as session:
+        entry = (await session.scalars(select(QueryLog))).one()
+    assert entry.matched is False and entry.text == "xqzv blorptk"
+
+
+async def test_feedback_is_stored_with_the_query(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(FAMILY, "tutoring")
+    await bot.press(FAMILY, "👍")
+    async with session_factory() as session:
+        entry = (await session.scalars(select(QueryLog))).one()
+    assert entry.helpful is True
+
+
+async def test_browse_category_then_need_then_back(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "/start")
+    category = await bot.press(FAMILY, "Health")
+    assert any("Dentist" in text for text, _ in buttons(category[-1]))
+    results = await bot.press(FAMILY, "Dentist")
+    assert "Dental" in texts(results)
+    back = await bot.press(FAMILY, "Back")
+    assert any("Food" in text for text, _ in buttons(back[-1]))
+
+
+async def test_shared_location_lists_nearest_with_distances(bot: BotHarness) -> None:
+    calls = await bot.share_location(FAMILY, 41.5900, -93.6200)
+    assert " mi" in texts(calls)  # English (US) reads miles
+
+
+async def test_zip_code_lists_nearby_services(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "50310")
+    assert "near you" in texts(calls)
+
+
+async def test_unknown_zip_code_is_answered_kindly(bot: BotHarness) -> None:
+    calls = await bot.send(FAMILY, "99999")
+    assert "Share your location instead" in texts(calls)
+
+
+async def test_language_switch_is_remembered(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(FAMILY, "/language")
+    await bot.press(FAMILY, "Español")
+    async with session_factory() as session:
+        assert (await session.get(Chat, FAMILY)).language == "es"  # type: ignore[union-attr]
+
+
+async def test_forget_deletes_the_chat_after_confirming(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(FAMILY, "/start")
+    await bot.send(FAMILY, "/forget")
+    await bot.press(FAMILY, "No, keep")
+    async with session_factory() as session:
+        assert await session.get(Chat, FAMILY) is not None
+    await bot.send(FAMILY, "/forget")
+    await bot.press(FAMILY, "Yes, delete")
+    async with session_factory() as session:
+        assert await session.get(Chat, FAMILY) is None
+
+
+async def test_privacy_says_what_is_stored(bot: BotHarness) -> None:
+    assert "without your name" in texts(await bot.send(FAMILY, "/privacy"))
+
+
+async def test_unknown_command_points_to_help(bot: BotHarness) -> None:
+    assert "/help" in texts(await bot.send(FAMILY, "/frobnicate"))
+
+
+async def test_forged_callback_data_is_answered_not_crashed(bot: BotHarness) -> None:
+    calls = await bot.press_data(FAMILY, "d:does-not-exist")
+    assert "no longer in the directory" in texts(calls)
+    calls = await bot.press_data(FAMILY, "cat:nope")
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+
+
+async def test_every_callback_is_answered_and_fits_64_bytes(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "/start")
+    await bot.press(FAMILY, "Food")
+    calls = await bot.press(FAMILY, "Food pantry")
+    for call in bot.api.calls:
+        for _, data in buttons(call):
+            assert 0 < len(data.encode()) <= 64
+    assert any(c.method == "answerCallbackQuery" for c in calls)
