@@ -53,6 +53,7 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CallbackQueryHandler(families.show_details, pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(families.send_map, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(families.more_results, pattern=r"^more$"))
+    application.add_handler(CallbackQueryHandler(families.ask_for_location, pattern=r"^near$"))
     application.add_handler(CallbackQueryHandler(families.not_what_i_need, pattern=r"^nw$"))
     application.add_handler(CallbackQueryHandler(families.feedback, pattern=r"^fb:\d+:[01]$"))
 

@@ -1,7 +1,7 @@
 """Inline and reply keyboards. Callback data: short ':'-joined parts, under 64 bytes.
 
 Prefixes: cats (category list), cat:<id>[:page], con:<concept>, d:<ref> details, m:<ref> map,
-more, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>, mat:<id>.
+more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>, mat:<id>.
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ def categories_keyboard(lexicon: Lexicon, language: str, _: Translate) -> Inline
     buttons = [
         button(f"{c.emoji} {c.label.get(language, c.id)}", "cat", c.id) for c in lexicon.categories
     ]
-    return keyboard([*_pairs(buttons), [button("🙋 " + _("Ask a person"), "ask")]])
+    return keyboard(
+        [
+            *_pairs(buttons),
+            [button("📍 " + _("Services near me"), "near"), button("🙋 " + _("Ask a person"), "ask")],
+        ]
+    )
 
 
 def concepts_keyboard(
@@ -71,8 +76,8 @@ def not_found_keyboard(lexicon: Lexicon, language: str, _: Translate) -> InlineK
     return categories_keyboard(lexicon, language, _)
 
 
-def main_reply_keyboard(_: Translate) -> ReplyKeyboardMarkup:
-    """The persistent button that asks for the family's location."""
+def location_request_keyboard(_: Translate) -> ReplyKeyboardMarkup:
+    """The button that asks the phone for the family's location."""
     return ReplyKeyboardMarkup(
         [[KeyboardButton("📍 " + _("Services near me"), request_location=True)]],
         resize_keyboard=True,

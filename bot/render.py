@@ -21,6 +21,7 @@ from knowledge.hours import (
     hours_on,
     is_always_open,
     is_open,
+    next_opening,
 )
 
 MAX_MESSAGE = 4096
@@ -98,7 +99,7 @@ def weekday_names(_: Translate) -> list[str]:
 
 
 def today_hours(intervals: Sequence[OpenInterval], now: datetime, _: Translate) -> str | None:
-    """"Open now until 17:00", "Today 09:00–17:00", "Closed today", or None if unknown."""
+    """"Open now, until 17:00", "Opens today at 14:00", "Closed now, opens Mon 08:00"..."""
     if not intervals:
         return None
     if is_always_open(intervals):
@@ -109,11 +110,16 @@ def today_hours(intervals: Sequence[OpenInterval], now: datetime, _: Translate) 
         if not closing:  # open since yesterday evening
             closing = [c - 1440 for o, c in hours_on(intervals, (now.weekday() - 1) % 7)]
         return _("Open now, until {time}").format(time=format_minutes(max(closing)))
-    blocks = hours_on(intervals, now.weekday())
-    if not blocks:
-        return _("Closed today")
-    spans = ", ".join(f"{format_minutes(o)}–{format_minutes(c)}" for o, c in blocks)
-    return _("Today {hours}").format(hours=spans)
+    upcoming = next_opening(intervals, now)
+    if upcoming is None:
+        return None
+    days, opens = upcoming
+    if days == 0:
+        return _("Opens today at {time}").format(time=format_minutes(opens))
+    if days == 1:
+        return _("Closed now, opens tomorrow at {time}").format(time=format_minutes(opens))
+    day = weekday_names(_)[(now.weekday() + days) % 7]
+    return _("Closed now, opens {day} at {time}").format(day=day, time=format_minutes(opens))
 
 
 def week_hours(intervals: Sequence[OpenInterval], _: Translate) -> list[str]:

@@ -82,3 +82,16 @@ def format_minutes(minutes: int) -> str:
 def is_always_open(intervals: Iterable[OpenInterval]) -> bool:
     days = {i.weekday for i in intervals if i.opens == 0 and i.closes >= MINUTES_PER_DAY}
     return len(days) == 7
+
+
+def next_opening(intervals: Iterable[OpenInterval], moment: datetime) -> tuple[int, int] | None:
+    """(days from today, opening minute) of the next opening after `moment`, within a week."""
+    minute = moment.hour * 60 + moment.minute
+    blocks = list(intervals)
+    for ahead in range(8):
+        weekday = (moment.weekday() + ahead) % 7
+        starts = sorted(i.opens for i in blocks if i.weekday == weekday)
+        later = [s for s in starts if ahead > 0 or s > minute]
+        if later:
+            return ahead, later[0]
+    return None

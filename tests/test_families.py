@@ -156,3 +156,10 @@ async def test_every_callback_is_answered_and_fits_64_bytes(bot: BotHarness) -> 
         for _, data in buttons(call):
             assert 0 < len(data.encode()) <= 64
     assert any(c.method == "answerCallbackQuery" for c in calls)
+
+
+async def test_near_me_button_asks_the_phone_for_a_location(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "/start")
+    calls = await bot.press(FAMILY, "near me")
+    markup = next(c for c in calls if c.method == "sendMessage").params["reply_markup"]
+    assert markup["keyboard"][0][0]["request_location"] is True

@@ -330,6 +330,41 @@ async def test_a_failed_import_leaves_nothing_once_rolled_back(
         assert await count(session, Service) == 0
 
 
+async def test_messy_values_are_normalised_or_reported(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    # Windows-1252 bytes, a blank line, odd times, an over-long country, an unknown status.
+    (tmp_path / "organizations.csv").write_bytes(
+        "id,name\r\norg-1,Caf\u00e9 Comunitario\r\n\r\n".encode("cp1252")
+    )
+    (tmp_path / "services.csv").write_text(
+        "id,organization_id,name,status\nsvc-1,org-1,Meals,Closed for now\n"
+    )
+    (tmp_path / "locations.csv").write_text("id,name\nloc-1,Hall\n")
+    (tmp_path / "addresses.csv").write_text(
+        "id,location_id,address_1,country\naddr-1,loc-1,1 Main St,United States of America\n"
+    )
+    (tmp_path / "schedules.csv").write_text(
+        "id,service_id,opens_at,closes_at\nsch-1,svc-1,9am,4:00 PM\nsch-2,svc-1,noonish,17:00\n"
+    )
+
+    report = await import_directory(session, tmp_path)
+
+    assert report.problems == []
+    assert report.warnings == [
+        "organizations.csv: not UTF-8; read as Windows-1252",
+        "services.csv:2: unknown status 'Closed for now'; kept as given",
+        "addresses.csv:2: country 'United States of America' is longer than 8 characters; dropped",
+        "schedules.csv:3: bad opens_at 'noonish'; dropped",
+    ]
+    org = await session.get(Organization, "org-1")
+    assert org is not None and org.name == "Caf\u00e9 Comunitario"
+    first = await session.get(Schedule, "sch-1")
+    assert first is not None and (first.opens_at, first.closes_at) == ("09:00", "16:00")
+    second = await session.get(Schedule, "sch-2")
+    assert second is not None and (second.opens_at, second.closes_at) == (None, "17:00")
+
+
 # --- Errors --------------------------------------------------------------------------------
 
 

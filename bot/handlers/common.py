@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers import families
 from bot.i18n import LANGUAGES, translator
-from bot.keyboards import categories_keyboard, main_reply_keyboard
+from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
 from bot.services import caller, forget_cached, services
 from knowledge.chats import forget_chat, get_chat
@@ -29,14 +29,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     payload = context.args[0] if context.args else ""
     if await _open_deep_link(update, context, payload):
         return
+    # One message: Telegram allows about one message per second in a chat.
     await message.reply_text(
         _("Hi! I help families find local services: food, health, learning, housing and more.")
         + "\n"
         + _("Type what you need in your own words, share your location, or pick a category."),
-        reply_markup=main_reply_keyboard(_),
-    )
-    await message.reply_text(
-        _("What do you need help with?"),
         reply_markup=categories_keyboard(services(context).finder.lexicon, who.language, _),
     )
 

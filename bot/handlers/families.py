@@ -13,8 +13,9 @@ from bot.i18n import uses_miles
 from bot.keyboards import (
     categories_keyboard,
     concepts_keyboard,
-    results_keyboard,
+    location_request_keyboard,
     not_found_keyboard,
+    results_keyboard,
 )
 from bot.render import escape
 from bot.services import Caller, caller, services
@@ -151,6 +152,19 @@ async def shared_location(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     assert message is not None and message.location is not None
     who = await caller(update, context)
     await _nearby(update, context, who, (message.location.latitude, message.location.longitude))
+
+
+async def ask_for_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the button that shares the phone's location (or ask for a ZIP code)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    who = await caller(update, context)
+    await _reply(
+        update,
+        who._("Tap the button below to share your location, or type your ZIP code."),
+        location_request_keyboard(who._),
+    )
 
 
 async def more_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
