@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from telegram import BotCommand
 from telegram.constants import ParseMode
@@ -21,6 +22,7 @@ from bot.config import Settings
 from bot.handlers import common, families
 from bot.i18n import translator
 from bot.services import BotServices
+from bot.updates import ChatOrderedProcessor
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
@@ -109,7 +111,9 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    application = builder.build()
+    processor = ChatOrderedProcessor(max_concurrent_updates=256)
+    application = builder.concurrent_updates(processor).build()
+    processor.on_flood = partial(common.ask_to_slow_down, application)
     application.bot_data["settings"] = settings
     register_handlers(application)
     return application

@@ -6,10 +6,11 @@ import html
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
 
 from bot.handlers import families
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, supported_language, translator
 from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
 from bot.services import caller, forget_cached, services
@@ -158,6 +159,21 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     assert message is not None
     who = await caller(update, context)
     await message.reply_text(who._("I don't know that command. Try /help."))
+
+
+async def ask_to_slow_down(application: Application, update: Update) -> None:  # type: ignore[type-arg]
+    """Told once when a chat floods the bot; its extra messages are skipped for a while."""
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return
+    user = update.effective_user
+    _ = translator(supported_language(user.language_code if user else None))
+    try:
+        await application.bot.send_message(
+            chat.id, html.escape(_("You're sending messages very fast. Please wait a moment."))
+        )
+    except TelegramError:
+        log.warning("Could not ask chat %s to slow down", chat.id, exc_info=True)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
