@@ -28,7 +28,10 @@ def start_bot(api: FakeBotApi, database_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, **api.env(), "DATABASE_URL": database_url}
     env.pop("WEBHOOK_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 

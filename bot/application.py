@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import partial
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ConversationHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
-from bot.handlers import common, families
+from bot.handlers import common, families, handoff, inline, staff
 from bot.i18n import translator
 from bot.services import BotServices
 from bot.updates import ChatOrderedProcessor
@@ -43,7 +48,42 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CommandHandler("forget", common.forget_command, filters=private))
 
     # --- staff (materials, toolkit) ---
+    application.add_handler(CommandHandler("materials", staff.materials_command, filters=private))
+    application.add_handler(CommandHandler("toolkit", staff.toolkit_command, filters=private))
+    application.add_handler(CallbackQueryHandler(staff.send_material, pattern=r"^mat:"))
+    application.add_handler(CallbackQueryHandler(staff.toolkit_callback, pattern=r"^tk(:|$)"))
+    application.add_handler(InlineQueryHandler(inline.answer_inline_query))
     # --- ask a person (handoff) ---
+    # Its own group, tried before the others: while a family is asked for their question,
+    # their text is the question; anything else ends the question and is handled as usual.
+    # Keyed by chat and user, not by message, although a button starts it: PTB warns about
+    # that combination, and here it is what we mean.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"If 'per_message=False'", PTBUserWarning)
+        ask_a_person = ConversationHandler(
+            entry_points=[
+                CommandHandler("ask", handoff.ask, filters=private),
+                CallbackQueryHandler(handoff.ask, pattern=r"^ask$"),
+            ],
+            states={
+                handoff.QUESTION: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, handoff.forward_question)
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", handoff.cancel),
+                TypeHandler(Update, handoff.drop_question),
+            ],
+            allow_reentry=True,
+            name="ask",
+        )
+    application.add_handler(ask_a_person, group=handoff.GROUP)
+    application.add_handler(
+        MessageHandler(
+            filters.REPLY & filters.TEXT & ~filters.COMMAND & private, handoff.relay_answer
+        ),
+        group=handoff.GROUP,
+    )
     # --- coordinators (roles, subscriptions, broadcast) ---
     # --- events ---
 
@@ -87,6 +127,9 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
                     BotCommand("language", _("English or Spanish")),
                     BotCommand("privacy", _("what I store about you")),
                     BotCommand("forget", _("delete everything I store about you")),
+                    BotCommand("ask", _("ask a person at the school")),
+                    BotCommand("toolkit", _("the community school partnership toolkit")),
+                    BotCommand("materials", _("sample partnership documents")),
                 ],
                 language_code=None if language == "en" else language,
             )

@@ -34,7 +34,6 @@ from knowledge.lexicon import default_lexicon
 from knowledge.migrate import upgrade_database_async
 from knowledge.queries import log_search
 from knowledge.search import SearchOutcome, SearchQuery
-from knowledge.setup import prepare_database
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,11 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
                     started = time.perf_counter()
                     outcome = finder.search(query_for(text))
                     elapsed = (time.perf_counter() - started) * 1000
-                    record = {"query": text, "results": _hit_json(outcome), "elapsed_ms": round(elapsed, 3)}
+                    record = {
+                        "query": text,
+                        "results": _hit_json(outcome),
+                        "elapsed_ms": round(elapsed, 3),
+                    }
                     print(json.dumps(record, ensure_ascii=False))
             return 0
 
@@ -175,7 +178,9 @@ def parse_start(text: str, settings: Settings) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--starts expects ISO 8601 such as 2026-12-03T18:00, not '{text}'") from None
+        raise UsageError(
+            f"--starts expects ISO 8601 such as 2026-12-03T18:00, not '{text}'"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
 
 
@@ -235,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot (long polling; webhook when WEBHOOK_URL is set)")
 
     chat = commands.add_parser("chat", help="talk to the bot locally, no Telegram needed")
-    chat.add_argument("--as", dest="role", choices=["family", "staff", "coordinator"], default="family")
+    chat.add_argument(
+        "--as", dest="role", choices=["family", "staff", "coordinator"], default="family"
+    )
     chat.add_argument("--lang", choices=["en", "es"], default=None)
 
     db = commands.add_parser("db", help="database commands")

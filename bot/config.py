@@ -58,7 +58,9 @@ class Settings(BaseSettings):
             try:
                 return frozenset(int(part) for part in parts if part)
             except ValueError:
-                raise ValueError("expected comma-separated Telegram user ids, e.g. 12345,67890")
+                raise ValueError(
+                    "expected comma-separated Telegram user ids, e.g. 12345,67890"
+                ) from None
         if isinstance(value, int):
             return frozenset({value})
         return value
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("expected an IANA time zone such as America/Chicago")
+            raise ValueError("expected an IANA time zone such as America/Chicago") from None
         return value
 
     @field_validator("webhook_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -22,7 +22,7 @@ DEFAULT_LANGUAGE = "en"
 Translate = Callable[[str], str]
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> gettext.NullTranslations:
     po_file = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
     if language == DEFAULT_LANGUAGE or not po_file.exists():

@@ -1,7 +1,8 @@
 """Inline and reply keyboards. Callback data: short ':'-joined parts, under 64 bytes.
 
 Prefixes: cats (category list), cat:<id>[:page], con:<concept>, d:<ref> details, m:<ref> map,
-more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>, mat:<id>.
+more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>,
+mat:<id>.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def categories_keyboard(lexicon: Lexicon, language: str, _: Translate) -> Inline
     return keyboard(
         [
             *_pairs(buttons),
-            [button("📍 " + _("Services near me"), "near"), button("🙋 " + _("Ask a person"), "ask")],
+            [
+                button("📍 " + _("Services near me"), "near"),
+                button("🙋 " + _("Ask a person"), "ask"),
+            ],
         ]
     )
 

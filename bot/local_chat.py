@@ -26,7 +26,12 @@ from knowledge.chats import get_chat
 from knowledge.models import Role
 
 LOCAL_TOKEN = "1:local-chat"
-BOT_USER = {"id": 1, "is_bot": True, "first_name": "Resource Finder", "username": "resource_finder_bot"}
+BOT_USER = {
+    "id": 1,
+    "is_bot": True,
+    "first_name": "Resource Finder",
+    "username": "resource_finder_bot",
+}
 LOCAL_USERS = {"family": 1001, "staff": 1002, "coordinator": 1003}
 SENDING_METHODS = {
     "sendMessage",
@@ -109,7 +114,9 @@ class InProcessBotApi(BaseRequest):
         if method == "getMe":
             return {**BOT_USER, "can_join_groups": False, "supports_inline_queries": True}
         if method == "sendMessage":
-            return self._message(chat_id, text=params["text"], reply_markup=params.get("reply_markup"))
+            return self._message(
+                chat_id, text=params["text"], reply_markup=params.get("reply_markup")
+            )
         if method == "sendVenue":
             location = {"latitude": params["latitude"], "longitude": params["longitude"]}
             venue = {"location": location, "title": params["title"], "address": params["address"]}
@@ -162,7 +169,9 @@ def _user(user_id: int, language: str | None) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": "Local", "language_code": language}
 
 
-def message_update(chat_id: int, text: str, language: str | None = "en", **extra: Any) -> dict[str, Any]:
+def message_update(
+    chat_id: int, text: str, language: str | None = "en", **extra: Any
+) -> dict[str, Any]:
     message: dict[str, Any] = {
         "message_id": next(_update_ids) + 100000,
         "date": int(time.time()),
@@ -177,7 +186,9 @@ def message_update(chat_id: int, text: str, language: str | None = "en", **extra
     return {"update_id": next(_update_ids), "message": message}
 
 
-def location_update(chat_id: int, latitude: float, longitude: float, language: str | None = "en") -> dict[str, Any]:
+def location_update(
+    chat_id: int, latitude: float, longitude: float, language: str | None = "en"
+) -> dict[str, Any]:
     update = message_update(chat_id, "", language)
     del update["message"]["text"]
     update["message"]["location"] = {"latitude": latitude, "longitude": longitude}
@@ -219,10 +230,13 @@ class Terminal:
         if call.method in ("sendMessage", "editMessageText"):
             print(plain(str(params.get("text", ""))))
         elif call.method == "sendVenue":
-            print(f"[map] {params['title']}, {params['address']} ({params['latitude']}, {params['longitude']})")
+            where = f"{params['latitude']}, {params['longitude']}"
+            print(f"[map] {params['title']}, {params['address']} ({where})")
         elif call.method == "sendDocument":
             document = params.get("document") or {}
-            print(f"[document] {document.get('filename', '')}: {plain(str(params.get('caption') or ''))}")
+            print(
+                f"[document] {document.get('filename', '')}: {plain(str(params.get('caption') or ''))}"
+            )
         elif call.method == "sendPhoto":
             print(f"[photo] {plain(str(params.get('caption') or ''))}")
         elif call.method == "answerCallbackQuery" and params.get("text"):
@@ -246,7 +260,9 @@ class Terminal:
         print()
 
 
-async def run_local_chat(settings: Settings, role: str = "family", language: str | None = None) -> int:
+async def run_local_chat(
+    settings: Settings, role: str = "family", language: str | None = None
+) -> int:
     """Read lines from stdin, feed them to the handlers, print the replies; 0 at end of input."""
     from bot.application import build_application, post_init
 
@@ -264,7 +280,9 @@ async def run_local_chat(settings: Settings, role: str = "family", language: str
             if language:
                 chat.language = language
         if interactive:
-            print("Local chat. Type a question, /start, a button number, or @LAT,LON. Ctrl-D quits.\n")
+            print(
+                "Local chat. Type a question, /start, a button number, or @LAT,LON. Ctrl-D quits.\n"
+            )
         while True:
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line:
@@ -280,7 +298,9 @@ async def run_local_chat(settings: Settings, role: str = "family", language: str
     return 0
 
 
-def _update_for(text: str, chat_id: int, terminal: Terminal, language: str | None) -> dict[str, Any]:
+def _update_for(
+    text: str, chat_id: int, terminal: Terminal, language: str | None
+) -> dict[str, Any]:
     if text.isdigit() and 1 <= int(text) <= len(terminal.buttons):
         _, data, message = terminal.buttons[int(text) - 1]
         return callback_update(chat_id, message, data, language)

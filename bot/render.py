@@ -14,7 +14,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translate
 from knowledge.directory import ServiceRecord
-from knowledge.text import short_hash
 from knowledge.hours import (
     OpenInterval,
     format_minutes,
@@ -23,6 +22,7 @@ from knowledge.hours import (
     is_open,
     next_opening,
 )
+from knowledge.text import short_hash
 
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
@@ -99,7 +99,7 @@ def weekday_names(_: Translate) -> list[str]:
 
 
 def today_hours(intervals: Sequence[OpenInterval], now: datetime, _: Translate) -> str | None:
-    """"Open now, until 17:00", "Opens today at 14:00", "Closed now, opens Mon 08:00"..."""
+    """ "Open now, until 17:00", "Opens today at 14:00", "Closed now, opens Mon 08:00"..."""
     if not intervals:
         return None
     if is_always_open(intervals):
@@ -212,9 +212,17 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
     if record.fees:
         lines.append(f"💲 {escape(one_line(record.fees, 300))}")
     if record.eligibility:
-        lines += ["", f"<b>{escape(_('Who can use it'))}</b>", escape(one_line(record.eligibility, 600))]
+        lines += [
+            "",
+            f"<b>{escape(_('Who can use it'))}</b>",
+            escape(one_line(record.eligibility, 600)),
+        ]
     if record.application_process:
-        lines += ["", f"<b>{escape(_('How to get it'))}</b>", escape(one_line(record.application_process, 600))]
+        lines += [
+            "",
+            f"<b>{escape(_('How to get it'))}</b>",
+            escape(one_line(record.application_process, 600)),
+        ]
     if record.website:
         lines.append(f"🌐 {escape(one_line(record.website, 200))}")
     if record.email:

@@ -9,7 +9,10 @@ from knowledge.models import Chat, Delivery, Role, Rsvp
 
 
 async def get_chat(
-    session: AsyncSession, chat_id: int, language: str = "en", coordinator_ids: frozenset[int] = frozenset()
+    session: AsyncSession,
+    chat_id: int,
+    language: str = "en",
+    coordinator_ids: frozenset[int] = frozenset(),
 ) -> Chat:
     """The chat's row, created on first contact (coordinators from COORDINATOR_IDS)."""
     chat = await session.get(Chat, chat_id)

@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -23,14 +28,18 @@ def normalize_database_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError("expected a URL such as sqlite:///data/bot.db or postgresql://user@host/db")
+        raise ValueError(
+            "expected a URL such as sqlite:///data/bot.db or postgresql://user@host/db"
+        )
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("only sqlite:// and postgresql:// URLs are supported")
     if parsed.drivername in ASYNC_DRIVERS:
         parsed = parsed.set(drivername=ASYNC_DRIVERS[parsed.drivername])
     elif parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-        raise ValueError(f"driver {parsed.drivername} is not supported; use sqlite:// or postgresql://")
+        raise ValueError(
+            f"driver {parsed.drivername} is not supported; use sqlite:// or postgresql://"
+        )
     return parsed.render_as_string(hide_password=False)
 
 

@@ -51,7 +51,9 @@ class ServiceRecord:
 
     @property
     def mappable(self) -> Place | None:
-        return next((p for p in self.places if p.latitude is not None and p.longitude is not None), None)
+        return next(
+            (p for p in self.places if p.latitude is not None and p.longitude is not None), None
+        )
 
 
 def format_address(address: Address) -> str:
@@ -91,14 +93,18 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
                 select(Phone.number, Phone.type).where(Phone.organization_id == organization.id)
             )
         )
-    schedules = list(await session.scalars(select(Schedule).where(Schedule.service_id == service_id)))
+    schedules = list(
+        await session.scalars(select(Schedule).where(Schedule.service_id == service_id))
+    )
     if not schedules and location_ids:
         schedules = list(
             await session.scalars(select(Schedule).where(Schedule.location_id.in_(location_ids)))
         )
     languages = list(
         await session.scalars(
-            select(func.coalesce(Language.name, Language.code)).where(Language.service_id == service_id)
+            select(func.coalesce(Language.name, Language.code)).where(
+                Language.service_id == service_id
+            )
         )
     )
     return ServiceRecord(
@@ -117,7 +123,9 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         places=[
             Place(
                 name=location.name,
-                address=format_address(addresses[location.id]) if location.id in addresses else None,
+                address=format_address(addresses[location.id])
+                if location.id in addresses
+                else None,
                 latitude=location.latitude,
                 longitude=location.longitude,
             )

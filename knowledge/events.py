@@ -15,7 +15,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_offsets(text: str) -> list[timedelta]:
-    """"1d,1h,10m" -> offsets before the start; raises ValueError naming the bad part."""
+    """ "1d,1h,10m" -> offsets before the start; raises ValueError naming the bad part."""
     offsets = []
     for part in text.split(","):
         if not part.strip():

@@ -25,7 +25,9 @@ class Coordinator:
     language: str
 
 
-async def coordinators(session: AsyncSession, configured_ids: Iterable[int] = ()) -> list[Coordinator]:
+async def coordinators(
+    session: AsyncSession, configured_ids: Iterable[int] = ()
+) -> list[Coordinator]:
     """Who answers questions: chats with the coordinator role, plus COORDINATOR_IDS."""
     rows = (
         await session.execute(
@@ -40,7 +42,9 @@ async def coordinators(session: AsyncSession, configured_ids: Iterable[int] = ()
     return [Coordinator(chat_id, found[chat_id]) for chat_id in sorted(found)]
 
 
-async def create_handoff(session: AsyncSession, chat_id: int, question: str, language: str) -> Handoff:
+async def create_handoff(
+    session: AsyncSession, chat_id: int, question: str, language: str
+) -> Handoff:
     """Store the family's question (trimmed) before it is sent to anyone."""
     handoff = Handoff(
         chat_id=chat_id, question=question.strip()[:MAX_QUESTION_CHARACTERS], language=language
@@ -82,11 +86,12 @@ async def handoff_for_reply(
 
 
 async def mark_answered(
-    session: AsyncSession, handoff: Handoff, when: datetime | None = None
+    session: AsyncSession, handoff_id: int, when: datetime | None = None
 ) -> bool:
-    """Record the answer time; False if someone had already answered it."""
-    first = handoff.answered_at is None
-    if first:
-        handoff.answered_at = when or utcnow()
-        await session.flush()
-    return first
+    """Record when the family got an answer; False if it had been answered before (or is gone)."""
+    handoff = await session.get(Handoff, handoff_id)
+    if handoff is None or handoff.answered_at is not None:
+        return False
+    handoff.answered_at = when or utcnow()
+    await session.flush()
+    return True

@@ -95,7 +95,7 @@ class Service(Base):
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(32), default="active")
+    status: Mapped[str] = mapped_column(String, default="active")
     interpretation_services: Mapped[str | None] = mapped_column(Text)
     application_process: Mapped[str | None] = mapped_column(Text)
     fees_description: Mapped[str | None] = mapped_column(Text)
@@ -115,7 +115,7 @@ class Location(Base):
     organization_id: Mapped[str | None] = mapped_column(
         ForeignKey("organization.id", ondelete="SET NULL"), index=True
     )
-    location_type: Mapped[str] = mapped_column(String(32), default="physical")
+    location_type: Mapped[str] = mapped_column(String, default="physical")
     name: Mapped[str | None] = mapped_column(Text)
     alternate_name: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -138,16 +138,18 @@ class Address(Base):
     city: Mapped[str | None] = mapped_column(Text)
     region: Mapped[str | None] = mapped_column(Text)
     state_province: Mapped[str | None] = mapped_column(Text)
-    postal_code: Mapped[str | None] = mapped_column(String(32), index=True)
-    country: Mapped[str | None] = mapped_column(String(8))
-    address_type: Mapped[str] = mapped_column(String(16), default="physical")
+    postal_code: Mapped[str | None] = mapped_column(String, index=True)
+    country: Mapped[str | None] = mapped_column(String)
+    address_type: Mapped[str] = mapped_column(String, default="physical")
 
 
 class ServiceAtLocation(Base):
     __tablename__ = "service_at_location"
 
     id: Mapped[str] = mapped_column(String, primary_key=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
     location_id: Mapped[str] = mapped_column(
         ForeignKey("location.id", ondelete="CASCADE"), index=True
     )
@@ -172,7 +174,7 @@ class Phone(Base):
     )
     number: Mapped[str] = mapped_column(Text)
     extension: Mapped[str | None] = mapped_column(Text)
-    type: Mapped[str | None] = mapped_column(String(16))
+    type: Mapped[str | None] = mapped_column(String)
     description: Mapped[str | None] = mapped_column(Text)
 
 
@@ -191,22 +193,22 @@ class Schedule(Base):
     service_at_location_id: Mapped[str | None] = mapped_column(
         ForeignKey("service_at_location.id", ondelete="CASCADE")
     )
-    valid_from: Mapped[str | None] = mapped_column(String(32))
-    valid_to: Mapped[str | None] = mapped_column(String(32))
-    dtstart: Mapped[str | None] = mapped_column(String(32))
-    timezone: Mapped[str | None] = mapped_column(String(64))
-    until: Mapped[str | None] = mapped_column(String(32))
+    valid_from: Mapped[str | None] = mapped_column(String)
+    valid_to: Mapped[str | None] = mapped_column(String)
+    dtstart: Mapped[str | None] = mapped_column(String)
+    timezone: Mapped[str | None] = mapped_column(String)
+    until: Mapped[str | None] = mapped_column(String)
     count: Mapped[int | None] = mapped_column(Integer)
-    wkst: Mapped[str | None] = mapped_column(String(2))
-    freq: Mapped[str | None] = mapped_column(String(16))
+    wkst: Mapped[str | None] = mapped_column(String)
+    freq: Mapped[str | None] = mapped_column(String)
     interval: Mapped[int | None] = mapped_column(Integer)
-    byday: Mapped[str | None] = mapped_column(String(64))
-    byweekno: Mapped[str | None] = mapped_column(String(64))
-    bymonthday: Mapped[str | None] = mapped_column(String(64))
-    byyearday: Mapped[str | None] = mapped_column(String(64))
+    byday: Mapped[str | None] = mapped_column(String)
+    byweekno: Mapped[str | None] = mapped_column(String)
+    bymonthday: Mapped[str | None] = mapped_column(String)
+    byyearday: Mapped[str | None] = mapped_column(String)
     description: Mapped[str | None] = mapped_column(Text)
-    opens_at: Mapped[str | None] = mapped_column(String(8))
-    closes_at: Mapped[str | None] = mapped_column(String(8))
+    opens_at: Mapped[str | None] = mapped_column(String)
+    closes_at: Mapped[str | None] = mapped_column(String)
     attending_type: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -223,7 +225,7 @@ class Language(Base):
     )
     phone_id: Mapped[str | None] = mapped_column(ForeignKey("phone.id", ondelete="CASCADE"))
     name: Mapped[str | None] = mapped_column(Text)
-    code: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -237,7 +239,7 @@ class TaxonomyTerm(Base):
     # Not a foreign key: HSDS data often names parents from taxonomies it does not ship.
     parent_id: Mapped[str | None] = mapped_column(String)
     taxonomy: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String)
     taxonomy_id: Mapped[str | None] = mapped_column(String)
     term_uri: Mapped[str | None] = mapped_column(Text)
 
@@ -254,7 +256,7 @@ class Attribute(Base):
         ForeignKey("taxonomy_term.id", ondelete="CASCADE"), index=True
     )
     link_type: Mapped[str | None] = mapped_column(Text)
-    link_entity: Mapped[str | None] = mapped_column(String(64))
+    link_entity: Mapped[str | None] = mapped_column(String)
     value: Mapped[str | None] = mapped_column(Text)
 
 
@@ -346,7 +348,9 @@ class Event(Base):
 class Rsvp(Base):
     __tablename__ = "rsvp"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
     chat_id: Mapped[int] = mapped_column(
         ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True
     )
@@ -425,7 +429,9 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[DeliveryStatus] = mapped_column(
         Enum(

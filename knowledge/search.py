@@ -120,9 +120,10 @@ def _max_edits(word: str) -> int:
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
@@ -148,7 +149,11 @@ class SearchIndex:
         terms, docs, weights = array("i"), array("i"), array("f")
         for doc_index, doc in enumerate(documents):
             best: dict[str, float] = {}
-            for text, weight in ((doc.body, BODY_WEIGHT), (doc.tags, TAG_WEIGHT), (doc.name, NAME_WEIGHT)):
+            for text, weight in (
+                (doc.body, BODY_WEIGHT),
+                (doc.tags, TAG_WEIGHT),
+                (doc.name, NAME_WEIGHT),
+            ):
                 for token in fold(text).split():
                     # Bare numbers (street numbers, years) only ever match by accident.
                     if len(token) > 1 and not token.isdigit() and token not in stop:
@@ -235,12 +240,18 @@ class SearchIndex:
 
     def correct(self, word: str) -> tuple[str, float]:
         """The word as the index knows it, and how sure that is (1.0 when exact)."""
-        if word in self.lexicon_word_set or word in self.vocabulary or word in self.lexicon.stopwords:
+        if (
+            word in self.lexicon_word_set
+            or word in self.vocabulary
+            or word in self.lexicon.stopwords
+        ):
             return word, 1.0
         for suffix in ("es", "s"):  # plurals: "dentists", "clases"
             stem = word.removesuffix(suffix)
-            if stem != word and len(stem) > 2 and (
-                stem in self.lexicon_word_set or stem in self.vocabulary
+            if (
+                stem != word
+                and len(stem) > 2
+                and (stem in self.lexicon_word_set or stem in self.vocabulary)
             ):
                 return stem, 0.95
         edits = _max_edits(word)
@@ -313,7 +324,9 @@ class SearchIndex:
                     docs, weights = self._postings(term)
                     value = weights * self.idf[term] * CONCEPT_EXPANSION
                     best[docs] = np.maximum(best[docs], value)
-                    top_term = max(top_term, float(self.idf[term]) * NAME_WEIGHT * CONCEPT_EXPANSION)
+                    top_term = max(
+                        top_term, float(self.idf[term]) * NAME_WEIGHT * CONCEPT_EXPANSION
+                    )
             scores += best * quality
             strength += (CONCEPT_TAG_SCORE if tagged is not None else 0.0) + top_term
         for word, quality in leftover:
@@ -405,11 +418,11 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
     """Everything searchable, read with plain column queries (fast at 100k services)."""
     known_concepts = set(concept_ids)
     organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
-    term_rows = (await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))).all()
+    term_rows = (
+        await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
+    ).all()
     term_names = {tid: name for tid, _, name in term_rows}
-    term_concepts = {
-        tid: code for tid, code, _ in term_rows if code and code in known_concepts
-    }
+    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
     tags: dict[str, list[str]] = defaultdict(list)
     concepts: dict[str, set[str]] = defaultdict(set)
     for link_id, term_id in (
@@ -493,12 +506,16 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 body=f"{description or ''} {eligibility or ''}",
                 concepts=frozenset(concepts.get(sid, ())),
                 languages=_language_codes(spoken),
-                points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
+                points=tuple(
+                    points_of_location[lid] for lid in locations if lid in points_of_location
+                ),
                 hours=tuple(weekly_intervals(rows)),
             )
         )
 
-    for resource in (await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))).all():
+    for resource in (
+        await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
+    ).all():
         documents.append(
             Document(
                 id=resource.id,
@@ -510,7 +527,9 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 languages=frozenset({"en", "es"}),
             )
         )
-    for material in (await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))).all():
+    for material in (
+        await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
+    ).all():
         documents.append(
             Document(
                 id=material.id,

@@ -67,7 +67,9 @@ def _section_rank(section: str) -> int:
 
 async def list_toolkit(session: AsyncSession, language: str | None) -> list[ToolkitEntry]:
     """Every toolkit entry, grouped by section (overview first), in the file's order within one."""
-    resources = (await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))).all()
+    resources = (
+        await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
+    ).all()
     entries = [_entry(resource, language) for resource in resources]
     return sorted(entries, key=lambda entry: _section_rank(entry.section))
 

@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +22,9 @@ from sqlalchemy.pool import NullPool
 
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.migrate import upgrade_database
+
+if TYPE_CHECKING:
+    from harness import BotHarness
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -116,12 +120,13 @@ async def session(
 
 
 @pytest.fixture
-async def bot(database_url: str) -> AsyncIterator["BotHarness"]:
+async def bot(database_url: str) -> AsyncIterator[BotHarness]:
     """The real Application on this test's database, talking to an in-process Bot API."""
+    from harness import COORDINATOR_ID, BotHarness
+
     from bot.application import build_application, post_init
     from bot.config import load_settings
     from bot.local_chat import LOCAL_TOKEN, InProcessBotApi
-    from harness import COORDINATOR_ID, BotHarness
 
     settings = load_settings(database_url=database_url, coordinator_ids=str(COORDINATOR_ID))
     api = InProcessBotApi()

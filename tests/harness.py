@@ -34,7 +34,11 @@ class BotHarness:
         return await self._feed(location_update(chat_id, latitude, longitude))
 
     async def press_data(self, chat_id: int, data: str, language: str = "en") -> list[Call]:
-        message = self.latest_with_buttons(chat_id) or {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        message = self.latest_with_buttons(chat_id) or {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private"},
+        }
         return await self._feed(callback_update(chat_id, message, data, language))
 
     async def press(self, chat_id: int, label: str, language: str = "en") -> list[Call]:

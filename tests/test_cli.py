@@ -17,7 +17,9 @@ from knowledge.models import Event, QueryLog, Reminder, Service
 FIXTURES = Path(__file__).parent / "fixtures" / "hsds"
 
 
-def cli(database_url: str, *args: str, stdin: str = "", token: str = "") -> subprocess.CompletedProcess[str]:
+def cli(
+    database_url: str, *args: str, stdin: str = "", token: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": token}
     env.pop("COORDINATOR_IDS", None)
     return subprocess.run(
@@ -88,7 +90,9 @@ async def test_search_logs_the_question_not_the_asker(
     assert result.returncode == 0
     assert "No good match" in result.stdout
     async with session_factory() as session:
-        entry = (await session.scalars(select(QueryLog).where(QueryLog.text == "qwertyuiop zxcv"))).one()
+        entry = (
+            await session.scalars(select(QueryLog).where(QueryLog.text == "qwertyuiop zxcv"))
+        ).one()
     assert entry.matched is False
 
 
@@ -149,10 +153,15 @@ async def test_event_add_defaults_to_a_day_and_an_hour_before(
     ("args", "message"),
     [
         (["--starts", "next tuesday"], "--starts expects ISO 8601"),
-        (["--starts", "2031-01-01T10:00", "--remind", "soon"], "--remind: 'soon' is not a reminder time"),
+        (
+            ["--starts", "2031-01-01T10:00", "--remind", "soon"],
+            "--remind: 'soon' is not a reminder time",
+        ),
     ],
 )
-def test_event_add_bad_input_is_one_clear_line(database_url: str, args: list[str], message: str) -> None:
+def test_event_add_bad_input_is_one_clear_line(
+    database_url: str, args: list[str], message: str
+) -> None:
     result = cli(database_url, "event", "add", "--title", "X", *args)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -18,7 +18,9 @@ async def test_first_run_loads_everything_once(
     again = await prepare_database(database_url, session_factory)
     assert not any("demo directory" in line for line in again)  # only on first run
     async with session_factory() as session:
-        toolkit = list(await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position)))
+        toolkit = list(
+            await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
+        )
         assert len(toolkit) == 12
         assert [t.section for t in toolkit].count("best-practice") == 8
         assert [t.section for t in toolkit].count("report") == 2

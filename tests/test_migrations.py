@@ -23,7 +23,9 @@ async def test_upgrade_twice_is_harmless(database_url: str, engine: AsyncEngine)
     assert version is not None
 
 
-async def test_no_model_change_is_missing_a_migration(database_url: str, engine: AsyncEngine) -> None:
+async def test_no_model_change_is_missing_a_migration(
+    database_url: str, engine: AsyncEngine
+) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

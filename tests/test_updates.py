@@ -30,7 +30,9 @@ async def test_one_chat_in_order_while_another_is_not_delayed() -> None:
         asyncio.create_task(processor.process_update(update_from(1, "a2"), handle("a2", 0.0))),
     ]
     await slow_started.wait()
-    tasks.append(asyncio.create_task(processor.process_update(update_from(2, "b1"), handle("b1", 0.0))))
+    tasks.append(
+        asyncio.create_task(processor.process_update(update_from(2, "b1"), handle("b1", 0.0)))
+    )
     await asyncio.gather(*tasks)
     assert order == ["b1", "a1", "a2"]  # b1 did not wait for chat 1; a2 waited for a1
 

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers import families
+from bot.handlers import families, inline
 from bot.i18n import LANGUAGES, supported_language, translator
 from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
@@ -40,7 +40,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _open_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:
-    """`/start cat-food`, `/start con-dental`, `/start q-dentist`: open it; False if not valid."""
+    """`/start cat-food`, `/start con-dental`, `/start svc-<id>`: open it; False if not valid."""
     kind, _, value = payload.partition("-")
     lexicon = services(context).finder.lexicon
     who = await caller(update, context)
@@ -52,6 +52,8 @@ async def _open_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, pa
             update, context, who, {"concept": lexicon.concepts_in(value)[0].id, "offset": 0}
         )
         return True
+    if kind == "svc" and value:
+        return await inline.open_shared_service(update, context, who, value)
     return False
 
 
@@ -65,6 +67,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         _("Type what you need, for example “dentist for my kid” or “necesito comida”."),
         "",
         "/start – " + _("categories"),
+        "/ask – " + _("ask a person at the school"),
+        "/toolkit – " + _("the community school partnership toolkit"),
+        "/materials – " + _("sample partnership documents"),
         "/language – " + _("English or Spanish"),
         "/privacy – " + _("what I store about you"),
         "/forget – " + _("delete everything I store about you"),

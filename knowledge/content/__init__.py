@@ -162,7 +162,9 @@ async def load_materials(session: AsyncSession, path: Path = MATERIALS_FILE) -> 
 
 
 async def load_toolkit_and_materials(session: AsyncSession) -> ContentCounts:
-    return ContentCounts(toolkit=await load_toolkit(session), materials=await load_materials(session))
+    return ContentCounts(
+        toolkit=await load_toolkit(session), materials=await load_materials(session)
+    )
 
 
 async def directory_is_empty(session: AsyncSession) -> bool:
@@ -209,4 +211,6 @@ async def bump_content_version(session: AsyncSession) -> int:
 
 
 async def content_version(session: AsyncSession) -> int:
-    return int(await session.scalar(select(ContentVersion.version).where(ContentVersion.id == 1)) or 0)
+    return int(
+        await session.scalar(select(ContentVersion.version).where(ContentVersion.id == 1)) or 0
+    )

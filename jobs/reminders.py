@@ -1,0 +1,471 @@
+"""Events -> reminder rows -> deliveries. The database says what is owed; APScheduler says when
+to look.
+
+`queue_due_reminders` is the whole decision, run in one transaction: every pending reminder
+whose time has come (moved out of quiet hours when that still helps) is claimed with
+``UPDATE … WHERE status = 'pending'`` and turned into outbox rows in the same transaction, so
+it goes out exactly once, however many processes look and however often the bot restarts.
+A reminder whose event has already started is skipped and the coordinators are told.
+
+`announce_new_events` does the same for announcements: an event without an announcement
+message (one added with `resource-finder event add` while the bot runs, say) gets one.
+
+`ReminderScheduler` runs both on an APScheduler AsyncIOScheduler: an interval job (the
+guarantee: it sees rows written by any process) and a date job armed for the next reminder
+(so it lands on time).
+
+Texts come from the caller through `EventTexts` (jobs/ does not know the bot's catalogs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jobs.delivery import enqueue
+from knowledge.calendar import (
+    Recipient,
+    audience,
+    by_language,
+    coordinator_recipients,
+    event_ics,
+    going_recipients,
+    ics_filename,
+    reminder_recipients,
+)
+from knowledge.models import Event, Message, Reminder, ReminderStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUIET_HOURS = "21:00-07:00"
+CHECK_JOB_ID = "reminders-check"
+NEXT_JOB_ID = "reminders-next"
+ANNOUNCEMENT = "announcement"
+REMINDER = "reminder"
+CANCELLATION = "event_cancelled"
+UPDATE = "event_update"
+SKIPPED_REPORT = "reminder_skipped"
+
+
+class EventTexts(Protocol):
+    """What families and coordinators read, in their language (the bot provides it)."""
+
+    def announcement(self, event: Event, language: str) -> str: ...
+
+    def rsvp_markup(self, event: Event, language: str) -> dict[str, Any]: ...
+
+    def reminder(self, event: Event, language: str) -> str: ...
+
+    def cancellation(self, event: Event, language: str) -> str: ...
+
+    def update_notice(self, event: Event, language: str) -> str: ...
+
+    def skipped_report(self, events: Sequence[Event], language: str) -> str: ...
+
+
+# --- quiet hours ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A nightly window, local time, when reminders wait; `start == end` means none."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+NO_QUIET_HOURS = QuietHours(time(0), time(0))
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """"21:00-07:00" -> QuietHours; "" or "off" -> none. Raises ValueError otherwise."""
+    if text.strip().lower() in ("", "off", "none", "no"):
+        return NO_QUIET_HOURS
+    match = _QUIET.match(text)
+    if not match:
+        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
+    return QuietHours(time(h1, m1), time(h2, m2))
+
+
+def send_time(
+    due_at: datetime, starts_at: datetime, zone: ZoneInfo, quiet_hours: QuietHours
+) -> datetime:
+    """When a reminder due at `due_at` should go out: at the end of quiet hours if it falls in
+    them, unless the event starts before then (a late reminder is better than none)."""
+    local = due_at.astimezone(zone)
+    if not quiet_hours.contains(local.time().replace(tzinfo=None)):
+        return due_at
+    day = local.date() if local.time() < quiet_hours.end else local.date() + timedelta(days=1)
+    quiet_end = datetime.combine(day, quiet_hours.end, tzinfo=zone)
+    return quiet_end if quiet_end < starts_at else due_at
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+async def _enqueue_by_language(
+    session: AsyncSession,
+    recipients: Sequence[Recipient],
+    *,
+    kind: str,
+    text: Callable[[str], str],
+    event: Event | None = None,
+    reminder: Reminder | None = None,
+    markup: Callable[[str], dict[str, Any]] | None = None,
+    attachment: bool = False,
+    zone: ZoneInfo | None = None,
+    created_by: int | None = None,
+) -> list[Message]:
+    """One outbox message per language among the recipients (one, with none, as a record)."""
+    groups = by_language(recipients) or {"en": []}
+    ics = event_ics(event, zone) if attachment and event is not None and zone else None
+    messages = []
+    for language, chat_ids in sorted(groups.items()):
+        messages.append(
+            await enqueue(
+                session,
+                kind=kind,
+                text=text(language),
+                recipients=chat_ids,
+                created_by=created_by,
+                event_id=event.id if event is not None else None,
+                reminder_id=reminder.id if reminder is not None else None,
+                school_id=event.school_id if event is not None else None,
+                reply_markup=markup(language) if markup is not None else None,
+                attachment_name=ics_filename(event) if ics is not None and event else None,
+                attachment=ics,
+            )
+        )
+    return messages
+
+
+async def announce_event(
+    session: AsyncSession,
+    event: Event,
+    texts: EventTexts,
+    zone: ZoneInfo,
+    created_by: int | None = None,
+) -> int:
+    """Queue the announcement (RSVP buttons, .ics) to the event's audience; returns how many
+    chats it goes to."""
+    recipients = await audience(session, event)
+    await _enqueue_by_language(
+        session,
+        recipients,
+        kind=ANNOUNCEMENT,
+        text=lambda language: texts.announcement(event, language),
+        event=event,
+        markup=lambda language: texts.rsvp_markup(event, language),
+        attachment=True,
+        zone=zone,
+        created_by=created_by,
+    )
+    return len(recipients)
+
+
+async def announce_new_events(
+    session: AsyncSession, now: datetime, texts: EventTexts, zone: ZoneInfo
+) -> list[int]:
+    """Announce upcoming events nobody announced yet (added from the CLI, for instance)."""
+    announced = exists().where(Message.event_id == Event.id, Message.kind == ANNOUNCEMENT)
+    candidates = list(
+        await session.scalars(
+            select(Event.id).where(Event.cancelled_at.is_(None), Event.starts_at > now, ~announced)
+        )
+    )
+    done = []
+    for event_id in candidates:
+        # Lock the event (PostgreSQL) and look again, so two processes cannot both announce.
+        event = await session.scalar(
+            select(Event).where(Event.id == event_id).with_for_update().execution_options(
+                populate_existing=True
+            )
+        )
+        if event is None or event.cancelled_at is not None:
+            continue
+        already = await session.scalar(
+            select(Message.id).where(Message.event_id == event_id, Message.kind == ANNOUNCEMENT)
+        )
+        if already is not None:
+            continue
+        await announce_event(session, event, texts, zone, created_by=event.created_by)
+        done.append(event_id)
+    return done
+
+
+async def notify_going(
+    session: AsyncSession,
+    event: Event,
+    texts: EventTexts,
+    zone: ZoneInfo,
+    *,
+    cancelled: bool,
+    created_by: int | None = None,
+) -> int:
+    """Tell the families who said Going that the event was cancelled or changed."""
+    recipients = await going_recipients(session, event.id)
+    if not recipients:
+        return 0
+    await _enqueue_by_language(
+        session,
+        recipients,
+        kind=CANCELLATION if cancelled else UPDATE,
+        text=lambda language: (
+            texts.cancellation(event, language) if cancelled else texts.update_notice(event, language)
+        ),
+        event=event,
+        attachment=not cancelled,
+        zone=zone,
+        created_by=created_by,
+    )
+    return len(recipients)
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+
+@dataclass
+class ReminderRun:
+    """What one look at the reminders did (ids of reminders)."""
+
+    queued: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # due, but held by quiet hours
+
+
+async def _claim(session: AsyncSession, reminder_id: int, status: ReminderStatus) -> bool:
+    """Move a pending reminder to `status`; False if someone else already did."""
+    result = await session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == ReminderStatus.PENDING)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def queue_due_reminders(
+    session: AsyncSession,
+    now: datetime,
+    zone: ZoneInfo,
+    quiet_hours: QuietHours,
+    *,
+    texts: EventTexts,
+) -> ReminderRun:
+    """Queue every reminder whose (quiet-hours-adjusted) time has come, exactly once.
+
+    - event cancelled: the reminder is cancelled;
+    - event already started: skipped, and the coordinators get one short report;
+    - several reminders of one event due at once (the bot was down): only the latest goes
+      out, the older ones are superseded (families do not get "tomorrow" and "in an hour"
+      in the same minute);
+    - otherwise one message per language to the event's audience (less those who said they
+      can't go), and the reminder is marked queued in the same transaction.
+    """
+    run = ReminderRun()
+    rows = (
+        await session.execute(
+            select(Reminder, Event)
+            .join(Event, Reminder.event_id == Event.id)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
+            .order_by(Reminder.event_id, Reminder.due_at.desc(), Reminder.id)
+        )
+    ).all()
+    skipped_events: list[Event] = []
+    sent_for: set[int] = set()
+    for reminder, event in rows:
+        if event.cancelled_at is not None:
+            if await _claim(session, reminder.id, ReminderStatus.CANCELLED):
+                run.cancelled.append(reminder.id)
+            continue
+        if event.starts_at <= now:
+            if await _claim(session, reminder.id, ReminderStatus.SKIPPED):
+                run.skipped.append(reminder.id)
+                if event not in skipped_events:
+                    skipped_events.append(event)
+            continue
+        if event.id in sent_for:
+            if await _claim(session, reminder.id, ReminderStatus.SKIPPED):
+                run.superseded.append(reminder.id)
+            continue
+        if send_time(reminder.due_at, event.starts_at, zone, quiet_hours) > now:
+            run.waiting.append(reminder.id)
+            continue
+        if not await _claim(session, reminder.id, ReminderStatus.QUEUED):
+            continue  # another process took it
+        recipients = await reminder_recipients(session, event)
+        await _enqueue_by_language(
+            session,
+            recipients,
+            kind=REMINDER,
+            text=lambda language, event=event: texts.reminder(event, language),
+            event=event,
+            reminder=reminder,
+        )
+        sent_for.add(event.id)
+        run.queued.append(reminder.id)
+    if skipped_events:
+        coordinators = await coordinator_recipients(session)
+        if coordinators:
+            await _enqueue_by_language(
+                session,
+                coordinators,
+                kind=SKIPPED_REPORT,
+                text=lambda language: texts.skipped_report(skipped_events, language),
+            )
+    return run
+
+
+async def next_send_time(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, quiet_hours: QuietHours, look: int = 50
+) -> datetime | None:
+    """When the next pending reminder should go out (for the date job), or None."""
+    rows = (
+        await session.execute(
+            select(Reminder.due_at, Event.starts_at)
+            .join(Event, Reminder.event_id == Event.id)
+            .where(Reminder.status == ReminderStatus.PENDING, Event.cancelled_at.is_(None))
+            .order_by(Reminder.due_at)
+            .limit(look)
+        )
+    ).all()
+    times = [send_time(due, starts, zone, quiet_hours) for due, starts in rows]
+    return min(times) if times else None
+
+
+# --- the scheduler -------------------------------------------------------------------------------
+
+
+class ReminderScheduler:
+    """Runs the reminder check on an APScheduler AsyncIOScheduler (which the caller owns).
+
+    `start()` looks once straight away (what was missed while the bot was down), then every
+    `check_seconds`, and at the next reminder's time. `rearm()` after creating or moving an
+    event in this process; events other processes add are found by the interval job.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        zone: ZoneInfo,
+        texts: EventTexts,
+        quiet_hours: QuietHours = NO_QUIET_HOURS,
+        check_seconds: float = 30,
+        on_queued: Callable[[], Any] | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.sessions = sessions
+        self.zone = zone
+        self.texts = texts
+        self.quiet_hours = quiet_hours
+        self.check_seconds = check_seconds
+        self.on_queued = on_queued
+        self._lock = asyncio.Lock()
+        self._stopped = False
+
+    async def start(self) -> None:
+        self._stopped = False
+        self.scheduler.add_job(
+            self.check,
+            "interval",
+            seconds=self.check_seconds,
+            id=CHECK_JOB_ID,
+            replace_existing=True,
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    async def stop(self) -> None:
+        """Remove the jobs and wait for a check in progress to finish."""
+        self._stopped = True
+        for job_id in (CHECK_JOB_ID, NEXT_JOB_ID):
+            try:
+                self.scheduler.remove_job(job_id)
+            except Exception:  # JobLookupError, or the scheduler already shut down
+                pass
+        async with self._lock:
+            pass
+
+    async def check(self) -> ReminderRun | None:
+        """One look: announce new events, queue due reminders, arm the next date job."""
+        async with self._lock:
+            if self._stopped:
+                return None
+            try:
+                now = utcnow()
+                async with self.sessions() as session, session.begin():
+                    announced = await announce_new_events(session, now, self.texts, self.zone)
+                    run = await queue_due_reminders(
+                        session, now, self.zone, self.quiet_hours, texts=self.texts
+                    )
+            except Exception:
+                log.exception("Reminder check failed; the next one will try again")
+                return None
+            if run.queued or run.skipped:
+                log.info(
+                    "Reminders: %d queued, %d skipped (event started), %d superseded",
+                    len(run.queued),
+                    len(run.skipped),
+                    len(run.superseded),
+                )
+            if (announced or run.queued or run.skipped) and self.on_queued is not None:
+                result = self.on_queued()
+                if asyncio.iscoroutine(result):
+                    await result
+            await self._arm()
+            return run
+
+    async def rearm(self) -> None:
+        """Arm the date job for the next reminder (after an event is added or moved here)."""
+        async with self._lock:
+            if not self._stopped:
+                await self._arm()
+
+    async def _arm(self) -> None:
+        try:
+            async with self.sessions() as session:
+                when = await next_send_time(session, utcnow(), self.zone, self.quiet_hours)
+        except Exception:
+            log.exception("Could not find the next reminder time")
+            return
+        if when is None:
+            try:
+                self.scheduler.remove_job(NEXT_JOB_ID)
+            except Exception:
+                pass
+            return
+        when = max(when, utcnow() + timedelta(milliseconds=200))
+        self.scheduler.add_job(
+            self.check,
+            "date",
+            run_date=when,
+            id=NEXT_JOB_ID,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )

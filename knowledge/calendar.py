@@ -1,0 +1,314 @@
+"""The events calendar: who an event is for, RSVPs, editing and cancelling, and the .ics file.
+
+No Telegram here: the bot, the CLI and the reminder job all use these. The session is the
+caller's (nothing here commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.models import (
+    Chat,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Location,
+    Message,
+    Reminder,
+    ReminderStatus,
+    Role,
+    Rsvp,
+    utcnow,
+)
+
+PRODID = "-//Community Schools Resource Finder//Events//EN"
+UID_DOMAIN = "community-schools-resource-finder"
+DEFAULT_DURATION = timedelta(hours=1)
+# Outbox messages about an event that must not go out once it is cancelled.
+EVENT_MESSAGE_KINDS = ("announcement", "reminder", "event_update")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    chat_id: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpCount:
+    going: int = 0
+    not_going: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    id: str  # an HSDS location id, as Chat.school_id and Event.school_id hold it
+    name: str
+
+
+# --- the .ics file -----------------------------------------------------------------------------
+
+
+def ics_filename(event: Event) -> str:
+    return f"event-{event.id}.ics"
+
+
+def event_ics(event: Event, zone: ZoneInfo, duration: timedelta = DEFAULT_DURATION) -> bytes:
+    """One VEVENT in the community's time zone (with its VTIMEZONE), for a phone's calendar.
+
+    The UID is stable per event, so a re-sent file (after an edit) updates the same entry.
+    """
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if event.cancelled_at else "PUBLISH")
+    entry = icalendar.Event()
+    entry.add("uid", f"event-{event.id}@{UID_DOMAIN}")
+    entry.add("dtstamp", utcnow())
+    start = event.starts_at.astimezone(zone)
+    entry.add("dtstart", start)
+    entry.add("dtend", start + duration)
+    entry.add("summary", event.title)
+    if event.where:
+        entry.add("location", event.where)
+    if event.description:
+        entry.add("description", event.description)
+    entry.add("status", "CANCELLED" if event.cancelled_at else "CONFIRMED")
+    calendar.add_component(entry)
+    if hasattr(calendar, "add_missing_timezones"):  # icalendar >= 6.1 writes the VTIMEZONE
+        calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# --- who an event is for -----------------------------------------------------------------------
+
+
+def _audience_filter(school_id: str | None):  # type: ignore[no-untyped-def]
+    """Subscribed chats for an event of `school_id` (None: every school).
+
+    A chat narrowed to one school hears about that school's events and the all-school ones.
+    """
+    condition = and_(Chat.subscribed.is_(True), Chat.blocked.is_(False))
+    if school_id is not None:
+        condition = and_(condition, or_(Chat.school_id.is_(None), Chat.school_id == school_id))
+    return condition
+
+
+async def audience(session: AsyncSession, event: Event) -> list[Recipient]:
+    """Who hears about the event: its subscribers, plus anyone who said Going."""
+    rows = await session.execute(
+        select(Chat.id, Chat.language).where(
+            or_(
+                _audience_filter(event.school_id),
+                and_(
+                    Chat.blocked.is_(False),
+                    Chat.id.in_(
+                        select(Rsvp.chat_id).where(Rsvp.event_id == event.id, Rsvp.going.is_(True))
+                    ),
+                ),
+            )
+        )
+    )
+    return [Recipient(chat_id, language) for chat_id, language in rows]
+
+
+async def reminder_recipients(session: AsyncSession, event: Event) -> list[Recipient]:
+    """The audience, less those who said they can't go."""
+    declined = set(
+        await session.scalars(
+            select(Rsvp.chat_id).where(Rsvp.event_id == event.id, Rsvp.going.is_(False))
+        )
+    )
+    return [r for r in await audience(session, event) if r.chat_id not in declined]
+
+
+async def going_recipients(session: AsyncSession, event_id: int) -> list[Recipient]:
+    rows = await session.execute(
+        select(Chat.id, Chat.language)
+        .join(Rsvp, Rsvp.chat_id == Chat.id)
+        .where(Rsvp.event_id == event_id, Rsvp.going.is_(True), Chat.blocked.is_(False))
+    )
+    return [Recipient(chat_id, language) for chat_id, language in rows]
+
+
+async def coordinator_recipients(session: AsyncSession) -> list[Recipient]:
+    rows = await session.execute(
+        select(Chat.id, Chat.language).where(
+            Chat.role == Role.COORDINATOR, Chat.blocked.is_(False)
+        )
+    )
+    return [Recipient(chat_id, language) for chat_id, language in rows]
+
+
+def by_language(recipients: Iterable[Recipient]) -> dict[str, list[int]]:
+    """Chat ids grouped by language, so each group gets the text in its own language."""
+    groups: dict[str, list[int]] = {}
+    for recipient in recipients:
+        groups.setdefault(recipient.language or "en", []).append(recipient.chat_id)
+    return groups
+
+
+async def schools(session: AsyncSession) -> list[School]:
+    """The schools an event can be for: directory locations whose name says school."""
+    rows = await session.execute(
+        select(Location.id, Location.name, Location.alternate_name)
+        .where(
+            or_(
+                func.lower(Location.name).contains("school"),
+                func.lower(Location.name).contains("escuela"),
+            )
+        )
+        .order_by(Location.name)
+    )
+    return [School(id_, name or alternate or id_) for id_, name, alternate in rows]
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+
+async def upcoming_events(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    school_id: str | None = None,
+    every_school: bool = False,
+    limit: int = 10,
+) -> list[Event]:
+    """Events not cancelled that start after `now`, soonest first.
+
+    `every_school` (coordinators) lists them all; otherwise the all-school events and, when the
+    chat is narrowed to a school, that school's.
+    """
+    query = select(Event).where(Event.cancelled_at.is_(None), Event.starts_at > now)
+    if not every_school:
+        query = query.where(
+            or_(Event.school_id.is_(None), Event.school_id == school_id)
+            if school_id is not None
+            else Event.school_id.is_(None)
+        )
+    return list(await session.scalars(query.order_by(Event.starts_at, Event.id).limit(limit)))
+
+
+async def rsvp_counts(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, RsvpCount]:
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Rsvp.event_id,
+            func.sum(case((Rsvp.going.is_(True), 1), else_=0)),
+            func.sum(case((Rsvp.going.is_(False), 1), else_=0)),
+        )
+        .where(Rsvp.event_id.in_(ids))
+        .group_by(Rsvp.event_id)
+    )
+    counts = {event_id: RsvpCount(int(going or 0), int(no or 0)) for event_id, going, no in rows}
+    return {event_id: counts.get(event_id, RsvpCount()) for event_id in ids}
+
+
+async def rsvps_of(session: AsyncSession, chat_id: int, event_ids: Iterable[int]) -> dict[int, bool]:
+    """This chat's answers (event id -> going) for these events."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Rsvp.event_id, Rsvp.going).where(Rsvp.chat_id == chat_id, Rsvp.event_id.in_(ids))
+    )
+    return {event_id: going for event_id, going in rows}
+
+
+# --- RSVPs, edits, cancelling -------------------------------------------------------------------
+
+
+async def set_rsvp(session: AsyncSession, event_id: int, chat_id: int, going: bool) -> Rsvp:
+    """Record (or change) a chat's answer. The chat row must exist."""
+    rsvp = await session.get(Rsvp, (event_id, chat_id))
+    if rsvp is None:
+        rsvp = Rsvp(event_id=event_id, chat_id=chat_id, going=going, answered_at=utcnow())
+        session.add(rsvp)
+    else:
+        rsvp.going = going
+        rsvp.answered_at = utcnow()
+    await session.flush()
+    return rsvp
+
+
+async def withdraw_unsent(session: AsyncSession, event_id: int) -> int:
+    """Stop outbox rows about the event that have not gone out yet; returns how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.message_id.in_(
+                select(Message.id).where(
+                    Message.event_id == event_id, Message.kind.in_(EVENT_MESSAGE_KINDS)
+                )
+            ),
+        )
+        .values(status=DeliveryStatus.FAILED, error="event cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def cancel_event(session: AsyncSession, event_id: int, now: datetime | None = None) -> Event | None:
+    """Mark the event cancelled, drop its pending reminders and unsent announcements.
+
+    Returns the event, or None if there is no such event or it was already cancelled (so two
+    presses of "Cancel" tell families only once).
+    """
+    now = now or utcnow()
+    result = await session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.event_id == event_id, Reminder.status == ReminderStatus.PENDING)
+        .values(status=ReminderStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    await withdraw_unsent(session, event_id)
+    event = await session.get(Event, event_id, populate_existing=True)
+    return event
+
+
+async def reschedule_event(
+    session: AsyncSession,
+    event: Event,
+    *,
+    starts_at: datetime | None = None,
+    where: str | None = None,
+    now: datetime | None = None,
+) -> Event:
+    """Change the start time and/or place. Reminders follow the new time: each one still ahead
+    is owed again (pending), even if it had gone out for the old time."""
+    now = now or utcnow()
+    if where is not None:
+        event.where = where.strip() or None
+    if starts_at is not None and starts_at != event.starts_at:
+        if starts_at.tzinfo is None:
+            raise ValueError("the start time needs a time zone")
+        event.starts_at = starts_at
+        reminders = await session.scalars(select(Reminder).where(Reminder.event_id == event.id))
+        for reminder in reminders:
+            if reminder.status == ReminderStatus.CANCELLED:
+                continue
+            reminder.due_at = starts_at - timedelta(minutes=reminder.offset_minutes)
+            if reminder.due_at > now:
+                reminder.status = ReminderStatus.PENDING
+    await session.flush()
+    return event
