@@ -89,10 +89,8 @@ async def command_import(settings: Settings, args: argparse.Namespace) -> int:
         if replaced_demo:
             await remove_demo_directory(session)
         report = await import_directory(session, path)
-        for line in report.problems + report.warnings:
+        for line in grouped_lines(report.problems + report.warnings):
             print(line)
-        if report.not_imported:
-            print("Not imported (not used by the bot): " + ", ".join(report.not_imported))
         for line in report.summary_lines():
             print(line)
         if not report.ok:
@@ -111,6 +109,27 @@ async def command_export(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{name}: {count} rows")
     print(f"Wrote HSDS 3.0 CSV to {target}")
     return 0
+
+
+EXAMPLES_PER_KIND = 5
+
+
+def grouped_lines(lines: list[str]) -> list[str]:
+    """At most a few `file:line: reason` lines per file and kind of reason, then a count.
+
+    A directory with 2,000 rows of the same small problem should still be readable.
+    """
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for line in lines:
+        location, _, reason = line.partition(": ")
+        kind = " ".join(reason.split()[:2])
+        kinds.setdefault((location.split(":")[0], kind), []).append(line)
+    shown: list[str] = []
+    for examples in kinds.values():
+        shown += examples[:EXAMPLES_PER_KIND]
+        if len(examples) > EXAMPLES_PER_KIND:
+            shown.append(f"  … and {len(examples) - EXAMPLES_PER_KIND} more like this")
+    return shown
 
 
 def _hit_json(outcome: SearchOutcome) -> list[dict[str, object]]:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.models import Chat, Delivery, Role, Rsvp
+from knowledge.models import (
+    Chat,
+    Delivery,
+    Event,
+    Handoff,
+    HandoffCopy,
+    Invitation,
+    Message,
+    Role,
+    Rsvp,
+)
 
 
 async def get_chat(
@@ -28,6 +38,25 @@ async def get_chat(
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     """Delete every row about this chat, in every table that names it."""
+    handoffs = select(Handoff.id).where(Handoff.chat_id == chat_id)
+    await session.execute(delete(HandoffCopy).where(HandoffCopy.handoff_id.in_(handoffs)))
+    await session.execute(delete(HandoffCopy).where(HandoffCopy.coordinator_chat_id == chat_id))
+    await session.execute(delete(Handoff).where(Handoff.chat_id == chat_id))
+    await session.execute(
+        delete(Invitation).where(
+            (Invitation.created_by == chat_id) | (Invitation.used_by == chat_id)
+        )
+    )
     await session.execute(delete(Rsvp).where(Rsvp.chat_id == chat_id))
+    # What a coordinator published stays for the families; only the link to them goes.
+    await session.execute(
+        update(Message).where(Message.created_by == chat_id).values(created_by=None)
+    )
+    await session.execute(
+        update(Message)
+        .where(Message.progress_chat_id == chat_id)
+        .values(progress_chat_id=None, progress_message_id=None)
+    )
+    await session.execute(update(Event).where(Event.created_by == chat_id).values(created_by=None))
     await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
     await session.execute(delete(Chat).where(Chat.id == chat_id))

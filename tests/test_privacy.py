@@ -1,0 +1,115 @@
+"""/forget leaves no row about the chat in any table; retention removes what has expired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import BigInteger, Integer, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jobs.retention import purge_expired
+from knowledge.chats import forget_chat, get_chat
+from knowledge.events import create_event
+from knowledge.models import (
+    Base,
+    Delivery,
+    DeliveryStatus,
+    Handoff,
+    HandoffCopy,
+    Invitation,
+    Message,
+    QueryLog,
+    Role,
+    Rsvp,
+    utcnow,
+)
+
+CHAT = 4242424242  # distinctive, so a scan of every integer column can look for it
+
+
+async def fill_everything_about(session: AsyncSession, chat_id: int) -> None:
+    now = utcnow()
+    chat = await get_chat(session, chat_id, "es")
+    chat.role = Role.COORDINATOR
+    event = await create_event(session, title="Noche", starts_at=now + timedelta(days=3))
+    event.created_by = chat_id
+    session.add(Rsvp(event_id=event.id, chat_id=chat_id, going=True))
+    message = Message(kind="broadcast", text="hi", created_by=chat_id, progress_chat_id=chat_id)
+    session.add(message)
+    await session.flush()
+    session.add(Delivery(message_id=message.id, chat_id=chat_id, status=DeliveryStatus.DELIVERED))
+    handoff = Handoff(chat_id=chat_id, question="¿dónde?", language="es")
+    session.add(handoff)
+    await session.flush()
+    session.add(HandoffCopy(coordinator_chat_id=chat_id, message_id=7, handoff_id=handoff.id))
+    session.add(
+        Invitation(
+            code=f"code{chat_id}",
+            role=Role.STAFF,
+            created_by=chat_id,
+            expires_at=now,
+            used_by=chat_id,
+        )
+    )
+    session.add(QueryLog(text="dentist", language="es", matched=True))
+    await session.flush()
+
+
+async def rows_mentioning(session: AsyncSession, value: int) -> list[str]:
+    """Every (table.column) holding `value` in an integer column, across the whole schema."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, BigInteger | Integer):
+                count = await session.scalar(
+                    select(func.count()).select_from(table).where(column == value)
+                )
+                if count:
+                    found.append(f"{table.name}.{column.name}")
+    return found
+
+
+async def test_forget_leaves_no_row_about_the_chat(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        await fill_everything_about(session, CHAT)
+        await fill_everything_about(session, CHAT + 1)  # someone else, who stays
+    async with session_factory() as session:
+        assert len(await rows_mentioning(session, CHAT)) >= 8
+    async with session_factory() as session, session.begin():
+        await forget_chat(session, CHAT)
+    async with session_factory() as session:
+        assert await rows_mentioning(session, CHAT) == []
+        assert len(await rows_mentioning(session, CHAT + 1)) >= 8
+
+
+async def test_query_log_never_holds_a_chat_id() -> None:
+    assert not any("chat" in column.name for column in QueryLog.__table__.columns)
+
+
+async def test_retention_removes_only_what_expired(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    now = utcnow()
+    async with session_factory() as session, session.begin():
+        session.add(QueryLog(text="old", matched=False, created_at=now - timedelta(days=400)))
+        session.add(QueryLog(text="new", matched=True, created_at=now - timedelta(days=2)))
+        message = Message(kind="broadcast", text="x", created_at=now - timedelta(days=90))
+        session.add(message)
+        await session.flush()
+        session.add(
+            Delivery(
+                message_id=message.id,
+                chat_id=1,
+                status=DeliveryStatus.DELIVERED,
+                sent_at=now - timedelta(days=60),
+            )
+        )
+        session.add(Delivery(message_id=message.id, chat_id=2, status=DeliveryStatus.PENDING))
+    async with session_factory() as session, session.begin():
+        removed = await purge_expired(session, now)
+    assert removed["query_log"] == 1 and removed["delivery"] == 1 and removed["message"] == 0
+    async with session_factory() as session:
+        assert list(await session.scalars(select(QueryLog.text))) == ["new"]
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 1
