@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from telegram import Update
 
 from bot.application import build_application
 from bot.config import Settings
+from bot.webhook import serve_webhook
 
 
 def run_bot(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook server when WEBHOOK_URL is set.
 
-    python-telegram-bot owns the event loop here, so this is a plain (blocking) function.
+    Blocking: python-telegram-bot (polling) or the webhook server owns the event loop.
     """
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=settings.webhook_secret or None,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        asyncio.run(serve_webhook(application, settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
 

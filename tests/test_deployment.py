@@ -28,6 +28,7 @@ def test_bot_waits_for_a_healthy_database_and_migrates_on_start() -> None:
     assert "db upgrade" in " ".join(bot["command"])
     assert bot["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert (ROOT / bot["build"] / "Dockerfile").exists()
+    assert "/healthz" in " ".join(bot["healthcheck"]["test"])
 
 
 def test_compose_keys_are_known() -> None:
