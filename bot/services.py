@@ -13,9 +13,9 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.i18n import Translate, supported_language, translator
-from knowledge.chats import get_chat
 from knowledge.finder import ResourceFinder
-from knowledge.models import Role, utcnow
+from knowledge.queries import QueryLogger
+from knowledge.models import Chat, Role, utcnow
 
 
 @dataclass
@@ -24,6 +24,7 @@ class BotServices:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     finder: ResourceFinder
+    query_log: QueryLogger
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -59,9 +60,11 @@ class Caller:
 
 
 async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
-    """The chat's language and role, from the cache or the database (created on first contact).
+    """The chat's language and role, from the cache or the database.
 
-    The role is always read from the database, never from anything the client sent.
+    The role is always the database's (or COORDINATOR_IDS'), never anything the client sent.
+    A chat that only asks questions gets no row at all: one is made when it chooses something
+    worth remembering (a language, a subscription, an RSVP, a question for a person).
     """
     chat = update.effective_chat
     user = update.effective_user
@@ -70,14 +73,15 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     app = services(context)
     cached = context.chat_data if context.chat_data is not None else {}
     if "language" not in cached or "role" not in cached:
-        async with app.transaction() as session:
-            row = await get_chat(
-                session,
-                chat.id,
-                supported_language(telegram_language),
-                app.settings.coordinator_ids,
-            )
+        async with app.sessions() as session:
+            row = await session.get(Chat, chat.id)
+        if row is not None:
             cached["language"], cached["role"] = row.language, row.role
+        else:
+            cached["language"] = supported_language(telegram_language)
+            cached["role"] = (
+                Role.COORDINATOR if chat.id in app.settings.coordinator_ids else Role.FAMILY
+            )
     language = cached["language"]
     return Caller(chat.id, language, Role(cached["role"]), telegram_language, translator(language))
 

@@ -65,6 +65,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and "poolclass" not in kwargs:
+            # SQLite has one writer at a time, and a second writer waits in its busy handler,
+            # sleeping up to 100 ms a try. One connection per process queues them in order
+            # instead (each statement is short; sessions are held only around DB work).
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine

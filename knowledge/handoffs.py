@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.chats import get_chat
 from knowledge.models import Chat, Handoff, HandoffCopy, Role, utcnow
 
 MAX_QUESTION_CHARACTERS = 3000
@@ -46,6 +47,7 @@ async def create_handoff(
     session: AsyncSession, chat_id: int, question: str, language: str
 ) -> Handoff:
     """Store the family's question (trimmed) before it is sent to anyone."""
+    await get_chat(session, chat_id, language)  # the answer must find its way back to this chat
     handoff = Handoff(
         chat_id=chat_id, question=question.strip()[:MAX_QUESTION_CHARACTERS], language=language
     )

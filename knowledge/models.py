@@ -8,6 +8,7 @@ memory, says what is owed and what was delivered.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -507,7 +508,11 @@ class QueryLog(Base):
 
     __tablename__ = "query_log"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random and assigned here, not by the database, so the 👍/👎 buttons can name a row that
+    # is still in the bot's write buffer (knowledge.queries); 53 bits fit JSON numbers.
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, default=lambda: secrets.randbits(53)
+    )
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     matched: Mapped[bool] = mapped_column(Boolean)

@@ -49,6 +49,10 @@ class BotHarness:
                     return await self._feed(callback_update(chat_id, call.result, data, language))
         raise AssertionError(f"no button with {label!r} in chat {chat_id}")
 
+    async def flush_query_log(self) -> None:
+        """Write the buffered query log now (the bot does it about once a second)."""
+        await self.application.bot_data["services"].query_log.flush()
+
     def latest_with_buttons(self, chat_id: int) -> dict[str, Any] | None:
         for call in reversed(self.api.calls):
             if buttons(call) and int(call.params.get("chat_id", 0)) == chat_id:

@@ -70,6 +70,7 @@ async def test_no_match_is_honest_and_logged(
 ) -> None:
     calls = await bot.send(FAMILY, "xqzv blorptk")
     assert "couldn't find a good match" in texts(calls)
+    await bot.flush_query_log()
     async with session_factory() as session:
         entry = (await session.scalars(select(QueryLog))).one()
     assert entry.matched is False and entry.text == "xqzv blorptk"
@@ -80,9 +81,16 @@ async def test_feedback_is_stored_with_the_query(
 ) -> None:
     await bot.send(FAMILY, "tutoring")
     await bot.press(FAMILY, "👍")
+    await bot.flush_query_log()
     async with session_factory() as session:
         entry = (await session.scalars(select(QueryLog))).one()
     assert entry.helpful is True
+    await bot.send(FAMILY, "lentes")  # feedback on a row already written updates it in place
+    await bot.flush_query_log()
+    await bot.press(FAMILY, "👎")
+    async with session_factory() as session:
+        later = (await session.scalars(select(QueryLog).where(QueryLog.text == "lentes"))).one()
+    assert later.helpful is False
 
 
 async def test_browse_category_then_need_then_back(bot: BotHarness) -> None:
@@ -122,13 +130,23 @@ async def test_language_switch_is_remembered(
 async def test_forget_deletes_the_chat_after_confirming(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    await bot.send(FAMILY, "/start")
+    await bot.send(FAMILY, "/language")
+    await bot.press(FAMILY, "Español")  # something worth remembering: now there is a row
     await bot.send(FAMILY, "/forget")
-    await bot.press(FAMILY, "No, keep")
+    await bot.press(FAMILY, "No")
     async with session_factory() as session:
         assert await session.get(Chat, FAMILY) is not None
     await bot.send(FAMILY, "/forget")
-    await bot.press(FAMILY, "Yes, delete")
+    await bot.press(FAMILY, "🗑")
+    async with session_factory() as session:
+        assert await session.get(Chat, FAMILY) is None
+
+
+async def test_asking_questions_alone_stores_nothing_about_the_chat(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(FAMILY, "/start")
+    await bot.send(FAMILY, "dentist")
     async with session_factory() as session:
         assert await session.get(Chat, FAMILY) is None
 

@@ -19,8 +19,8 @@ from bot.keyboards import (
 )
 from bot.render import escape
 from bot.services import Caller, caller, services
-from knowledge.directory import postal_code_point, service_record
-from knowledge.queries import log_search, record_feedback
+from knowledge.directory import postal_code_point
+from knowledge.finder import ResourceFinder
 from knowledge.search import SearchHit, SearchOutcome, SearchQuery
 
 PAGE_SIZE = 3
@@ -35,9 +35,8 @@ async def _render_results(
     now = app.local_now()
     blocks: list[str] = []
     start = state["offset"]
-    async with app.sessions() as session:
-        for number, hit in enumerate(outcome.hits, start=start + 1):
-            blocks.append(await _hit_block(session, hit, number, now, who))
+    for number, hit in enumerate(outcome.hits, start=start + 1):
+        blocks.append(await _hit_block(app.finder, hit, number, now, who))
     header = (
         _("Here is what I found near you:")
         if state.get("near") and not state.get("text")
@@ -48,7 +47,9 @@ async def _render_results(
     return render.trim(text), results_keyboard(outcome.hits, start, more, state.get("log_id"), _)
 
 
-async def _hit_block(session: Any, hit: SearchHit, number: int, now: Any, who: Caller) -> str:
+async def _hit_block(
+    finder: ResourceFinder, hit: SearchHit, number: int, now: Any, who: Caller
+) -> str:
     _ = who._
     distance = (
         render.format_distance(hit.distance_km, uses_miles(who.telegram_language))
@@ -56,7 +57,7 @@ async def _hit_block(session: Any, hit: SearchHit, number: int, now: Any, who: C
         else None
     )
     if hit.kind == "service":
-        record = await service_record(session, hit.id)
+        record = await finder.service_record(hit.id)
         if record is not None:
             return render.service_card(record, number, now, _, distance)
     label = {"resource": _("Toolkit"), "material": _("Sample material"), "event": _("Event")}
@@ -81,8 +82,7 @@ async def run_search(
         )
     )
     if state["offset"] == 0 and state.get("text"):
-        async with app.transaction() as session:
-            state["log_id"] = await log_search(session, outcome)
+        state["log_id"] = app.query_log.record(outcome)
     if context.chat_data is not None:
         context.chat_data["search"] = state
     message = update.effective_message
@@ -117,6 +117,16 @@ async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await nearby_postal_code(update, context, who, postal.group(1))
         return
     await run_search(update, context, who, {"text": message.text.strip()[:500], "offset": 0})
+
+
+async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, sticker, voice note or file: say what the bot can read."""
+    who = await caller(update, context)
+    await _reply(
+        update,
+        who._("I can only read text and shared locations. Type what you need in a few words."),
+        None,
+    )
 
 
 async def nearby_postal_code(
@@ -190,8 +200,7 @@ async def show_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     app = services(context)
     await app.finder.refresh()
     service_id = app.finder.resolve(query.data.split(":", 1)[1])
-    async with app.sessions() as session:
-        record = await service_record(session, service_id)
+    record = await app.finder.service_record(service_id)
     if record is None:
         await _reply(update, who._("Sorry, that listing is no longer in the directory."), None)
         return
@@ -209,8 +218,7 @@ async def send_map(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     who = await caller(update, context)
     app = services(context)
     service_id = app.finder.resolve(query.data.split(":", 1)[1])
-    async with app.sessions() as session:
-        record = await service_record(session, service_id)
+    record = await app.finder.service_record(service_id)
     place = record.mappable if record else None
     message = update.effective_message
     assert message is not None
@@ -232,9 +240,10 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _, log_id, vote = query.data.split(":")
     who = await caller(update, context)
     if log_id.isdigit():
-        async with services(context).transaction() as session:
-            await record_feedback(session, int(log_id), vote == "1")
-    await query.answer(who._("Thank you!") if vote == "1" else who._("Thanks, that helps us improve."))
+        await services(context).query_log.feedback(int(log_id), vote == "1")
+    await query.answer(
+        who._("Thank you!") if vote == "1" else who._("Thanks, that helps us improve.")
+    )
     if vote == "0":
         await not_what_i_need(update, context, answered=True)
 

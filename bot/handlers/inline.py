@@ -1,5 +1,6 @@
-"""Inline mode: `@bot dentist` in any chat offers service cards to share; and the deep link
-those cards carry (`/start svc-<id or hash>`) opening the service in the bot."""
+"""Inline mode: `@bot dentist` in any chat offers service cards to share; and the deep links
+shared outside the bot (`/start svc-<id or hash>` on those cards, `/start ev-<id>` for events)
+opening the service or event in the bot."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.handlers import events
 from bot.i18n import Translate, supported_language, translator
 from bot.render import escape, one_line
 from bot.services import Caller, services
-from knowledge.directory import ServiceRecord, service_record
+from knowledge.calendar import rsvps_of
+from knowledge.directory import ServiceRecord
+from knowledge.models import Event
 from knowledge.search import SearchQuery
 from knowledge.text import short_hash
 
@@ -105,11 +109,10 @@ async def answer_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE
     )
     now = app.local_now()
     results = []
-    async with app.sessions() as session:
-        for hit in outcome.hits:
-            record = await service_record(session, hit.id)
-            if record is not None:
-                results.append(_article(record, now, _, context.bot.username))
+    for hit in outcome.hits:
+        record = await app.finder.service_record(hit.id)
+        if record is not None:
+            results.append(_article(record, now, _, context.bot.username))
     shown = offset + len(outcome.hits)
     next_offset = str(shown) if outcome.hits and shown < min(outcome.total, MAX_RESULTS) else ""
     await inline.answer(
@@ -129,10 +132,9 @@ async def open_shared_service(
     assert message is not None
     app = services(context)
     await app.finder.refresh()
-    async with app.sessions() as session:
-        record = await service_record(session, reference)
-        if record is None and (service_id := app.finder.index.id_for_hash(reference)):
-            record = await service_record(session, service_id)
+    record = await app.finder.service_record(reference)
+    if record is None and (service_id := app.finder.index.id_for_hash(reference)):
+        record = await app.finder.service_record(service_id)
     if record is None:
         return False
     rows = [[render.button("📍 " + who._("Map"), "m", record.id)]] if record.mappable else []
@@ -140,5 +142,26 @@ async def open_shared_service(
         render.service_details(record, app.local_now(), who._),
         reply_markup=render.keyboard(rows) if rows else None,
         disable_web_page_preview=True,
+    )
+    return True
+
+
+async def open_shared_event(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, reference: str
+) -> bool:
+    """`/start ev-<id>`: the event's card with RSVP buttons; False if unknown or cancelled."""
+    message = update.effective_message
+    assert message is not None
+    if not reference.isdigit() or len(reference) > 9:
+        return False
+    app = services(context)
+    async with app.sessions() as session:
+        event = await session.get(Event, int(reference))
+        if event is None or event.cancelled_at is not None:
+            return False
+        chosen = (await rsvps_of(session, who.chat_id, [event.id])).get(event.id)
+    await message.reply_text(
+        events.event_card(event, app.settings.zone, who.language, chosen=chosen),
+        reply_markup=events.rsvp_keyboard(event.id, who._, chosen, calendar=True),
     )
     return True

@@ -536,6 +536,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 drops connection attempts when the bot opens many at once, and
+    # each dropped SYN costs a one-second retransmit: that would be the fake's delay, not the bot's.
+    request_queue_size = 256
     api: FakeBotApi
 
     def __init__(self, address: tuple[str, int]) -> None:
