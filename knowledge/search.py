@@ -1,14 +1,20 @@
 """The search index: services, toolkit resources, sample materials and events, in memory.
 
 How a query is answered:
-1. Fold the text (case, accents, punctuation) and correct each word against the lexicon's words
-   and the directory's vocabulary (rapidfuzz edit distance; a deletion index keeps the directory
-   side fast at 100k services instead of scoring every document against the whole query).
-2. Find the lexicon phrases in the corrected words ("light bill" -> utilities, "lentes" -> vision):
-   each is a concept, which scores services tagged with it and expands to the words such services
-   use ("dental", "teeth"...).
-3. Score the remaining words with field weights (name > taxonomy/keywords > description) and
-   BM25's idf, on numpy arrays.
+1. Split the text into folded words (case, accents, punctuation, apostrophes) and read each one:
+   filler ("my", "para"), a word the index knows (exactly, or by its stem: "funding" for
+   "fund"), or a typo corrected by edit distance against the lexicon's words and the directory's
+   vocabulary (rapidfuzz on the lexicon; a deletion index over the directory's words, so a typo
+   costs a few binary searches at 100k services instead of a comparison with every document).
+   Words of four letters or fewer are never corrected: there every word is one edit from another
+   (cena/cama, visa/vita, pebt/debt).
+2. Find the lexicon's phrases ("light bill" -> utilities, "lentes" -> vision) by their content
+   words, so filler in between doesn't matter ("leche para el bebé" = "leche para bebé"). Each
+   names a concept, which scores the services tagged with it and expands to the words such
+   services use ("dental", "teeth"...), for directories without our tags.
+3. Score the words on numpy arrays with field weights (name > taxonomy/keywords > description)
+   and BM25's idf and length normalisation. Words read as a concept then only rank its services,
+   and filler only breaks ties between documents something else found.
 4. Keep only what clears a confidence threshold: no good match gives nothing, not a guess.
 Language, open-now and distance then shape the list.
 """
@@ -16,12 +22,14 @@ Language, open-now and distance then shape the list.
 from __future__ import annotations
 
 import math
+import struct
 import time
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import filterfalse
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,7 +38,7 @@ from rapidfuzz.distance import OSA
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.hours import OpenInterval, is_open, weekly_intervals
+from knowledge.hours import MINUTES_PER_DAY, OpenInterval, weekly_intervals
 from knowledge.lexicon import Lexicon
 from knowledge.models import (
     Attribute,
@@ -46,16 +54,51 @@ from knowledge.models import (
     ToolkitResource,
     utcnow,
 )
-from knowledge.text import fold, short_hash, tokens
+from knowledge.text import fold, short_hash
 
-NAME_WEIGHT, TAG_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
+# Field codes double as weights: a word in the name counts three times one in the description.
+BODY, TAG, NAME = 1, 2, 3
+FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
+BM25_K1, BM25_B = 1.2, 0.75
 CONCEPT_TAG_SCORE = 6.0  # a service tagged with the concept asked for
 CONCEPT_EXPANSION = 0.6  # share of a concept word's score when it only appears in the text
-LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never out
-MIN_SCORE = 1.5  # below this nothing is a good match
-RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
+PHRASE_WORD_SHARE = 0.5  # words read as a concept still rank its services, at this share
+STOPWORD_SHARE = 0.15  # "what is a community school": filler only breaks ties...
+STOPWORD_MIN_IDF = 0.7  # ...and not even that when nearly every document has it ("the")
+STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word itself
 FUZZY_PENALTY = 0.12  # per edit
+UNKNOWN_WORD_STRENGTH = 2.0  # a word nobody uses still counts against coverage (gibberish)
+LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
+MIN_SCORE = 1.5  # below this nothing is a good match
+MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
+RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
+MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
+TERMS_CACHE_SIZE = 50_000
 KINDS = ("service", "resource", "material", "event")
+EARTH_RADIUS_KM = 6371.0088
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+# Every byte but a lowercase ASCII letter or digit becomes a space: fold() for ASCII text, ten
+# times faster (a directory is mostly ASCII, and folding it was most of the build time).
+_ASCII_SPACES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+# What an apostrophe leaves once folded into a space: "can't" -> "can t", "kid's" -> "kid s".
+_CONTRACTION_ENDINGS = frozenset({"s", "t", "m", "d", "ll", "re", "ve"})
+# Endings the light stemmer strips (English and Spanish) after a plural -s/-es, longest first,
+# leaving at least four letters: "tutoring"/"tutor", "evaluation"/"evaluacion"/"evaluate".
+_MIN_STEM = 4
+_SUFFIXES = (  # longest first
+    "amiento", "acion", "ation", "iendo", "ment", "ando", "ing", "ado", "ada", "ido", "ida",
+    "ate", "er", "ed", "ar", "ir", "al", "ly", "a", "o", "e",
+)  # fmt: skip
+_INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
+# A deletion-index entry packs a 35-bit hash of a word (or of it less one letter) over its
+# 28-bit term number in one positive int64: the table sorts as plain integers and a look-up is
+# two binary searches. The hash is FNV-1a, which numpy computes for the whole vocabulary at
+# once; two words sharing a hash only add a candidate that the edit distance check then drops.
+_TERM_BITS = 28
+_TERM_MASK = (1 << _TERM_BITS) - 1
+_HASH_MASK = (1 << 35) - 1
+_FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
 
 
 @dataclass(slots=True)
@@ -108,280 +151,635 @@ class SearchOutcome:
         return self.total > 0
 
 
-def _deletes(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One way of asking for a concept, as the lexicon gives it."""
+
+    concept: str
+    language: str
+    filler: frozenset[str]  # its stop-words ("no tengo dónde dormir": no, tengo, donde)
+    needs_filler: bool  # one need word plus filler: "after school", "me pega", "child care"
+
+
+@dataclass(slots=True)
+class QueryWord:
+    """One word of a query as the index reads it."""
+
+    text: str  # as corrected
+    form: str  # form(text), for finding phrases
+    quality: float  # 1.0 when typed as the index knows it, less when corrected
+    role: str  # "stop" (filler), "minor" (numbers, single letters), "known" or "unknown"
+    in_phrase: bool = False
+
+    @classmethod
+    def of(cls, text: str, quality: float, role: str) -> QueryWord:
+        return cls(text, form(text), quality, role)
+
+
+# --- words -------------------------------------------------------------------------------------
+
+
+def words_of(text: str) -> list[str]:
+    """Folded words, as fold() makes them, but with apostrophes dropped: "can't" -> "cant"."""
+    if text.isascii():
+        return text.lower().encode("ascii").translate(_ASCII_SPACES, b"'").decode("ascii").split()
+    return fold(text.replace("'", "").replace("\u2019", "")).split()
+
+
+def _join_contractions(words: list[str]) -> list[str]:
+    """The lexicon arrives folded ("can t see the board"): glue endings back, as words_of does."""
+    joined: list[str] = []
+    for word in words:
+        if joined and word in _CONTRACTION_ENDINGS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def form(word: str) -> str:
+    """The word as phrases are matched: singular-ish ("clases"/"clase", "classes"/"class",
+    "parents"/"parent") and no further ("working" is not "work", "parenting" not "parent")."""
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    if word.endswith("s") and len(word) > 4:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 5:
+        word = word[:-1]
+    return word
+
+
+def stem(word: str) -> str:
+    """A light stemmer for matching document words ("funding" for "fund", "evaluacion" for
+    "evaluation"); a match by stem counts a little less (STEM_FACTOR)."""
+    if word.endswith(("ies", "ied")) and len(word) - 2 >= _MIN_STEM:
+        word = word[:-3] + "y"  # "bullied"/"bullies" -> "bully", as "bullying" -> "bully"
+    elif word.endswith("es") and len(word) - 2 >= _MIN_STEM:
+        word = word[:-2]
+    elif word.endswith("s") and len(word) - 1 >= _MIN_STEM:
+        word = word[:-1]
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            word = word[: -len(suffix)]
+            break
+    # "involvement" -> "involve" -> "involv", as "involved" -> "involv"
+    return word[:-1] if word.endswith("e") and len(word) > _MIN_STEM else word
+
+
+def _inflections(word_stem: str) -> set[str]:
+    """Every word that stem() reduces to `word_stem` is among these. Looking them up at query
+    time replaces a stem table, which would cost a stem() call per word at build time."""
+    words = {base + suffix for base in (word_stem, word_stem + "e") for suffix in ("", *_SUFFIXES)}
+    return {
+        *(word + plural for word in words for plural in ("", "s", "es")),
+        *(word[:-1] + ending for word in words if word.endswith("y") for ending in ("ies", "ied")),
+    }
 
 
 def _max_edits(word: str) -> int:
-    if len(word) < 4 or word.isdigit():
+    """How many typos a word may carry: none up to four letters, where real words sit one edit
+    apart (cena/cama, visa/vita); one up to seven; two from eight ("imigration", "tutering")."""
+    if len(word) < 5 or not word.isalpha():
         return 0
     return 1 if len(word) < 8 else 2
 
 
-def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+def _deletes(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _delete_key(variant: str) -> int:
+    """FNV-1a of an ASCII word, as _delete_keys() computes it for many words at once."""
+    value = _FNV_OFFSET
+    for byte in variant.encode("ascii"):
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return (value & _HASH_MASK) << _TERM_BITS
+
+
+def _delete_keys(letters: np.ndarray, terms: np.ndarray) -> list[np.ndarray]:
+    """Deletion-index entries for words of one length (`letters`: a row of bytes per word):
+    each word whole, then less each of its letters in turn."""
+    entries = []
+    width = letters.shape[1]
+    for skipped in (None, *range(width)):
+        value = np.full(len(terms), _FNV_OFFSET, dtype=np.uint64)
+        for column in range(width):
+            if column != skipped:
+                value ^= letters[:, column]
+                value *= np.uint64(_FNV_PRIME)  # wraps around, as FNV wants
+        entries.append(((value & np.uint64(_HASH_MASK)).astype(np.int64) << _TERM_BITS) | terms)
+    return entries
+
+
+class PackedStrings:
+    """Strings in one UTF-8 buffer. The documents' ids and titles, kept as they come, would be
+    200k small strings scattered through the memory the documents used, and keep most of it from
+    going back to the system once the documents are gone."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        encoded = [s.encode("utf-8") for s in strings]
+        self._buffer = b"".join(encoded)
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=self._offsets[1:])
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> str:
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        return self._buffer[start:end].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
 
 
 class SearchIndex:
-    """An immutable index; rebuild and swap it when the data changes."""
+    """An immutable index; rebuild and swap it when the data changes.
+
+    It keeps arrays, not the documents: at 100k services their texts would double its memory.
+    """
 
     def __init__(self, documents: list[Document], lexicon: Lexicon, zone: ZoneInfo) -> None:
         started = time.perf_counter()
-        self._ids_by_hash: dict[str, str] | None = None
-        self._by_id: dict[tuple[str, str], Document] | None = None
-        self.documents = documents
         self.lexicon = lexicon
         self.zone = zone
-        self._build_vocabulary(documents)
-        self._build_lexicon(lexicon)
+        self._ids_by_hash: dict[str, str] | None = None
+        self._open_cache: tuple[int, np.ndarray] | None = None
+        self._terms_cache: dict[str, list[tuple[int, float]]] = {}
+        self._build_postings(documents)
+        self._build_deletion_index()
+        self._build_facts(documents)
+        self._build_phrases(lexicon)
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
 
-    def _build_vocabulary(self, documents: list[Document]) -> None:
-        stop = self.lexicon.stopwords
-        vocabulary: dict[str, int] = {}
-        terms, docs, weights = array("i"), array("i"), array("f")
-        for doc_index, doc in enumerate(documents):
-            best: dict[str, float] = {}
-            for text, weight in (
-                (doc.body, BODY_WEIGHT),
-                (doc.tags, TAG_WEIGHT),
-                (doc.name, NAME_WEIGHT),
-            ):
-                for token in fold(text).split():
-                    # Bare numbers (street numbers, years) only ever match by accident.
-                    if len(token) > 1 and not token.isdigit() and token not in stop:
-                        best[token] = weight
-            for token, weight in best.items():
-                term = vocabulary.setdefault(token, len(vocabulary))
-                terms.append(term)
-                docs.append(doc_index)
-                weights.append(weight)
-        self.vocabulary = vocabulary
-        self.words = list(vocabulary)
+    def _build_postings(self, documents: list[Document]) -> None:
+        """One posting (document, weight) per distinct word of each document, by word.
+
+        The loop body is C calls only (dict.fromkeys, a map over a defaultdict that numbers new
+        words) because it runs for every document. Filler stays in names and keywords ("What is
+        a community school?") for breaking ties, and goes from descriptions, where it would be a
+        third of the postings and say nothing.
+        """
+        is_filler = self.lexicon.stopwords.__contains__
+        # A new word gets the next number, packed as the four bytes of an int32 already, so a
+        # document's words become its terms with one bytes.join.
+        numbering: defaultdict[str, bytes] = defaultdict()
+        numbering.default_factory = lambda: _INT32.pack(len(numbering))
+        number_of = numbering.__getitem__
+        # Growing buffers rather than lists of small objects, which would be scattered among
+        # the vocabulary's strings and keep memory from going back to the system.
+        terms, fields, counts = bytearray(), bytearray(), array("i")
+        for doc in documents:
+            best = dict.fromkeys(filterfalse(is_filler, words_of(doc.body)), BODY)
+            best.update(dict.fromkeys(words_of(doc.tags), TAG))
+            best.update(dict.fromkeys(words_of(doc.name), NAME))
+            terms += b"".join(map(number_of, best))
+            fields.extend(best.values())
+            counts.append(len(best))
+        self.words = list(numbering)
+        self.vocabulary = {word: term for term, word in enumerate(self.words)}
+        numbering.clear()
+
+        n = len(documents)
         term_array = np.frombuffer(terms, dtype=np.int32)
-        order = np.argsort(term_array, kind="stable")
-        self.posting_docs = np.frombuffer(docs, dtype=np.int32)[order]
-        self.posting_weights = np.frombuffer(weights, dtype=np.float32)[order]
-        self.offsets = np.searchsorted(term_array[order], np.arange(len(vocabulary) + 1))
-        frequency = np.diff(self.offsets).astype(np.float64)
-        n = max(len(documents), 1)
+        field_array = np.frombuffer(fields, dtype=np.int8)
+        doc_array = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int32))
+        # Sorting (term, document, field) packed in one int64 is several times faster than an
+        # argsort, and leaves each posting list in document order.
+        packed = (term_array.astype(np.int64) << 34) | (doc_array << 2) | field_array
+        packed.sort()
+        self.posting_docs = ((packed >> 2) & 0xFFFFFFFF).astype(np.int32)
+        posting_fields = (packed & 3).astype(np.int8)
+        del packed
+        frequency = np.bincount(term_array, minlength=len(self.words))
+        self.offsets = np.zeros(len(self.words) + 1, dtype=np.int64)
+        np.cumsum(frequency, out=self.offsets[1:])
+        self.frequency = frequency.astype(np.int32)
         self.idf = np.log1p((n - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
-        self.frequency = frequency
+        # Each posting's weight, ready to multiply by its word's idf: the field's weight, and
+        # for descriptions BM25's length normalisation, downwards only (a long text such as a
+        # bilingual toolkit page has most common words somewhere in it).
+        body_length = np.bincount(doc_array[field_array == BODY], minlength=n)
+        average = max(float(body_length.mean()), 1.0) if n else 1.0
+        norm = (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + BM25_B * body_length / average))
+        body_norm = np.minimum(norm, 1.0).astype(np.float32)
+        self.posting_weights = FIELD_WEIGHT[posting_fields]
+        body = posting_fields == BODY
+        self.posting_weights[body] *= body_norm[self.posting_docs[body]]
 
-        keys, ids = array("q"), array("i")
+    def _build_deletion_index(self) -> None:
+        """Every vocabulary word, and it less each one of its letters, hashed (SymSpell's idea):
+        a word one edit from a typo shares one of these with it, so correcting against 200k
+        words is a few binary searches, not 200k distance computations."""
+        by_length: dict[int, list[int]] = defaultdict(list)
         for term, word in enumerate(self.words):
-            if _max_edits(word):
-                for variant in _deletes(word):
-                    keys.append(hash(variant))
-                    ids.append(term)
-        key_array = np.frombuffer(keys, dtype=np.int64)
-        order = np.argsort(key_array, kind="stable")
-        self.delete_keys = key_array[order]
-        self.delete_terms = np.frombuffer(ids, dtype=np.int32)[order]
+            # What a one-edit correction of a word of five letters or more can lead to.
+            if 4 <= len(word) <= 24 and word.isalpha():
+                by_length[len(word)].append(term)
+        entries: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        for width, terms in by_length.items():
+            letters = np.frombuffer("".join(self.words[t] for t in terms).encode("ascii"), np.uint8)
+            entries += _delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
+        self.deletion_index = np.concatenate(entries)
+        self.deletion_index.sort()
 
-        self.kind_of = np.array([KINDS.index(d.kind) for d in documents], dtype=np.int8)
-        self.serves_spanish = np.array(["es" in d.languages for d in documents], dtype=bool)
-        self.concept_docs: dict[str, np.ndarray] = {}
+    def _build_facts(self, documents: list[Document]) -> None:
+        """What results and filters need: ids, titles, kinds, tags, languages, places, hours."""
+        self.ids = PackedStrings(d.id for d in documents)
+        self.titles = PackedStrings(d.title for d in documents)
+        code_of_kind = {kind: code for code, kind in enumerate(KINDS)}
+        self.kind_of = np.array([code_of_kind[d.kind] for d in documents], dtype=np.int8)
         tagged: dict[str, list[int]] = defaultdict(list)
         for doc_index, doc in enumerate(documents):
             for concept in doc.concepts:
                 tagged[concept].append(doc_index)
         self.concept_docs = {c: np.array(ix, dtype=np.int32) for c, ix in tagged.items()}
+        # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
+        speaks_spanish = np.array(["es" in d.languages for d in documents], dtype=bool)
+        self.spanish_boost = np.where(speaks_spanish, LANGUAGE_BOOST, 1.0).astype(np.float32)
+        # Points in one flat array, document by document, in radians for the haversine.
+        self.point_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+        np.cumsum([len(d.points) for d in documents], out=self.point_offsets[1:])
+        flat = np.array([p for d in documents for p in d.points], dtype=np.float64).reshape(-1, 2)
+        self.point_lat, self.point_lon = np.radians(flat[:, 0]), np.radians(flat[:, 1])
+        # Opening hours as minute-of-week intervals: "open now" is one vectorised comparison.
+        hours = [
+            (doc_index, i.weekday * MINUTES_PER_DAY + i.opens, i.closes - i.opens)
+            for doc_index, doc in enumerate(documents)
+            for i in doc.hours
+        ]
+        table = np.array(hours, dtype=np.int32).reshape(-1, 3)
+        self.hours_doc, self.hours_start = table[:, 0].copy(), table[:, 1].copy()
+        self.hours_end = self.hours_start + table[:, 2]
 
-    def _build_lexicon(self, lexicon: Lexicon) -> None:
-        self.phrases: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+    def _build_phrases(self, lexicon: Lexicon) -> None:
+        """The lexicon's phrases, keyed by the forms of their content words (filler left out).
+
+        A phrase that is one need word and filler ("after school", "child care", "me pega",
+        "tax help") counts only with some of that filler around the need word: alone, the word
+        means something else ("after", "care") or another concept ("comida gratis" is meals).
+        """
+        stop = lexicon.stopwords
+        phrases: dict[tuple[str, ...], list[Phrase]] = defaultdict(list)
+        lexicon_words: set[str] = set()
         for concept in lexicon.concepts:
-            for language, phrases in concept.phrases.items():
-                for phrase in phrases:
-                    words = tuple(phrase.split())
-                    if words and not all(w in lexicon.stopwords for w in words):
-                        self.phrases[words].append((concept.id, language))
-        self.longest_phrase = max((len(p) for p in self.phrases), default=1)
-        self.lexicon_words = sorted({w for p in self.phrases for w in p})
-        self.lexicon_word_set = frozenset(self.lexicon_words)
+            for language, texts in concept.phrases.items():
+                for text in texts:
+                    words = _join_contractions(text.split())
+                    lexicon_words.update(words)
+                    key = tuple(form(w) for w in words if w not in stop)
+                    if not key:
+                        continue
+                    filler = frozenset(w for w in words if w in stop)
+                    phrase = Phrase(concept.id, language, filler, len(key) == 1 and bool(filler))
+                    if phrase not in phrases[key]:
+                        phrases[key].append(phrase)
+        self.phrases = dict(phrases)
+        self.longest_phrase = max((len(key) for key in self.phrases), default=1)
+        self.lexicon_words = frozenset(lexicon_words)
+        self.lexicon_forms = frozenset(form(w) for w in lexicon_words)
+        # "finished" is the lexicon's "finish": a known ending beats any edit distance.
+        self.lexicon_by_stem: dict[str, str] = {}
+        for word in sorted(lexicon_words - stop, key=lambda w: (len(w), w)):
+            self.lexicon_by_stem.setdefault(stem(word), word)
+        # Typos are corrected towards need words, and towards filler ("nesecito" is filler too).
+        self.correction_targets = sorted(
+            w for w in lexicon_words | stop if len(w) >= 4 and w.isalpha()
+        )
+        # The words services use for each concept, one per stem ("fare", "fares" count once).
+        self.concept_terms = {
+            c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
+        }
 
     def id_for_hash(self, digest: str) -> str | None:
         if self._ids_by_hash is None:
-            self._ids_by_hash = {short_hash(d.id): d.id for d in self.documents}
+            self._ids_by_hash = {short_hash(i): i for i in self.ids}
         return self._ids_by_hash.get(digest)
 
-    def document(self, doc_id: str, kind: str = "service") -> Document | None:
-        if self._by_id is None:
-            self._by_id = {(d.kind, d.id): d for d in self.documents}
-        return self._by_id.get((kind, doc_id))
-
-    # --- querying --------------------------------------------------------------------------
+    # --- reading the question --------------------------------------------------------------
 
     def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.offsets[term], self.offsets[term + 1]
         return self.posting_docs[start:end], self.posting_weights[start:end]
 
-    def _closest_in_vocabulary(self, word: str, edits: int) -> tuple[str, int] | None:
-        hashes = np.fromiter((hash(v) for v in _deletes(word)), dtype=np.int64)
-        lows = np.searchsorted(self.delete_keys, hashes, "left")
-        highs = np.searchsorted(self.delete_keys, hashes, "right")
+    def _terms_for(self, word: str) -> list[tuple[int, float]]:
+        """The vocabulary terms a word matches: itself, and the words sharing its stem (less).
+
+        Remembered: concept words come back with every question that names their concept.
+        """
+        terms = self._terms_cache.get(word)
+        if terms is None:
+            exact = self.vocabulary.get(word)
+            terms = [(exact, 1.0)] if exact is not None else []
+            word_stem = stem(word)
+            same_stem = self.vocabulary.keys() & _inflections(word_stem)
+            terms += sorted(
+                (self.vocabulary[w], STEM_FACTOR)
+                for w in same_stem
+                if w != word and stem(w) == word_stem
+            )
+            if len(self._terms_cache) >= TERMS_CACHE_SIZE:  # questions bring endless new words
+                self._terms_cache.clear()
+            self._terms_cache[word] = terms
+        return terms
+
+    def _closest_in_vocabulary(self, word: str) -> tuple[str, int] | None:
+        """The most frequent vocabulary word one edit away, through the deletion index."""
+        keys = np.array([_delete_key(v) for v in _deletes(word)], dtype=np.int64)
+        lows = np.searchsorted(self.deletion_index, keys, "left").tolist()
+        highs = np.searchsorted(self.deletion_index, keys | _TERM_MASK, "right").tolist()
+        terms = {
+            int(entry) & _TERM_MASK
+            for low, high in zip(lows, highs, strict=True)
+            for entry in self.deletion_index[low:high]
+        }
         best: tuple[str, int] | None = None
-        best_rank = (edits + 1, 0.0)
-        for low, high in zip(lows.tolist(), highs.tolist(), strict=True):
-            for term in self.delete_terms[low:high].tolist():
-                candidate = self.words[term]
-                distance = OSA.distance(word, candidate, score_cutoff=edits)
-                rank = (distance, -float(self.frequency[term]))
-                if distance <= edits and rank < best_rank:
-                    best, best_rank = (candidate, distance), rank
+        best_rank = (2, 0)
+        for term in sorted(terms):
+            candidate = self.words[term]
+            distance = OSA.distance(word, candidate, score_cutoff=1)
+            rank = (distance, -int(self.frequency[term]))
+            if distance <= 1 and rank < best_rank:
+                best, best_rank = (candidate, distance), rank
         return best
 
-    def correct(self, word: str) -> tuple[str, float]:
-        """The word as the index knows it, and how sure that is (1.0 when exact)."""
-        if (
-            word in self.lexicon_word_set
-            or word in self.vocabulary
-            or word in self.lexicon.stopwords
-        ):
-            return word, 1.0
-        for suffix in ("es", "s"):  # plurals: "dentists", "clases"
-            stem = word.removesuffix(suffix)
-            if (
-                stem != word
-                and len(stem) > 2
-                and (stem in self.lexicon_word_set or stem in self.vocabulary)
-            ):
-                return stem, 0.95
+    def read_word(self, word: str) -> QueryWord:
+        """Filler, a word the index knows (maybe by its stem), a corrected typo, or unknown."""
+        stop = self.lexicon.stopwords
+        if word in stop:
+            return QueryWord.of(word, 1.0, "stop")
+        if len(word) < 2 or word.isdigit():  # "504", "pre k": only ever part of a phrase
+            return QueryWord.of(word, 1.0, "minor")
+        if word in self.lexicon_words or form(word) in self.lexicon_forms:
+            return QueryWord.of(word, 1.0, "known")
+        if word not in self.vocabulary and stem(word) in self.lexicon_by_stem:
+            return QueryWord.of(self.lexicon_by_stem[stem(word)], STEM_FACTOR, "known")
+        if self._terms_for(word):
+            return QueryWord.of(word, 1.0, "known")
         edits = _max_edits(word)
         if not edits:
-            return word, 1.0
-        candidates: list[tuple[int, int, str]] = []  # (edits, lexicon first, word)
+            return QueryWord.of(word, 1.0, "unknown")
+        # Ranked by edits, then need words and filler before the directory's words (which
+        # include every name in it), then the more frequent.
+        candidates: list[tuple[int, int, int, str]] = []
         found = process.extractOne(
-            word, self.lexicon_words, scorer=OSA.distance, score_cutoff=edits
+            word, self.correction_targets, scorer=OSA.distance, score_cutoff=edits
         )
         if found is not None:
-            candidates.append((int(found[1]), 0, found[0]))
-        closest = self._closest_in_vocabulary(word, min(edits, 1))
+            candidates.append((int(found[1]), 0, 0, found[0]))
+        closest = self._closest_in_vocabulary(word)
         if closest is not None:
-            candidates.append((closest[1], 1, closest[0]))
+            frequency = int(self.frequency[self.vocabulary[closest[0]]])
+            candidates.append((closest[1], 1, -frequency, closest[0]))
         if not candidates:
-            return word, 1.0
-        distance, _, best = min(candidates)
-        return best, 1.0 - FUZZY_PENALTY * distance
+            return QueryWord.of(word, 1.0, "unknown")
+        distance, _, _, corrected = min(candidates)
+        role = "stop" if corrected in stop else "known"
+        return QueryWord.of(corrected, 1.0 - FUZZY_PENALTY * distance, role)
 
-    def _find_phrases(
-        self, words: list[tuple[str, float]]
-    ) -> tuple[dict[str, float], list[tuple[str, float]], dict[str, int]]:
-        """Concepts found (with confidence), the words left over, and language evidence."""
+    def find_concepts(self, words: list[QueryWord]) -> tuple[dict[str, float], dict[str, int]]:
+        """Concepts the phrases in `words` name (with confidence), and language evidence.
+
+        Phrases are found by their content words, longest first, left to right; of the phrases
+        with the same content words, those sharing the most filler with the question win ("no
+        tenemos dónde dormir" is shelter's "no tengo dónde dormir", not "no puedo dormir").
+        Words that make up a phrase are marked `in_phrase`.
+        """
         concepts: dict[str, float] = {}
-        leftover: list[tuple[str, float]] = []
         evidence: dict[str, int] = defaultdict(int)
-        i = 0
-        while i < len(words):
-            for size in range(min(self.longest_phrase, len(words) - i), 0, -1):
-                window = words[i : i + size]
-                matches = self.phrases.get(tuple(w for w, _ in window))
-                if matches:
-                    quality = min(q for _, q in window)
-                    for concept, language in matches:
-                        concepts[concept] = max(concepts.get(concept, 0.0), quality)
-                        evidence[language] += size
-                    i += size
+        content = [i for i, w in enumerate(words) if w.role != "stop"]
+        k = 0
+        while k < len(content):
+            for size in range(min(self.longest_phrase, len(content) - k), 0, -1):
+                span = content[k : k + size]
+                options = self.phrases.get(tuple(words[i].form for i in span), [])
+                chosen = self._best_phrases(options, words, span)
+                if chosen:
+                    quality = min(words[i].quality for i in span)
+                    for phrase in chosen:
+                        concepts[phrase.concept] = max(concepts.get(phrase.concept, 0.0), quality)
+                        evidence[phrase.language] += size
+                    for i in span:
+                        words[i].in_phrase = True
+                    k += size
                     break
             else:
-                leftover.append(words[i])
-                i += 1
-        return concepts, leftover, evidence
+                k += 1
+        return concepts, evidence
 
-    def _guess_language(self, raw_words: list[str], evidence: dict[str, int]) -> str:
+    @staticmethod
+    def _best_phrases(
+        options: list[Phrase], words: list[QueryWord], span: list[int]
+    ) -> list[Phrase]:
+        """The phrases whose filler the question has most of: the largest share of it first
+        ("doctor", which has none to miss, over "need a doctor now"), then the most words."""
+        best: list[Phrase] = []
+        best_rank = (0.0, 0)
+        for phrase in options:
+            reach = len(phrase.filler)  # its filler may sit this many words either side
+            around = {w.text for w in words[max(0, span[0] - reach) : span[-1] + reach + 1]}
+            shared = len(phrase.filler & around)
+            if phrase.needs_filler and not shared:
+                continue
+            rank = (shared / len(phrase.filler) if phrase.filler else 1.0, shared)
+            if not best or rank > best_rank:
+                best, best_rank = [phrase], rank
+            elif rank == best_rank:
+                best.append(phrase)
+        return best
+
+    @staticmethod
+    def _guess_language(raw_words: list[str], evidence: dict[str, int]) -> str:
         spanish = evidence.get("es", 0) + sum(w in SPANISH_HINTS for w in raw_words)
         english = evidence.get("en", 0) + sum(w in ENGLISH_HINTS for w in raw_words)
         return "es" if spanish > english else "en"
 
+    # --- scoring ---------------------------------------------------------------------------
+
+    def _add_word(
+        self,
+        scores: np.ndarray,
+        scratch: np.ndarray,
+        word: str,
+        share: float,
+        matched: np.ndarray | None = None,
+    ) -> float:
+        """Add one word's score to every document holding it (the best of its forms there),
+        count it in `matched`, and return the most it can give (in a name). `scratch` comes and
+        goes back all zeros."""
+        terms = self._terms_for(word)
+        if not terms:
+            return 0.0
+        # A word is as rare as its commonest form: "communitys" (once, in a title) must not
+        # make "community" look rare.
+        value = min(float(self.idf[term]) for term, _ in terms) * share
+        if len(terms) == 1:
+            term, factor = terms[0]
+            docs, weights = self._postings(term)
+            scores[docs] += weights * (value * factor)
+            if matched is not None:
+                matched[docs] += 1
+            return NAME * value * factor
+        for term, factor in terms:  # the best form per document, collected in scratch...
+            docs, weights = self._postings(term)
+            scratch[docs] = np.maximum(scratch[docs], weights * (value * factor))
+        for term, _ in terms:  # ...then added once, clearing scratch as it goes
+            docs, _ = self._postings(term)
+            if matched is not None:
+                matched[docs] += scratch[docs] > 0
+            scores[docs] += scratch[docs]
+            scratch[docs] = 0.0
+        return NAME * value * max(factor for _, factor in terms)
+
+    def _score(
+        self, words: list[QueryWord], concepts: dict[str, float]
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """Every document's score, what one matching everything asked would score, and the
+        share of the question's parts (concepts, other words) each document matches."""
+        n = len(self.ids)
+        scores = np.zeros(n, dtype=np.float32)
+        scratch = np.zeros(n, dtype=np.float32)
+        matched = np.zeros(n, dtype=np.float32)
+        parts = 0
+        strength = 0.0
+        for concept_id, quality in concepts.items():
+            parts += 1
+            tagged = self.concept_docs.get(concept_id)
+            if tagged is not None:
+                scores[tagged] += CONCEPT_TAG_SCORE * quality
+                strength += CONCEPT_TAG_SCORE
+            # A document using several of the concept's words is more about it: they add up,
+            # with diminishing returns, to at most twice what one word in a name gives. So they
+            # rank the concept's services without drowning what else the question says ("ride
+            # to the doctor": rides, not bus passes).
+            expansion = np.zeros(n, dtype=np.float32)
+            top_term = 0.0
+            for term_word in self.concept_terms.get(concept_id, ()):
+                top = self._add_word(expansion, scratch, term_word, CONCEPT_EXPANSION * quality)
+                top_term = max(top_term, top)
+            if top_term:
+                scores += 2 * top_term * expansion / (expansion + top_term)
+            strength += top_term
+            covered = expansion > 0
+            if tagged is not None:
+                covered[tagged] = True
+            matched += covered
+        for word in words:
+            if word.role == "unknown":
+                strength += UNKNOWN_WORD_STRENGTH
+            elif word.in_phrase:  # the concept counted it: here it only ranks its services
+                self._add_word(scores, scratch, word.text, word.quality * PHRASE_WORD_SHARE)
+            elif word.role == "known":
+                parts += 1
+                strength += self._add_word(scores, scratch, word.text, word.quality, matched)
+        return scores, strength, matched / max(parts, 1)
+
+    def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
+        """Filler the question shares with a document nudges it, if it matched anyway."""
+        for word in dict.fromkeys(w.text for w in words if w.role == "stop"):
+            term = self.vocabulary.get(word)
+            if term is None or self.idf[term] < STOPWORD_MIN_IDF:
+                continue
+            docs, weights = self._postings(term)
+            found = scores[docs] > 0
+            scores[docs[found]] += weights[found] * (float(self.idf[term]) * STOPWORD_SHARE)
+
+    def _open_mask(self, moment: datetime) -> np.ndarray:
+        local = moment.astimezone(self.zone)
+        minute = local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
+        if self._open_cache is not None and self._open_cache[0] == minute:
+            return self._open_cache[1]
+        inside = (self.hours_start <= minute) & (minute < self.hours_end)
+        # Sunday-night hours running past midnight wrap into Monday.
+        late = minute + MINUTES_PER_WEEK
+        wrapped = (self.hours_start <= late) & (late < self.hours_end)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self.hours_doc[inside | wrapped]] = True
+        self._open_cache = (minute, mask)
+        return mask
+
+    def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:
+        """Kilometres from `near` to each document's nearest point; inf if it has none."""
+        starts = self.point_offsets[docs]
+        counts = self.point_offsets[docs + 1] - starts
+        first = np.cumsum(counts) - counts  # where each document's points start below
+        points = np.arange(counts.sum()) - np.repeat(first - starts, counts)
+        lat, lon = math.radians(near[0]), math.radians(near[1])
+        plat, plon = self.point_lat[points], self.point_lon[points]
+        h = np.sin((plat - lat) / 2) ** 2
+        h += math.cos(lat) * np.cos(plat) * np.sin((plon - lon) / 2) ** 2
+        distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+        nearest = np.full(len(docs), np.inf)
+        placed = counts > 0
+        if placed.any():
+            nearest[placed] = np.minimum.reduceat(distance, first[placed])
+        return nearest
+
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
-        raw = tokens(query.text)[:64]  # a pasted essay is not a better question
-        corrected = [self.correct(w) for w in raw]
-        concepts, leftover, evidence = self._find_phrases(corrected)
+        raw = words_of(query.text)[:MAX_QUERY_WORDS]
+        words = [self.read_word(w) for w in raw]
+        concepts, evidence = self.find_concepts(words)
         language = query.language or self._guess_language(raw, evidence)
         if query.concept:
             concepts[query.concept] = 1.0
 
-        n = len(self.documents)
-        scores = np.zeros(n, dtype=np.float32)
-        strength = 0.0
-        for concept_id, quality in concepts.items():
-            tagged = self.concept_docs.get(concept_id)
-            if tagged is not None:
-                scores[tagged] += CONCEPT_TAG_SCORE * quality
-            best = np.zeros(n, dtype=np.float32)
-            concept = self.lexicon.concept(concept_id)
-            top_term = 0.0
-            for word in concept.terms if concept else []:
-                term = self.vocabulary.get(word)
-                if term is not None:
-                    docs, weights = self._postings(term)
-                    value = weights * self.idf[term] * CONCEPT_EXPANSION
-                    best[docs] = np.maximum(best[docs], value)
-                    top_term = max(
-                        top_term, float(self.idf[term]) * NAME_WEIGHT * CONCEPT_EXPANSION
-                    )
-            scores += best * quality
-            strength += (CONCEPT_TAG_SCORE if tagged is not None else 0.0) + top_term
-        for word, quality in leftover:
-            term = self.vocabulary.get(word)
-            if word in self.lexicon.stopwords or term is None:
-                continue
-            docs, weights = self._postings(term)
-            scores[docs] += weights * (self.idf[term] * quality)
-            strength += float(self.idf[term]) * NAME_WEIGHT
-
-        browsing = not concepts and not strength and query.near is not None and not raw
+        scores, strength, coverage = self._score(words, concepts)
+        browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby
             scores[:] = MIN_SCORE
             strength = MIN_SCORE
+        else:
+            self._break_ties_with_filler(scores, words)
         if query.kinds:
-            allowed = np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])
-            scores[~allowed] = 0.0
-        if language == "es":
-            scores[self.serves_spanish] *= LANGUAGE_BOOST
+            scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
 
-        candidates = np.flatnonzero(scores >= MIN_SCORE)
-        if candidates.size:
-            top = float(scores[candidates].max())
-            candidates = candidates[scores[candidates] >= top * RELATIVE_CUTOFF]
-        ordered = candidates[np.argsort(-scores[candidates], kind="stable")].tolist()
-
+        top = float(scores.max()) if len(scores) else 0.0
+        floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
+        keep = scores >= floor if top >= floor else np.zeros(len(scores), dtype=bool)
         if query.open_now:
-            local = (now or utcnow()).astimezone(self.zone)
-            ordered = [i for i in ordered if is_open(self.documents[i].hours, local)]
-        distances: dict[int, float] = {}
-        if query.near is not None:
-            for i in ordered:
-                points = self.documents[i].points
-                if points:
-                    distances[i] = min(haversine_km(query.near, p) for p in points)
+            keep &= self._open_mask(now or utcnow())
+        candidates = np.flatnonzero(keep)
+        distances: np.ndarray | None = None
+        if query.near is not None:  # nearest first among the confident matches
+            distances = self._distances(candidates, query.near)
             if browsing:
-                ordered = [i for i in ordered if i in distances]
-            ordered.sort(key=lambda i: distances.get(i, math.inf))
+                placed = np.isfinite(distances)
+                candidates, distances = candidates[placed], distances[placed]
+            order_key = distances
+        else:
+            # Ranking, not selection: a document matching more of the question's parts goes
+            # first ("grants for community schools": the funding page, with all three words,
+            # over reports titled with two), as does one speaking the asker's language.
+            ranked = scores[candidates] * np.sqrt(coverage[candidates])
+            if language == "es":
+                ranked *= self.spanish_boost[candidates]
+            order_key = -ranked
+        wanted = query.offset + query.limit
+        chosen = np.arange(len(candidates))
+        if len(candidates) > wanted:  # only the page needs sorting, not every match
+            chosen = np.argpartition(order_key, wanted - 1)[:wanted]
+        chosen = chosen[np.lexsort((candidates[chosen], order_key[chosen]))]
 
-        page = ordered[query.offset : query.offset + query.limit]
-        hits = [
-            SearchHit(
-                id=self.documents[i].id,
-                kind=self.documents[i].kind,
-                title=self.documents[i].title,
-                score=round(min(1.0, float(scores[i]) / max(strength, MIN_SCORE)), 3),
-                distance_km=round(distances[i], 2) if i in distances else None,
+        hits = []
+        for position in chosen[query.offset :].tolist():
+            i = int(candidates[position])
+            distance = float(distances[position]) if distances is not None else math.inf
+            hits.append(
+                SearchHit(
+                    id=self.ids[i],
+                    kind=KINDS[self.kind_of[i]],
+                    title=self.titles[i],
+                    score=round(min(1.0, float(scores[i]) / max(strength, MIN_SCORE)), 3),
+                    distance_km=round(distance, 2) if math.isfinite(distance) else None,
+                )
             )
-            for i in page
-        ]
         return SearchOutcome(
             query=query.text,
             language=language,
             hits=hits,
-            total=len(ordered),
+            total=len(candidates),
             concepts=sorted(concepts, key=lambda c: -concepts[c]),
         )
 
@@ -414,15 +812,22 @@ def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
     return frozenset(codes)
 
 
-async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
-    """Everything searchable, read with plain column queries (fast at 100k services)."""
+async def load_documents(
+    session: AsyncSession, concept_ids: Iterable[str] = ()
+) -> list[Document]:
+    """Everything searchable, read with plain column queries (fast at 100k services), in id
+    order so that equal scores rank alike on every database."""
     known_concepts = set(concept_ids)
-    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
+    organizations = dict(
+        (await session.execute(select(Organization.id, Organization.name))).all()
+    )
     term_rows = (
         await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
     ).all()
     term_names = {tid: name for tid, _, name in term_rows}
-    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
+    term_concepts = {
+        tid: code for tid, code, _ in term_rows if code and code in known_concepts
+    }
     tags: dict[str, list[str]] = defaultdict(list)
     concepts: dict[str, set[str]] = defaultdict(set)
     for link_id, term_id in (
@@ -452,7 +857,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
     schedule_rows: dict[str, list[tuple[str | None, str | None, str | None, str | None]]] = (
         defaultdict(list)
     )
-    for service_id, location_id, freq, byday, opens, closes in (
+    for schedule_service, schedule_location, freq, byday, opens, closes in (
         await session.execute(
             select(
                 Schedule.service_id,
@@ -464,14 +869,16 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             )
         )
     ).all():
-        schedule_rows[service_id or f"location:{location_id}"].append((freq, byday, opens, closes))
+        schedule_rows[schedule_service or f"location:{schedule_location}"].append(
+            (freq, byday, opens, closes)
+        )
 
     languages: dict[str, list[str | None]] = defaultdict(list)
-    for service_id, name, code in (
+    for language_service, name, code in (
         await session.execute(select(Language.service_id, Language.name, Language.code))
     ).all():
-        if service_id:
-            languages[service_id] += [code or name]
+        if language_service:
+            languages[language_service] += [code or name]
 
     documents: list[Document] = []
     services = await session.execute(
@@ -484,7 +891,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             Service.eligibility_description,
             Service.interpretation_services,
             Service.status,
-        )
+        ).order_by(Service.id)
     )
     for sid, org_id, name, alternate, description, eligibility, interpretation, status in services:
         if (status or "active").lower() != "active":
@@ -513,9 +920,8 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             )
         )
 
-    for resource in (
-        await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
-    ).all():
+    resources = await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
+    for resource in resources.all():
         documents.append(
             Document(
                 id=resource.id,
@@ -523,13 +929,14 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 title=resource.title_en,
                 name=f"{resource.title_en} {resource.title_es}",
                 tags=f"{resource.keywords_en} {resource.keywords_es}",
-                body=f"{resource.summary_en} {resource.summary_es} {resource.body_en} {resource.body_es}",
+                body=" ".join(
+                    (resource.summary_en, resource.summary_es, resource.body_en, resource.body_es)
+                ),
                 languages=frozenset({"en", "es"}),
             )
         )
-    for material in (
-        await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
-    ).all():
+    materials = await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
+    for material in materials.all():
         documents.append(
             Document(
                 id=material.id,
@@ -544,7 +951,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
     events = await session.execute(
         select(Event.id, Event.title, Event.where, Event.description).where(
             Event.cancelled_at.is_(None), Event.starts_at > utcnow()
-        )
+        ).order_by(Event.starts_at, Event.id)
     )
     for event_id, title, where, description in events:
         documents.append(

@@ -7,6 +7,7 @@ import json
 from botapi import parse_html
 from botapi.server import utf16_len
 from harness import BotHarness, buttons, texts
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.local_chat import Call
@@ -83,18 +84,18 @@ async def test_english_document_for_a_spanish_chat_says_so(
         material = await session.get(SampleMaterial, "material-meeting-agenda")
         assert material is not None
         material.content_es, material.filename_es = None, None
-    calls = await bot.send(SPANISH_STAFF, "/materials")
+    await bot.send(SPANISH_STAFF, "/materials", language="es")
     calls = await bot.press_data(SPANISH_STAFF, "mat:material-meeting-agenda", language="es")
     assert_telegram_accepts(calls)
     [document] = documents(calls)
     assert str(document["filename"]).endswith(".en.md")
-    assert "only available in English" in texts(calls)
+    assert "disponible en inglés" in texts(calls)  # told, in Spanish, that it is English
 
 
 async def test_several_matches_offer_buttons_and_a_press_sends_that_one(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    calls = await bot.send(STAFF, "/materials template")
+    calls = await bot.send(STAFF, "/materials agreement")
     assert_telegram_accepts(calls)
     assert not documents(calls)
     data = [d for _, d in buttons(calls[-1])]
@@ -133,14 +134,18 @@ async def test_material_from_family_search_results(
     assert document["content"] == material.content_en
 
 
-async def test_toolkit_lists_entries_grouped_by_section(bot: BotHarness) -> None:
+async def test_toolkit_lists_entries_grouped_by_section(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        stored = len((await session.scalars(select(ToolkitResource.id))).all())
     calls = await bot.send(STAFF, "/toolkit")
     assert_telegram_accepts(calls)
     said = texts(calls)
     order = [said.index(s) for s in ("Overview", "Best practices", "Reports", "Sample materials")]
     assert order == sorted(order)
     data = [d for _, d in buttons(calls[-1])]
-    assert len(data) == 11 and all(d.startswith("tk:") for d in data)
+    assert len(data) == stored == 12 and all(d.startswith("tk:") for d in data)
     assert data[0] == "tk:toolkit-overview" and data[-1] == "tk:toolkit-sample-materials"
 
 
@@ -164,7 +169,7 @@ async def test_toolkit_entry_opens_in_place_and_back_returns_to_the_list(
     assert_telegram_accepts(back)
     [edit] = [c for c in back if c.method == "editMessageText"]
     assert edit.params["message_id"] == list_message
-    assert len(buttons(edit)) == 11
+    assert len(buttons(edit)) == 12
 
 
 async def test_every_toolkit_entry_fits_in_both_languages(bot: BotHarness) -> None:

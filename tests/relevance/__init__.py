@@ -48,7 +48,7 @@ class RelevanceReport:
 def load_queries(path: Path = QUERIES_FILE) -> list[LabelledQuery]:
     rows = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
-        LabelledQuery(query=str(row["query"]), expect=frozenset(row["expect"]), lang=row.get("lang"))
+        LabelledQuery(str(row["query"]), frozenset(row["expect"]), row.get("lang"))
         for row in rows
     ]
 
@@ -76,7 +76,9 @@ def evaluate(
         if item.expect.intersection(ids[:3]):
             report.top3 += 1
             if ids[0] not in item.expect:
-                report.weak.append(f"{item.query!r}: first was {ids[0]}, expected {sorted(item.expect)}")
+                report.weak.append(
+                    f"{item.query!r}: first was {ids[0]}, expected {sorted(item.expect)}"
+                )
         else:
             report.misses.append(f"{item.query!r}: expected {sorted(item.expect)}, got {ids[:3]}")
     return report

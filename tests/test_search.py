@@ -1,0 +1,348 @@
+"""The search index on a real database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
+loaded with the built-in content: the Riverbend demo directory, the toolkit and the materials.
+
+What is asserted is behaviour (what comes back, in which order); benchmarks/search_bench.py is
+where speed is measured.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from relevance import evaluate, load_queries  # tests/relevance: the labelled queries
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from knowledge import finder as finder_module
+from knowledge.content import bump_content_version
+from knowledge.finder import ResourceFinder
+from knowledge.lexicon import default_lexicon
+from knowledge.models import Language, Organization, Service
+from knowledge.search import SearchIndex, SearchOutcome, SearchQuery, build_index
+from knowledge.setup import prepare_database
+
+ZONE = ZoneInfo("America/Chicago")  # the bot's default TIMEZONE; Riverbend is in Iowa
+PANTRIES = {"svc-weekday-food-pantry", "svc-saturday-food-pantry", "svc-school-mobile-pantry"}
+DV_SERVICES = {"svc-dv-hotline-shelter", "svc-dv-court-advocacy"}
+GRACE_CHURCH = (41.592610, -93.624180)  # where the Saturday pantry is
+FOOD_BANK = (41.618420, -93.592350)  # where the weekday pantry is
+
+
+@pytest.fixture
+async def index(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> SearchIndex:
+    await prepare_database(database_url, session_factory)
+    async with session_factory() as session:
+        return await build_index(session, default_lexicon(), ZONE)
+
+
+def search(
+    index: SearchIndex, text: str = "", now: datetime | None = None, **options: object
+) -> SearchOutcome:
+    return index.search(SearchQuery(text=text, **options), now)  # type: ignore[arg-type]
+
+
+def ids(
+    index: SearchIndex, text: str = "", now: datetime | None = None, **options: object
+) -> list[str]:
+    return [hit.id for hit in search(index, text, now, **options).hits]
+
+
+async def add_service(
+    session: AsyncSession,
+    service_id: str,
+    name: str,
+    description: str = "",
+    *,
+    status: str = "active",
+    languages: tuple[str, ...] = (),
+) -> None:
+    if await session.get(Organization, "org-test") is None:
+        session.add(Organization(id="org-test", name="Test Organization"))
+        await session.flush()
+    session.add(
+        Service(
+            id=service_id,
+            organization_id="org-test",
+            name=name,
+            description=description,
+            status=status,
+        )
+    )
+    await session.flush()
+    for code in languages:
+        session.add(Language(id=f"{service_id}-{code}", service_id=service_id, code=code))
+    await session.flush()
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("dentst", {"svc-smiles-dental", "svc-school-dental-van"}),
+        ("tutering", {"svc-library-homework-help", "svc-lincoln-after-school"}),
+        ("imigration", {"svc-immigration-legal-help"}),
+        ("comda", PANTRIES),
+        ("vacnas", {"svc-vaccine-clinic", "svc-lincoln-health-room"}),
+        ("guardreía", {"svc-child-care-assistance", "svc-early-head-start"}),
+    ],
+)
+async def test_typos_still_find_the_service(
+    index: SearchIndex, typo: str, expected: set[str]
+) -> None:
+    found = ids(index, typo)
+    assert found and found[0] in expected
+
+
+async def test_accents_and_case_do_not_matter(index: SearchIndex) -> None:
+    assert ids(index, "inglés") == ids(index, "ingles") == ids(index, "INGLES")
+    assert ids(index, "inglés")[0] == "svc-esl-classes"
+    assert ids(index, "guardería") == ids(index, "guarderia")
+    assert ids(index, "pañales") == ids(index, "panales")
+    assert ids(index, "pañales")[0] == "svc-free-diapers"
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "expected"),
+    [
+        ("food stamps", "snap", {"svc-snap-applications"}),
+        ("EBT", "snap", {"svc-snap-applications"}),
+        ("glasses", "vision", {"svc-eye-care"}),
+        ("shots", "vaccines", {"svc-vaccine-clinic", "svc-lincoln-health-room"}),
+        ("light bill", "utilities", {"svc-utility-help"}),
+        ("my husband hits me", "domestic-violence", DV_SERVICES),
+        ("guardería", "child-care", {"svc-child-care-assistance", "svc-early-head-start"}),
+        ("lentes", "vision", {"svc-eye-care"}),
+        ("renta", "rent-help", {"svc-rent-help", "svc-legal-aid-tenants-families"}),
+    ],
+)
+async def test_everyday_words_map_to_concepts(
+    index: SearchIndex, text: str, concept: str, expected: set[str]
+) -> None:
+    outcome = search(index, text)
+    assert outcome.concepts[0] == concept
+    assert outcome.hits[0].id in expected
+
+
+async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchIndex) -> None:
+    # The lexicon says "leche para bebé" and "no tengo dónde dormir".
+    assert search(index, "leche para el bebé").concepts == ["wic"]
+    assert search(index, "no tenemos donde dormir").concepts == ["shelter"]
+    assert search(index, "no puedo dormir").concepts == ["counseling"]
+
+
+@pytest.mark.parametrize(
+    ("word", "concept"),
+    [
+        ("cena", "meals"),
+        ("cama", "furniture"),
+        ("shots", "vaccines"),
+        ("shoes", "clothing"),
+        ("vista", "vision"),
+        ("visa", "immigration-legal"),
+        ("vita", "tax-help"),
+        ("pebt", "snap"),
+        ("debt", "financial-coaching"),
+    ],
+)
+async def test_short_words_are_never_corrected_into_a_neighbour(
+    index: SearchIndex, word: str, concept: str
+) -> None:
+    # These pairs are one or two edits apart (cena/cama, shots/shoes, vista/visa/vita, pebt/debt).
+    assert search(index, word).concepts == [concept]
+
+
+async def test_a_typo_goes_to_the_nearest_word(index: SearchIndex) -> None:
+    assert search(index, "shoots for school").concepts == ["vaccines"]  # shots, not shoes
+    assert index.read_word("shoots").text == "shots"
+    assert index.read_word("nada").role == "stop"  # not "data": four letters are left alone
+
+
+async def test_a_name_match_outranks_a_description_match(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await prepare_database(database_url, session_factory)
+    async with session_factory() as session, session.begin():
+        # The description match is inserted first, so order of insertion cannot explain it.
+        await add_service(session, "svc-in-description", "Help Desk", "Marimba lessons.")
+        await add_service(session, "svc-in-name", "Marimba Club", "Lessons for all ages.")
+    async with session_factory() as session:
+        index = await build_index(session, default_lexicon(), ZONE)
+    hits = search(index, "marimba").hits
+    assert [hit.id for hit in hits] == ["svc-in-name", "svc-in-description"]
+    assert hits[0].score > hits[1].score
+    assert all(0 < hit.score <= 1 for hit in hits)
+
+
+async def test_a_spanish_query_ranks_spanish_speaking_services_higher(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await prepare_database(database_url, session_factory)
+    async with session_factory() as session, session.begin():
+        await add_service(session, "svc-english-only", "Ocarina Classes", "Ocarina lessons.")
+        await add_service(
+            session, "svc-bilingual", "Ocarina Classes", "Ocarina lessons.", languages=("en", "es")
+        )
+    async with session_factory() as session:
+        index = await build_index(session, default_lexicon(), ZONE)
+    english = search(index, "ocarina", language="en").hits
+    assert {hit.id for hit in english} == {"svc-english-only", "svc-bilingual"}
+    assert english[0].score == english[1].score
+    assert ids(index, "ocarina", language="es")[0] == "svc-bilingual"
+    # The language can also come from the question: this one is Spanish.
+    assert search(index, "ocarina para mi hijo").language == "es"
+    assert ids(index, "ocarina para mi hijo")[0] == "svc-bilingual"
+    # In the demo town, only the weekday pantry has no Spanish speakers.
+    assert ids(index, "despensa de comida", language="es")[0] != "svc-weekday-food-pantry"
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+async def test_open_now_keeps_what_is_open_at_that_moment(index: SearchIndex) -> None:
+    def open_pantries(now: datetime) -> set[str]:
+        return set(ids(index, "food pantry", now, open_now=True, limit=20)) & PANTRIES
+
+    assert set(ids(index, "food pantry", limit=20)) >= PANTRIES  # without the filter, all three
+    assert open_pantries(datetime(2025, 3, 15, 10, 30, tzinfo=ZONE)) == {  # a Saturday
+        "svc-saturday-food-pantry"
+    }
+    assert open_pantries(datetime(2025, 3, 17, 12, 0, tzinfo=ZONE)) == {  # a Monday
+        "svc-weekday-food-pantry"
+    }
+    assert open_pantries(datetime(2025, 3, 20, 16, 0, tzinfo=ZONE)) == {  # a Thursday
+        "svc-weekday-food-pantry",
+        "svc-school-mobile-pantry",
+    }
+    # `now` may come in any time zone: 03:00 UTC on Sunday is Saturday night in Riverbend.
+    assert open_pantries(datetime.fromisoformat("2025-03-16T03:00:00+00:00")) == set()
+    # The 24-hour crisis line is open whenever anyone asks.
+    sunday_3am = datetime(2025, 3, 16, 3, 0, tzinfo=ZONE)
+    assert ids(index, "crisis line", sunday_3am, open_now=True)[0] == "svc-crisis-line"
+
+
+async def test_near_a_point_puts_the_nearest_first_with_distances(index: SearchIndex) -> None:
+    near_church = search(index, "food pantry", near=GRACE_CHURCH).hits
+    assert near_church[0].id == "svc-saturday-food-pantry"
+    assert near_church[0].distance_km is not None and near_church[0].distance_km < 0.1
+    distances = [hit.distance_km for hit in near_church]
+    assert all(d is not None for d in distances)
+    assert distances == sorted(distances)  # type: ignore[type-var]
+    assert ids(index, "food pantry", near=FOOD_BANK)[0] == "svc-weekday-food-pantry"
+    # A shared location alone lists the services nearby, nearest first, services only.
+    nearby = search(index, near=GRACE_CHURCH, limit=10).hits
+    assert len(nearby) == 10
+    assert all(hit.kind == "service" and hit.distance_km is not None for hit in nearby)
+    assert [h.distance_km for h in nearby] == sorted(h.distance_km or 0 for h in nearby)
+
+
+async def test_inactive_services_are_never_found(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await prepare_database(database_url, session_factory)
+    async with session_factory() as session, session.begin():
+        await add_service(session, "svc-closed", "Quokka Pantry", "Closed.", status="inactive")
+        await add_service(session, "svc-open", "Quokka Kitchen", "Open every day.")
+    async with session_factory() as session:
+        index = await build_index(session, default_lexicon(), ZONE)
+    assert ids(index, "quokka") == ["svc-open"]
+    # The demo town's closed pantry is in the data, named and described, and still not found.
+    assert "svc-old-mill-pantry" not in ids(index, "old mill food pantry", limit=50)
+
+
+async def test_browsing_a_category_and_paging(index: SearchIndex) -> None:
+    services = frozenset({"service"})
+    first = search(index, concept="food-pantry", kinds=services, limit=3)
+    assert {hit.id for hit in first.hits} == PANTRIES  # the services tagged with it come first
+    pages = [
+        search(index, concept="food-pantry", kinds=services, limit=2, offset=offset)
+        for offset in (0, 2)
+    ]
+    assert pages[0].total == pages[1].total == first.total
+    seen = [hit.id for page in pages for hit in page.hits]
+    assert len(seen) == len(set(seen)) == min(4, first.total)  # pages don't overlap
+    assert all(hit.kind == "service" for page in pages for hit in page.hits)
+
+
+# --- honesty -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["asdf", "asdfghjkl", "lorem ipsum dolor sit amet", "qwerty uiop", "zxcvbnm", "xzqv blorp",
+     "12345", "555 0199", "🙂🙂🙂", "????", "", "   "],
+)  # fmt: skip
+async def test_gibberish_gets_nothing(index: SearchIndex, text: str) -> None:
+    outcome = search(index, text)
+    assert outcome.hits == [] and outcome.total == 0 and not outcome.matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i need help please", "hola, necesito ayuda por favor", "where can i get", "the of and"],
+)
+async def test_only_filler_gets_nothing(index: SearchIndex, text: str) -> None:
+    assert search(index, text).hits == []
+
+
+# --- refresh -----------------------------------------------------------------------------------
+
+
+async def test_refresh_picks_up_new_data_when_the_content_version_moves(
+    database_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(finder_module, "CHECK_INTERVAL_SECONDS", 0.0)  # check on every call
+    await prepare_database(database_url, session_factory)
+    finder = ResourceFinder(session_factory, default_lexicon(), ZONE)
+    assert await finder.refresh()
+    assert finder.search(SearchQuery(text="axolotl")).hits == []
+    async with session_factory() as session, session.begin():
+        await add_service(session, "svc-axolotl", "Axolotl Science Club", "Pond science.")
+    assert not await finder.refresh()  # nothing said the content changed: same index
+    async with session_factory() as session, session.begin():
+        await bump_content_version(session)
+    assert await finder.refresh()
+    assert [hit.id for hit in finder.search(SearchQuery(text="axolotl")).hits] == ["svc-axolotl"]
+    assert not await finder.refresh()
+
+
+# --- the labelled relevance set ----------------------------------------------------------------
+
+
+def test_the_relevance_set_is_big_and_covers_every_concept() -> None:
+    queries = load_queries()
+    assert len(queries) >= 120
+    assert sum(1 for q in queries if not q.expect) >= 10  # must return nothing
+    tagged: dict[str, set[str]] = {}
+    for row in _demo_rows("attributes.csv"):
+        tagged.setdefault(row["taxonomy_term_id"].removeprefix("rf-"), set()).add(row["link_id"])
+    for concept in default_lexicon().concepts:
+        services = tagged[concept.id]
+        asked = [q for q in queries if q.expect & services]
+        assert any(q.lang == "es" for q in asked), f"no Spanish query for {concept.id}"
+        assert any(q.lang != "es" for q in asked), f"no English query for {concept.id}"
+
+
+async def test_relevance_set_top3_and_top1(index: SearchIndex) -> None:
+    def run(text: str, language: str | None) -> list[str]:
+        return ids(index, text, language=language)
+
+    report = evaluate(run)
+    detail = "\n".join([report.summary(), "misses:", *report.misses, "not first:", *report.weak])
+    assert report.top3_rate >= 0.95, detail
+    assert report.top1_rate >= 0.85, detail
+
+
+def _demo_rows(name: str) -> list[dict[str, str]]:
+    import csv
+
+    from knowledge.content import DEMO_DIRECTORY
+
+    with (DEMO_DIRECTORY / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
