@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from botapi import FakeBotApi  # noqa: E402
-
 from benchmarks.first_reply_bench import QUESTIONS, start_bot  # noqa: E402
+from botapi import FakeBotApi  # noqa: E402
 
 STEADY_RATE = 50
 STEADY_SECONDS = 20
