@@ -126,31 +126,33 @@ def week_hours(intervals: Sequence[OpenInterval], _: Translate) -> list[str]:
     if is_always_open(intervals):
         return [_("Open 24 hours, every day")]
     names = weekday_names(_)
+    closed = _("closed")
     lines = []
     for day in range(7):
         blocks = hours_on(intervals, day)
         spans = ", ".join(f"{format_minutes(o)}–{format_minutes(c)}" for o, c in blocks)
-        lines.append(f"{names[day]}: {spans or _('closed')}")
+        lines.append(f"{names[day]}: {spans or closed}")
     return lines
 
 
-LANGUAGE_NAMES = {
-    "en": "English",
-    "english": "English",
-    "es": "Spanish",
-    "spanish": "Spanish",
-    "vi": "Vietnamese",
-    "vietnamese": "Vietnamese",
-    "ar": "Arabic",
-    "arabic": "Arabic",
-}
+def language_names(_: Translate) -> dict[str, str]:
+    """Names for the language codes and English names directories use, in the reader's language."""
+    english, spanish, vietnamese, arabic = _("English"), _("Spanish"), _("Vietnamese"), _("Arabic")
+    return {
+        "en": english,
+        "english": english,
+        "es": spanish,
+        "spanish": spanish,
+        "vi": vietnamese,
+        "vietnamese": vietnamese,
+        "ar": arabic,
+        "arabic": arabic,
+    }
 
 
 def language_list(names: Sequence[str], _: Translate) -> str:
-    shown = []
-    for name in names:
-        english = LANGUAGE_NAMES.get(name.strip().lower())
-        shown.append(_(english) if english else name)
+    known = language_names(_)
+    shown = [known.get(name.strip().lower(), name) for name in names]
     return ", ".join(dict.fromkeys(shown))
 
 
@@ -201,7 +203,8 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
             lines.append(f"📍 {escape(where)}")
     if record.hours:
         today = today_hours(record.hours, now, _)
-        lines += ["", f"🕘 <b>{escape(_('Hours'))}</b>" + (f" ({escape(today)})" if today else "")]
+        heading = _("Hours")
+        lines += ["", f"🕘 <b>{escape(heading)}</b>" + (f" ({escape(today)})" if today else "")]
         lines += [escape(line) for line in week_hours(record.hours, _)]
     elif record.hours_note:
         lines += ["", f"🕘 {escape(one_line(record.hours_note, 300))}"]
@@ -212,15 +215,13 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
     if record.fees:
         lines.append(f"💲 {escape(one_line(record.fees, 300))}")
     if record.eligibility:
-        lines += [
-            "",
-            f"<b>{escape(_('Who can use it'))}</b>",
-            escape(one_line(record.eligibility, 600)),
-        ]
+        heading = _("Who can use it")
+        lines += ["", f"<b>{escape(heading)}</b>", escape(one_line(record.eligibility, 600))]
     if record.application_process:
+        heading = _("How to get it")
         lines += [
             "",
-            f"<b>{escape(_('How to get it'))}</b>",
+            f"<b>{escape(heading)}</b>",
             escape(one_line(record.application_process, 600)),
         ]
     if record.website:
