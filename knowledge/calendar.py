@@ -1,4 +1,5 @@
-"""The events calendar: who an event is for, RSVPs, editing and cancelling, and the .ics file.
+"""The events calendar: who an event is for, RSVPs, editing and cancelling, quiet hours, and
+the .ics file.
 
 No Telegram here: the bot, the CLI and the reminder job all use these. The session is the
 caller's (nothing here commits).
@@ -6,13 +7,14 @@ caller's (nothing here commits).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.models import (
@@ -20,7 +22,6 @@ from knowledge.models import (
     Delivery,
     DeliveryStatus,
     Event,
-    Location,
     Message,
     Reminder,
     ReminderStatus,
@@ -28,6 +29,7 @@ from knowledge.models import (
     Rsvp,
     utcnow,
 )
+from knowledge.subscriptions import subscriber_ids
 
 PRODID = "-//Community Schools Resource Finder//Events//EN"
 UID_DOMAIN = "community-schools-resource-finder"
@@ -48,10 +50,52 @@ class RsvpCount:
     not_going: int = 0
 
 
+# --- quiet hours ---------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
-class School:
-    id: str  # an HSDS location id, as Chat.school_id and Event.school_id hold it
-    name: str
+class QuietHours:
+    """A nightly window, local time, when reminders wait; `start == end` means none."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+NO_QUIET_HOURS = QuietHours(time(0), time(0))
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """ "21:00-07:00" -> QuietHours; "" or "off" -> none. Raises ValueError otherwise."""
+    if text.strip().lower() in ("", "off", "none", "no"):
+        return NO_QUIET_HOURS
+    match = _QUIET.match(text)
+    if not match:
+        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
+    return QuietHours(time(h1, m1), time(h2, m2))
+
+
+def send_time(
+    due_at: datetime, starts_at: datetime, zone: ZoneInfo, quiet_hours: QuietHours
+) -> datetime:
+    """When a reminder due at `due_at` should go out: at the end of quiet hours if it falls in
+    them, unless the event starts before then (a late reminder is better than none)."""
+    local = due_at.astimezone(zone)
+    if not quiet_hours.contains(local.time().replace(tzinfo=None)):
+        return due_at
+    day = local.date() if local.time() < quiet_hours.end else local.date() + timedelta(days=1)
+    quiet_end = datetime.combine(day, quiet_hours.end, tzinfo=zone)
+    return quiet_end if quiet_end < starts_at else due_at
 
 
 # --- the .ics file -----------------------------------------------------------------------------
@@ -92,33 +136,26 @@ def event_ics(event: Event, zone: ZoneInfo, duration: timedelta = DEFAULT_DURATI
 # --- who an event is for -----------------------------------------------------------------------
 
 
-def _audience_filter(school_id: str | None):  # type: ignore[no-untyped-def]
-    """Subscribed chats for an event of `school_id` (None: every school).
-
-    A chat narrowed to one school hears about that school's events and the all-school ones.
-    """
-    condition = and_(Chat.subscribed.is_(True), Chat.blocked.is_(False))
-    if school_id is not None:
-        condition = and_(condition, or_(Chat.school_id.is_(None), Chat.school_id == school_id))
-    return condition
+async def _with_languages(session: AsyncSession, chat_ids: Iterable[int]) -> list[Recipient]:
+    ids = sorted(set(chat_ids))
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Chat.id, Chat.language).where(Chat.id.in_(ids)).order_by(Chat.id)
+    )
+    return [Recipient(chat_id, language) for chat_id, language in rows]
 
 
 async def audience(session: AsyncSession, event: Event) -> list[Recipient]:
-    """Who hears about the event: its subscribers, plus anyone who said Going."""
-    rows = await session.execute(
-        select(Chat.id, Chat.language).where(
-            or_(
-                _audience_filter(event.school_id),
-                and_(
-                    Chat.blocked.is_(False),
-                    Chat.id.in_(
-                        select(Rsvp.chat_id).where(Rsvp.event_id == event.id, Rsvp.going.is_(True))
-                    ),
-                ),
-            )
-        )
+    """Who hears about the event: its subscribers (knowledge.subscriptions: a chat narrowed to
+    a school hears that school's events and the all-school ones), plus anyone who said Going."""
+    subscribers = await subscriber_ids(session, event.school_id)
+    going = await session.scalars(
+        select(Rsvp.chat_id)
+        .join(Chat, Chat.id == Rsvp.chat_id)
+        .where(Rsvp.event_id == event.id, Rsvp.going.is_(True), Chat.blocked.is_(False))
     )
-    return [Recipient(chat_id, language) for chat_id, language in rows]
+    return await _with_languages(session, [*subscribers, *going])
 
 
 async def reminder_recipients(session: AsyncSession, event: Event) -> list[Recipient]:
@@ -142,9 +179,7 @@ async def going_recipients(session: AsyncSession, event_id: int) -> list[Recipie
 
 async def coordinator_recipients(session: AsyncSession) -> list[Recipient]:
     rows = await session.execute(
-        select(Chat.id, Chat.language).where(
-            Chat.role == Role.COORDINATOR, Chat.blocked.is_(False)
-        )
+        select(Chat.id, Chat.language).where(Chat.role == Role.COORDINATOR, Chat.blocked.is_(False))
     )
     return [Recipient(chat_id, language) for chat_id, language in rows]
 
@@ -155,21 +190,6 @@ def by_language(recipients: Iterable[Recipient]) -> dict[str, list[int]]:
     for recipient in recipients:
         groups.setdefault(recipient.language or "en", []).append(recipient.chat_id)
     return groups
-
-
-async def schools(session: AsyncSession) -> list[School]:
-    """The schools an event can be for: directory locations whose name says school."""
-    rows = await session.execute(
-        select(Location.id, Location.name, Location.alternate_name)
-        .where(
-            or_(
-                func.lower(Location.name).contains("school"),
-                func.lower(Location.name).contains("escuela"),
-            )
-        )
-        .order_by(Location.name)
-    )
-    return [School(id_, name or alternate or id_) for id_, name, alternate in rows]
 
 
 # --- listing -----------------------------------------------------------------------------------
@@ -215,7 +235,9 @@ async def rsvp_counts(session: AsyncSession, event_ids: Iterable[int]) -> dict[i
     return {event_id: counts.get(event_id, RsvpCount()) for event_id in ids}
 
 
-async def rsvps_of(session: AsyncSession, chat_id: int, event_ids: Iterable[int]) -> dict[int, bool]:
+async def rsvps_of(
+    session: AsyncSession, chat_id: int, event_ids: Iterable[int]
+) -> dict[int, bool]:
     """This chat's answers (event id -> going) for these events."""
     ids = list(event_ids)
     if not ids:
@@ -260,7 +282,9 @@ async def withdraw_unsent(session: AsyncSession, event_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def cancel_event(session: AsyncSession, event_id: int, now: datetime | None = None) -> Event | None:
+async def cancel_event(
+    session: AsyncSession, event_id: int, now: datetime | None = None
+) -> Event | None:
     """Mark the event cancelled, drop its pending reminders and unsent announcements.
 
     Returns the event, or None if there is no such event or it was already cancelled (so two

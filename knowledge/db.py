@@ -30,7 +30,7 @@ def normalize_database_url(url: str) -> str:
     except ArgumentError:
         raise ValueError(
             "expected a URL such as sqlite:///data/bot.db or postgresql://user@host/db"
-        )
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("only sqlite:// and postgresql:// URLs are supported")

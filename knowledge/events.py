@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.models import Event, Reminder
+from knowledge.text import clean_text
 
 DEFAULT_REMINDERS = (timedelta(days=1), timedelta(hours=1))
 _OFFSET = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -42,9 +43,9 @@ async def create_event(
     if starts_at.tzinfo is None:
         raise ValueError("the start time needs a time zone")
     event = Event(
-        title=title.strip(),
+        title=clean_text(title).strip(),
         starts_at=starts_at,
-        where=(where or "").strip() or None,
+        where=clean_text(where or "").strip() or None,
         description=description,
         school_id=school_id,
         created_by=created_by,

@@ -14,7 +14,6 @@ from knowledge.directory import ServiceRecord, service_record
 from knowledge.lexicon import Lexicon
 from knowledge.search import SearchIndex, SearchOutcome, SearchQuery, build_index
 
-
 # How stale the index may be: another process (the CLI importing, say) changed the data at most
 # this long ago. Checking on every question would cost a database round trip each time.
 CHECK_INTERVAL_SECONDS = 2.0

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.chats import get_chat
 from knowledge.models import Chat, Handoff, HandoffCopy, Role, utcnow
+from knowledge.text import clean_text
 
 MAX_QUESTION_CHARACTERS = 3000
 
@@ -49,7 +50,9 @@ async def create_handoff(
     """Store the family's question (trimmed) before it is sent to anyone."""
     await get_chat(session, chat_id, language)  # the answer must find its way back to this chat
     handoff = Handoff(
-        chat_id=chat_id, question=question.strip()[:MAX_QUESTION_CHARACTERS], language=language
+        chat_id=chat_id,
+        question=clean_text(question).strip()[:MAX_QUESTION_CHARACTERS],
+        language=language,
     )
     session.add(handoff)
     await session.flush()

@@ -9,7 +9,6 @@ from alembic import command
 from alembic.config import Config
 
 import migrations
-
 from knowledge.db import normalize_database_url
 
 
@@ -17,7 +16,9 @@ def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     # ConfigParser interpolation would choke on a %-encoded password.
-    config.set_main_option("sqlalchemy.url", normalize_database_url(database_url).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", normalize_database_url(database_url).replace("%", "%%")
+    )
     return config
 
 

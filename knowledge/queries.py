@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.models import QueryLog, utcnow
 from knowledge.search import SearchOutcome
+from knowledge.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def new_log_id() -> int:
 def log_row(outcome: SearchOutcome, log_id: int | None = None) -> dict[str, object]:
     return {
         "id": log_id if log_id is not None else new_log_id(),
-        "text": outcome.query.strip()[:MAX_LOGGED_CHARACTERS],
+        "text": clean_text(outcome.query).strip()[:MAX_LOGGED_CHARACTERS],
         "language": outcome.language,
         "matched": outcome.matched,
         "result_count": outcome.total,
@@ -78,9 +79,19 @@ class QueryLogger:
 
     async def flush(self) -> int:
         rows, self._pending = list(self._pending.values()), {}
-        if rows:
+        if not rows:
+            return 0
+        try:
             async with self._sessions() as session, session.begin():
                 await session.execute(insert(QueryLog), rows)
+        except Exception:  # one odd row must not cost the others: write them one by one
+            log.warning("Query log batch failed; writing rows one at a time", exc_info=True)
+            for row in rows:
+                try:
+                    async with self._sessions() as session, session.begin():
+                        await session.execute(insert(QueryLog), [row])
+                except Exception:
+                    log.warning("Dropped one query-log row that the database refused")
         return len(rows)
 
     def start(self) -> None:

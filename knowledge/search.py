@@ -812,22 +812,16 @@ def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
     return frozenset(codes)
 
 
-async def load_documents(
-    session: AsyncSession, concept_ids: Iterable[str] = ()
-) -> list[Document]:
+async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
     """Everything searchable, read with plain column queries (fast at 100k services), in id
     order so that equal scores rank alike on every database."""
     known_concepts = set(concept_ids)
-    organizations = dict(
-        (await session.execute(select(Organization.id, Organization.name))).all()
-    )
+    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
     term_rows = (
         await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
     ).all()
     term_names = {tid: name for tid, _, name in term_rows}
-    term_concepts = {
-        tid: code for tid, code, _ in term_rows if code and code in known_concepts
-    }
+    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
     tags: dict[str, list[str]] = defaultdict(list)
     concepts: dict[str, set[str]] = defaultdict(set)
     for link_id, term_id in (
@@ -949,9 +943,9 @@ async def load_documents(
             )
         )
     events = await session.execute(
-        select(Event.id, Event.title, Event.where, Event.description).where(
-            Event.cancelled_at.is_(None), Event.starts_at > utcnow()
-        ).order_by(Event.starts_at, Event.id)
+        select(Event.id, Event.title, Event.where, Event.description)
+        .where(Event.cancelled_at.is_(None), Event.starts_at > utcnow())
+        .order_by(Event.starts_at, Event.id)
     )
     for event_id, title, where, description in events:
         documents.append(

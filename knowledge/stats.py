@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.models import Chat, QueryLog
+from knowledge.subscriptions import count_subscribers
 from knowledge.text import fold
 
 WEEK = timedelta(days=7)
@@ -103,14 +104,7 @@ async def community_stats(
     """The numbers for the last `period` (a week by default) up to `now`."""
     since = now - period
     stats = CommunityStats(since=since, until=now)
-    stats.subscribers = int(
-        await session.scalar(
-            select(func.count()).select_from(Chat).where(
-                Chat.subscribed.is_(True), Chat.blocked.is_(False)
-            )
-        )
-        or 0
-    )
+    stats.subscribers = await count_subscribers(session)
     stats.chats = int(await session.scalar(select(func.count()).select_from(Chat)) or 0)
     in_period = (QueryLog.created_at >= since, QueryLog.created_at <= now)
     stats.searches = int(

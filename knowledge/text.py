@@ -23,3 +23,11 @@ def tokens(text: str) -> list[str]:
 def short_hash(value: str) -> str:
     """A stable 16-hex-digit stand-in for an id too long for Telegram's 64-byte callback data."""
     return hashlib.sha1(value.encode()).hexdigest()[:16]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """User text safe to store: no NUL or other control characters (PostgreSQL refuses NUL)."""
+    return _CONTROL.sub("", text)

@@ -1,0 +1,104 @@
+"""Roles: family (everyone), staff, coordinator. They live in the database (`chat.role`).
+
+Coordinators come from COORDINATOR_IDS (made so on first contact by `get_chat`) or from a
+one-time invitation: a coordinator makes a code with `/invite coordinator|staff`, the new
+person sends `/join CODE`. Handlers check `role_of` against the database for every coordinator
+action, button presses included, because whatever the client sends can be forged.
+
+The session is the caller's; nothing here commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.chats import get_chat
+from knowledge.models import Chat, Invitation, Role, utcnow
+
+INVITATION_TTL = timedelta(days=7)
+# No 0/O, 1/I/L: codes get read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10  # about 49 bits
+RANK = {Role.FAMILY: 0, Role.STAFF: 1, Role.COORDINATOR: 2}
+INVITABLE = {"coordinator": Role.COORDINATOR, "staff": Role.STAFF}
+
+
+async def role_of(
+    session: AsyncSession, chat_id: int, coordinator_ids: frozenset[int] = frozenset()
+) -> Role:
+    """The chat's role as the database has it now; COORDINATOR_IDS are always coordinators.
+    Asking makes no row: a chat that has none is a family."""
+    if chat_id in coordinator_ids:
+        return Role.COORDINATOR
+    role = await session.scalar(select(Chat.role).where(Chat.id == chat_id))
+    return Role(role) if role is not None else Role.FAMILY
+
+
+def normalize_code(text: str) -> str:
+    """What people type ("abcd-efgh-jk", with spaces) -> the stored form ("ABCDEFGHJK")."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def display_code(code: str) -> str:
+    return "-".join(code[i : i + 5] for i in range(0, len(code), 5))
+
+
+async def create_invitation(
+    session: AsyncSession,
+    *,
+    role: Role,
+    created_by: int,
+    ttl: timedelta = INVITATION_TTL,
+    now: datetime | None = None,
+) -> Invitation:
+    """A new one-time code for `role`, valid for `ttl`."""
+    if role == Role.FAMILY:
+        raise ValueError("everyone is a family member already; invite staff or coordinators")
+    now = now or utcnow()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    invitation = Invitation(
+        code=code, role=role, created_by=created_by, created_at=now, expires_at=now + ttl
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation
+
+
+async def redeem_invitation(
+    session: AsyncSession,
+    code: str,
+    chat_id: int,
+    *,
+    now: datetime | None = None,
+    coordinator_ids: frozenset[int] = frozenset(),
+) -> Role | None:
+    """Use a code once: the chat gets its role (never a lower one than it has). Returns the
+    chat's role afterwards, or None when the code is unknown, expired or already used."""
+    now = now or utcnow()
+    normalized = normalize_code(code)
+    invitation = await session.get(Invitation, normalized)
+    if invitation is None:
+        return None
+    # One statement decides who redeems it, so two people racing with one code cannot both win.
+    claimed = await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.code == normalized,
+            Invitation.used_by.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(used_by=chat_id, used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    chat = await get_chat(session, chat_id, coordinator_ids=coordinator_ids)
+    granted = Role(invitation.role)
+    if RANK[granted] > RANK[Role(chat.role)]:
+        chat.role = granted
+    await session.flush()
+    return Role(chat.role)

@@ -1,0 +1,246 @@
+"""End to end, as a coordinator would do it: `python -m bot run` as its own process against the
+loopback Bot API server. Families subscribe, a coordinator creates an event by chat, the
+announcement (with its .ics) reaches the families, they answer, the coordinator sees the
+counts, the reminder arrives; and a reminder that falls due while the bot is down (killed)
+arrives once after it restarts.
+
+Only arrival is asserted, with generous timeouts, never timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
+
+from botapi import Call, FakeBotApi
+from knowledge.db import create_engine
+from knowledge.models import utcnow
+
+COORDINATOR = 890_001
+FAMILY_A, FAMILY_B = 890_101, 890_102
+TIMEZONE = "America/Chicago"
+ZONE = ZoneInfo(TIMEZONE)
+STARTUP_SECONDS = 90
+REPLY_SECONDS = 20
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class BotProcess:
+    """The bot as a process that can be started, killed and started again on one database."""
+
+    api: FakeBotApi
+    database_url: str
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+    runs: int = 0
+    logs: list[Path] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.runs += 1
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("WEBHOOK_URL", "WEBHOOK_SECRET")},
+            **self.api.env(),
+            "DATABASE_URL": self.database_url,
+            "COORDINATOR_IDS": str(COORDINATOR),
+            "TIMEZONE": TIMEZONE,
+            "QUIET_HOURS": "off",  # the tests must not depend on the hour they run at
+            "REMINDER_CHECK_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        log = self.folder / f"bot-{self.runs}.log"
+        self.logs.append(log)
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "-v", "run"],
+                env=env,
+                cwd=self.folder,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self.api.wait_until_polling(timeout=STARTUP_SECONDS)
+        except TimeoutError:
+            pytest.fail(f"the bot did not start polling:\n{self.output()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks run, as in a crash or a pulled plug."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def output(self) -> str:
+        return "\n".join(log.read_text(errors="replace")[-3000:] for log in self.logs)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
+    if request.param == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        asyncio.run(_reset_postgres(url))
+    else:
+        url = f"sqlite:///{tmp_path / 'bot.db'}"
+    api = FakeBotApi().start()
+    process = BotProcess(api, url, tmp_path)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        api.stop()
+
+
+def said(call: Call) -> str:
+    return str(call.text or call.caption or "")
+
+
+def reply(api: FakeBotApi, chat_id: int, text: str) -> Call:
+    api.push_message(chat_id, text)
+    return api.wait_for_reply(chat_id, timeout=REPLY_SECONDS)
+
+
+def press(api: FakeBotApi, chat_id: int, label: str) -> None:
+    update_id = api.press(chat_id, label, timeout=REPLY_SECONDS)
+    api.wait_for_callback_answer(update_id, timeout=REPLY_SECONDS)
+
+
+def sent_after(api: FakeBotApi, chat_id: int, start: int, needle: str, timeout: float) -> Call:
+    return api.wait_for(
+        lambda c: c.ok and c.chat_id == chat_id and needle in said(c),
+        timeout=timeout,
+        after_index=start,
+    )
+
+
+def count_sent(api: FakeBotApi, chat_id: int, needle: str) -> int:
+    return sum(1 for c in api.sent_to(chat_id) if needle in said(c))
+
+
+def subscribe_families(api: FakeBotApi) -> None:
+    for family in (FAMILY_A, FAMILY_B):
+        answer = reply(api, family, "/subscribe")
+        assert "announcements" in said(answer)
+
+
+def create_event_by_chat(api: FakeBotApi, title: str, starts: datetime, reminders: str) -> Call:
+    """The coordinator's whole /newevent conversation; returns the bot's final confirmation."""
+    assert "What is it called" in said(reply(api, COORDINATOR, "/newevent"))
+    assert "Which day" in said(reply(api, COORDINATOR, title))
+    local = starts.astimezone(ZONE)
+    answer = reply(api, COORDINATOR, f"{local:%Y-%m-%d %H:%M:%S}")
+    assert "Where is it" in said(answer), said(answer)
+    assert "Who is it for" in said(reply(api, COORDINATOR, "Lincoln cafeteria"))
+    mark = api.mark()
+    press(api, COORDINATOR, "All schools")
+    assert "When should I remind" in said(api.wait_for_reply(COORDINATOR, after_index=mark))
+    summary = reply(api, COORDINATOR, reminders)
+    assert title in said(summary) and "Reminders:" in said(summary)
+    mark = api.mark()
+    press(api, COORDINATOR, "Create and announce")
+    return api.wait_for_reply(COORDINATOR, after_index=mark, timeout=REPLY_SECONDS)
+
+
+def test_coordinator_creates_an_event_families_answer_and_get_the_reminder(
+    bot: BotProcess,
+) -> None:
+    api = bot.api
+    subscribe_families(api)
+    start_index = api.mark()
+    # The reminder is due 20 seconds after the event is typed in: "2m" before a start 2m20s on.
+    starts = (utcnow() + timedelta(minutes=2, seconds=20)).replace(microsecond=0)
+    done = create_event_by_chat(api, "Family Math Night", starts, "2m")
+    assert "Families it will reach: 2" in said(done), said(done)
+
+    for family in (FAMILY_A, FAMILY_B):
+        announcement = sent_after(api, family, start_index, "Family Math Night", REPLY_SECONDS)
+        assert announcement.method == "sendDocument"
+        assert {"✅ Going", "❌ Can't go"} <= set(announcement.button_labels)
+        ics = announcement.document
+        assert ics is not None and ics.file_name.endswith(".ics")
+        [entry] = icalendar.Calendar.from_ical(ics.data).walk("VEVENT")
+        assert entry.decoded("DTSTART") == starts
+        assert str(entry["DTSTART"].params["TZID"]) == TIMEZONE
+
+    press(api, FAMILY_A, "Going")
+    press(api, FAMILY_B, "Can't go")
+    counts = reply(api, COORDINATOR, "/events")
+    listing = api.wait_for(
+        lambda c: c.ok and c.chat_id == COORDINATOR and "Going: 1 · Can't go: 1" in said(c),
+        timeout=REPLY_SECONDS,
+        after_index=counts.index,
+    )
+    assert "Family Math Night" in said(listing)
+    assert any("Cancel event" in label for label in listing.button_labels)
+
+    reminder = sent_after(api, FAMILY_A, start_index, "Reminder", 150)
+    assert "Family Math Night" in said(reminder)
+    time.sleep(3)  # a few more checks: nothing more comes
+    assert count_sent(api, FAMILY_A, "Reminder") == 1
+    assert count_sent(api, FAMILY_B, "Reminder") == 0  # said they can't go
+    assert not [c for c in api.errors if c.method != "getUpdates"], bot.output()
+
+
+def test_a_reminder_due_while_the_bot_is_down_arrives_once_after_restart(
+    bot: BotProcess,
+) -> None:
+    api = bot.api
+    subscribe_families(api)
+    start_index = api.mark()
+    starts = (utcnow() + timedelta(minutes=2, seconds=30)).replace(microsecond=0)
+    due = starts - timedelta(minutes=2)
+    done = create_event_by_chat(api, "Science Fair", starts, "2m")
+    assert "Families it will reach: 2" in said(done), said(done)
+    for family in (FAMILY_A, FAMILY_B):
+        sent_after(api, family, start_index, "Science Fair", REPLY_SECONDS)
+    deadline = time.monotonic() + REPLY_SECONDS
+    while api.pending_updates and time.monotonic() < deadline:  # every update acknowledged
+        time.sleep(0.1)
+    assert utcnow() < due, "the event took too long to create; the reminder is not after the kill"
+    bot.kill()
+    assert count_sent(api, FAMILY_A, "Reminder") == 0
+    time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 2)  # it falls due while down
+
+    bot.start()
+    for family in (FAMILY_A, FAMILY_B):
+        reminder = sent_after(api, family, start_index, "Reminder", 60)
+        assert "Science Fair" in said(reminder)
+    time.sleep(4)
+    assert count_sent(api, FAMILY_A, "Reminder") == 1
+    assert count_sent(api, FAMILY_B, "Reminder") == 1
+    assert count_sent(api, FAMILY_A, "Science Fair") == 2  # the announcement, the reminder
