@@ -22,10 +22,12 @@ chat: $(STAMP)
 
 ## test: the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)
+	$(BIN)/ruff check bot knowledge jobs tests benchmarks migrations
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot knowledge jobs tests benchmarks
+	$(BIN)/ruff check bot knowledge jobs tests benchmarks migrations
+	$(BIN)/ruff format --check bot knowledge jobs tests benchmarks migrations
 	$(BIN)/mypy
 
 ## bench: speed and relevance figures (not tests)

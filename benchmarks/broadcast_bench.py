@@ -326,6 +326,7 @@ async def _ptb_limiter(sends: int) -> tuple[int, int, int]:
         api.rate_limit(TELEGRAM_CEILING)
         bot = ExtBot(api.token, base_url=api.base_url, rate_limiter=AIORateLimiter())
         async with bot:
+
             async def send(chat_id: int) -> bool:
                 try:
                     await bot.send_message(chat_id, "hello")

@@ -24,13 +24,20 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
-from bot.handlers import common, families, handoff, inline, staff
+from bot.handlers import common, coordinators, events, families, handoff, inline, staff
+from bot.handlers import stats as stats_handlers
 from bot.i18n import translator
 from bot.services import BotServices
+from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
+from bot.webhook import start_health_server
+from jobs import scheduler as scheduling
+from jobs.reminders import ReminderScheduler
+from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
+from knowledge.queries import QueryLogger
 from knowledge.setup import prepare_database
 
 log = logging.getLogger(__name__)
@@ -67,7 +74,10 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
             ],
             states={
                 handoff.QUESTION: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, handoff.forward_question)
+                    MessageHandler(
+                        filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
+                        handoff.forward_question,
+                    )
                 ],
             },
             fallbacks=[
@@ -80,12 +90,36 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(ask_a_person, group=handoff.GROUP)
     application.add_handler(
         MessageHandler(
-            filters.REPLY & filters.TEXT & ~filters.COMMAND & private, handoff.relay_answer
+            filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND & private,
+            handoff.relay_answer,
         ),
         group=handoff.GROUP,
     )
     # --- coordinators (roles, subscriptions, broadcast) ---
+    application.add_handler(
+        CommandHandler("subscribe", coordinators.subscribe_command, filters=private)
+    )
+    application.add_handler(
+        CommandHandler(["unsubscribe", "stop"], coordinators.unsubscribe_command, filters=private)
+    )
+    application.add_handler(CommandHandler("invite", coordinators.invite_command, filters=private))
+    application.add_handler(CommandHandler("join", coordinators.join_command, filters=private))
+    application.add_handler(
+        CommandHandler("broadcast", coordinators.broadcast_command, filters=private)
+    )
+    application.add_handler(
+        CallbackQueryHandler(coordinators.choose_school_button, pattern=r"^sub:")
+    )
+    application.add_handler(CallbackQueryHandler(coordinators.broadcast_button, pattern=r"^bc:"))
     # --- events ---
+    application.add_handler(events.new_event_conversation())
+    application.add_handler(events.edit_event_conversation())
+    application.add_handler(CommandHandler("events", events.events_command, filters=private))
+    application.add_handler(CommandHandler("stats", stats_handlers.stats_command, filters=private))
+    application.add_handler(CallbackQueryHandler(events.rsvp, pattern=r"^rsvp:\d+:[01]$"))
+    application.add_handler(CallbackQueryHandler(events.show_event, pattern=r"^ev:\d+$"))
+    application.add_handler(CallbackQueryHandler(events.send_calendar_file, pattern=r"^evi:\d+$"))
+    application.add_handler(CallbackQueryHandler(events.manage_event, pattern=r"^evm:\d+:"))
 
     application.add_handler(CallbackQueryHandler(common.set_language, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(common.confirm_forget, pattern=r"^forget:"))
@@ -104,6 +138,12 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & private, families.search_text)
     )
+    # Photos, stickers, voice notes, files: say what the bot understands.
+    application.add_handler(
+        MessageHandler(private & ~filters.StatusUpdate.ALL, families.other_message)
+    )
+    # A button from an old message, or forged data: answer it so the phone stops spinning.
+    application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_error_handler(common.error_handler)
 
 
@@ -116,7 +156,27 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         log.info(line)
     finder = ResourceFinder(sessions, default_lexicon(), settings.zone)
     await finder.refresh(force=True)
-    application.bot_data["services"] = BotServices(settings, engine, sessions, finder)
+    query_log = QueryLogger(sessions)
+    query_log.start()
+    application.bot_data["services"] = BotServices(settings, engine, sessions, finder, query_log)
+    application.bot_data["health_server"] = start_health_server(application, settings)
+    # --- coordinators: the shared APScheduler and the outbox's delivery worker ---
+    scheduler = application.bot_data.setdefault(
+        "scheduler", scheduling.create_scheduler(settings.zone)
+    )
+    await start_delivery(application, coordinators.progress_text)
+    # --- events: announcements and reminders, looked for on the shared scheduler ---
+    reminders = ReminderScheduler(
+        scheduler,
+        sessions,
+        zone=settings.zone,
+        texts=events.ChatEventTexts(settings.zone),
+        quiet_hours=parse_quiet_hours(settings.quiet_hours),
+        check_seconds=settings.reminder_check_seconds,
+    )
+    application.bot_data["reminders"] = reminders
+    await reminders.start()
+    scheduling.start(scheduler)
     if application.bot_data.get("set_commands", True):
         for language in ("en", "es"):
             _ = translator(language)
@@ -128,6 +188,8 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
                     BotCommand("privacy", _("what I store about you")),
                     BotCommand("forget", _("delete everything I store about you")),
                     BotCommand("ask", _("ask a person at the school")),
+                    BotCommand("events", _("school events")),
+                    BotCommand("subscribe", _("get school announcements and event reminders")),
                     BotCommand("toolkit", _("the community school partnership toolkit")),
                     BotCommand("materials", _("sample partnership documents")),
                 ],
@@ -136,8 +198,19 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    # --- events: no reminder check may be running when the engine goes ---
+    if application.bot_data.get("reminders") is not None:
+        await application.bot_data["reminders"].stop()
+    # --- coordinators: stop the scheduler, then the delivery worker (before the engine goes) ---
+    if application.bot_data.get("scheduler") is not None:
+        scheduling.shutdown(application.bot_data["scheduler"])
+    await stop_delivery(application)
+    health_server = application.bot_data.get("health_server")
+    if health_server is not None:
+        health_server.stop()
     app: BotServices | None = application.bot_data.get("services")
     if app is not None:
+        await app.query_log.stop()
         await app.engine.dispose()
 
 
@@ -154,6 +227,9 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # Telegram takes about 30 messages a second; more connections than that only queue.
+        builder = builder.connection_pool_size(32)
     processor = ChatOrderedProcessor(max_concurrent_updates=256)
     application = builder.concurrent_updates(processor).build()
     processor.on_flood = partial(common.ask_to_slow_down, application)

@@ -27,8 +27,15 @@ class Settings(BaseSettings):
     timezone: str = "America/Chicago"
     webhook_url: str = ""
     webhook_secret: str = ""
+    # The webhook server (and its /healthz) listens here when WEBHOOK_URL is set.
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
+    # With long polling there is no server; set HEALTH_PORT to serve /healthz for Docker.
+    health_port: int | None = None
+    # Events (issue 6): reminders due in quiet hours wait for their end ("off" for none), and
+    # how often the reminder job looks at the database (it also wakes for the next reminder).
+    quiet_hours: str = "21:00-07:00"
+    reminder_check_seconds: float = 30
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -72,6 +79,21 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as America/Chicago") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        from knowledge.calendar import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value.strip()
+
+    @field_validator("reminder_check_seconds")
+    @classmethod
+    def _check_interval(cls, value: float) -> float:
+        if not 0.1 <= value <= 3600:
+            raise ValueError("expected seconds between 0.1 and 3600")
         return value
 
     @field_validator("webhook_url")

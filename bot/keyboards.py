@@ -1,8 +1,8 @@
 """Inline and reply keyboards. Callback data: short ':'-joined parts, under 64 bytes.
 
 Prefixes: cats (category list), cat:<id>[:page], con:<concept>, d:<ref> details, m:<ref> map,
-more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk:<id>,
-mat:<id>.
+more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk (toolkit
+list), tk:<id> (entry), mat:<id> (send the document).
 """
 
 from __future__ import annotations

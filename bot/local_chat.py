@@ -234,9 +234,8 @@ class Terminal:
             print(f"[map] {params['title']}, {params['address']} ({where})")
         elif call.method == "sendDocument":
             document = params.get("document") or {}
-            print(
-                f"[document] {document.get('filename', '')}: {plain(str(params.get('caption') or ''))}"
-            )
+            caption = plain(str(params.get("caption") or ""))
+            print(f"[document] {document.get('filename', '')}: {caption}")
         elif call.method == "sendPhoto":
             print(f"[photo] {plain(str(params.get('caption') or ''))}")
         elif call.method == "answerCallbackQuery" and params.get("text"):

@@ -14,8 +14,8 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.i18n import Translate, supported_language, translator
 from knowledge.finder import ResourceFinder
-from knowledge.queries import QueryLogger
 from knowledge.models import Chat, Role, utcnow
+from knowledge.queries import QueryLogger
 
 
 @dataclass

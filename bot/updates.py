@@ -64,23 +64,18 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        # Decide before taking one of the shared slots, so a flood cannot fill them.
-        chat_id = _chat_id(update)
-        if chat_id is not None:
-            admitted, warn = self.guard.admit(chat_id)
-            if not admitted:
-                if asyncio.iscoroutine(coroutine):
-                    coroutine.close()
-                if warn and self.on_flood is not None and isinstance(update, Update):
-                    await self.on_flood(update)
-                return
-        await super().process_update(update, coroutine)
-
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_id(update)
         if chat_id is None:
             await coroutine
+            return
+        # A flood is dropped here, at once, so it never waits in line and holds no slot long.
+        admitted, warn = self.guard.admit(chat_id)
+        if not admitted:
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()
+            if warn and self.on_flood is not None and isinstance(update, Update):
+                await self.on_flood(update)
             return
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
         self._waiting[chat_id] = self._waiting.get(chat_id, 0) + 1

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.delivery import enqueue
 from knowledge.calendar import (
+    NO_QUIET_HOURS,
+    QuietHours,
     Recipient,
     audience,
     by_language,
@@ -41,12 +43,12 @@ from knowledge.calendar import (
     going_recipients,
     ics_filename,
     reminder_recipients,
+    send_time,
 )
 from knowledge.models import Event, Message, Reminder, ReminderStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUIET_HOURS = "21:00-07:00"
 CHECK_JOB_ID = "reminders-check"
 NEXT_JOB_ID = "reminders-next"
 ANNOUNCEMENT = "announcement"
@@ -70,54 +72,6 @@ class EventTexts(Protocol):
     def update_notice(self, event: Event, language: str) -> str: ...
 
     def skipped_report(self, events: Sequence[Event], language: str) -> str: ...
-
-
-# --- quiet hours ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """A nightly window, local time, when reminders wait; `start == end` means none."""
-
-    start: time
-    end: time
-
-    def contains(self, moment: time) -> bool:
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-
-NO_QUIET_HOURS = QuietHours(time(0), time(0))
-_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_quiet_hours(text: str) -> QuietHours:
-    """"21:00-07:00" -> QuietHours; "" or "off" -> none. Raises ValueError otherwise."""
-    if text.strip().lower() in ("", "off", "none", "no"):
-        return NO_QUIET_HOURS
-    match = _QUIET.match(text)
-    if not match:
-        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise ValueError("expected HH:MM-HH:MM such as 21:00-07:00, or off")
-    return QuietHours(time(h1, m1), time(h2, m2))
-
-
-def send_time(
-    due_at: datetime, starts_at: datetime, zone: ZoneInfo, quiet_hours: QuietHours
-) -> datetime:
-    """When a reminder due at `due_at` should go out: at the end of quiet hours if it falls in
-    them, unless the event starts before then (a late reminder is better than none)."""
-    local = due_at.astimezone(zone)
-    if not quiet_hours.contains(local.time().replace(tzinfo=None)):
-        return due_at
-    day = local.date() if local.time() < quiet_hours.end else local.date() + timedelta(days=1)
-    quiet_end = datetime.combine(day, quiet_hours.end, tzinfo=zone)
-    return quiet_end if quiet_end < starts_at else due_at
 
 
 # --- sending -------------------------------------------------------------------------------------
@@ -197,9 +151,10 @@ async def announce_new_events(
     for event_id in candidates:
         # Lock the event (PostgreSQL) and look again, so two processes cannot both announce.
         event = await session.scalar(
-            select(Event).where(Event.id == event_id).with_for_update().execution_options(
-                populate_existing=True
-            )
+            select(Event)
+            .where(Event.id == event_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if event is None or event.cancelled_at is not None:
             continue
@@ -231,7 +186,9 @@ async def notify_going(
         recipients,
         kind=CANCELLATION if cancelled else UPDATE,
         text=lambda language: (
-            texts.cancellation(event, language) if cancelled else texts.update_notice(event, language)
+            texts.cancellation(event, language)
+            if cancelled
+            else texts.update_notice(event, language)
         ),
         event=event,
         attachment=not cancelled,
@@ -264,6 +221,10 @@ async def _claim(session: AsyncSession, reminder_id: int, status: ReminderStatus
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _reminder_text(texts: EventTexts, event: Event, language: str) -> str:
+    return texts.reminder(event, language)
 
 
 async def queue_due_reminders(
@@ -320,7 +281,7 @@ async def queue_due_reminders(
             session,
             recipients,
             kind=REMINDER,
-            text=lambda language, event=event: texts.reminder(event, language),
+            text=partial(_reminder_text, texts, event),
             event=event,
             reminder=reminder,
         )
@@ -375,7 +336,6 @@ class ReminderScheduler:
         texts: EventTexts,
         quiet_hours: QuietHours = NO_QUIET_HOURS,
         check_seconds: float = 30,
-        on_queued: Callable[[], Any] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.sessions = sessions
@@ -383,7 +343,6 @@ class ReminderScheduler:
         self.texts = texts
         self.quiet_hours = quiet_hours
         self.check_seconds = check_seconds
-        self.on_queued = on_queued
         self._lock = asyncio.Lock()
         self._stopped = False
 
@@ -413,32 +372,38 @@ class ReminderScheduler:
             pass
 
     async def check(self) -> ReminderRun | None:
-        """One look: announce new events, queue due reminders, arm the next date job."""
+        """One look: announce new events, queue due reminders, arm the next date job.
+
+        Announcements and reminders commit separately, so trouble with one never holds up
+        the other; a failed look is simply tried again by the next one.
+        """
         async with self._lock:
             if self._stopped:
                 return None
             try:
-                now = utcnow()
                 async with self.sessions() as session, session.begin():
-                    announced = await announce_new_events(session, now, self.texts, self.zone)
+                    announced = await announce_new_events(session, utcnow(), self.texts, self.zone)
+                if announced:
+                    log.info("Announced events added elsewhere: %s", announced)
+            except Exception:
+                log.exception("Announcing new events failed; the next look will try again")
+            run = None
+            try:
+                async with self.sessions() as session, session.begin():
                     run = await queue_due_reminders(
-                        session, now, self.zone, self.quiet_hours, texts=self.texts
+                        session, utcnow(), self.zone, self.quiet_hours, texts=self.texts
                     )
             except Exception:
-                log.exception("Reminder check failed; the next one will try again")
-                return None
-            if run.queued or run.skipped:
+                log.exception("Queuing reminders failed; the next look will try again")
+            if run is not None and (run.queued or run.skipped):
                 log.info(
                     "Reminders: %d queued, %d skipped (event started), %d superseded",
                     len(run.queued),
                     len(run.skipped),
                     len(run.superseded),
                 )
-            if (announced or run.queued or run.skipped) and self.on_queued is not None:
-                result = self.on_queued()
-                if asyncio.iscoroutine(result):
-                    await result
-            await self._arm()
+            if run is not None:
+                await self._arm()
             return run
 
     async def rearm(self) -> None:

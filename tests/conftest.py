@@ -122,11 +122,10 @@ async def session(
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[BotHarness]:
     """The real Application on this test's database, talking to an in-process Bot API."""
-    from harness import COORDINATOR_ID, BotHarness
-
     from bot.application import build_application, post_init
     from bot.config import load_settings
     from bot.local_chat import LOCAL_TOKEN, InProcessBotApi
+    from harness import COORDINATOR_ID, BotHarness
 
     settings = load_settings(database_url=database_url, coordinator_ids=str(COORDINATOR_ID))
     api = InProcessBotApi()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from harness import BotHarness, buttons, texts
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from harness import BotHarness, buttons, texts
 from knowledge.models import Chat, QueryLog
 
 FAMILY = 501

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from botapi import Call, FakeBotApi
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
+from botapi import Call, FakeBotApi
 from knowledge.content import MATERIALS_FILE
 from knowledge.db import create_engine
 from knowledge.models import Chat

@@ -7,12 +7,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from botapi import parse_html
-from harness import BotHarness, buttons, texts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.local_chat import BOT_USER, Call
+from botapi import parse_html
+from harness import BotHarness, buttons, texts
 from knowledge.content import bump_content_version
 from knowledge.events import create_event
 from knowledge.models import Organization, Service, utcnow

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from botapi import parse_html
-from botapi.server import utf16_len
-from harness import BotHarness, buttons, texts
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.local_chat import Call
+from botapi import parse_html
+from botapi.server import utf16_len
+from harness import BotHarness, buttons, texts
 from knowledge.models import SampleMaterial, ToolkitResource
 
 STAFF = 611

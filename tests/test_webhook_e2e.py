@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from botapi import FakeBotApi
 
 from bot.local_chat import message_update
+from botapi import FakeBotApi
 
 SECRET = "s3cret-Token_123"
 

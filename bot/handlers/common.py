@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers import families, inline
@@ -15,6 +16,7 @@ from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
 from bot.services import caller, forget_cached, services
 from knowledge.chats import forget_chat, get_chat
+from knowledge.handoffs import coordinators
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _open_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, payload: str) -> bool:
-    """`/start cat-food`, `/start con-dental`, `/start svc-<id>`: open it; False if not valid."""
+    """`/start cat-food`, `con-dental`, `svc-<id>`, `ev-<id>`: open it; False if not valid."""
     kind, _, value = payload.partition("-")
     lexicon = services(context).finder.lexicon
     who = await caller(update, context)
@@ -54,6 +56,8 @@ async def _open_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, pa
         return True
     if kind == "svc" and value:
         return await inline.open_shared_service(update, context, who, value)
+    if kind == "ev":
+        return await inline.open_shared_event(update, context, who, value)
     return False
 
 
@@ -68,12 +72,24 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         "",
         "/start – " + _("categories"),
         "/ask – " + _("ask a person at the school"),
+        "/events – " + _("school events"),
+        "/subscribe – " + _("get school announcements and event reminders"),
+        "/unsubscribe – " + _("stop announcements and reminders"),
         "/toolkit – " + _("the community school partnership toolkit"),
         "/materials – " + _("sample partnership documents"),
         "/language – " + _("English or Spanish"),
         "/privacy – " + _("what I store about you"),
         "/forget – " + _("delete everything I store about you"),
     ]
+    if who.is_coordinator:
+        lines += [
+            "",
+            _("For coordinators:"),
+            "/newevent – " + _("create an event"),
+            "/broadcast – " + _("send a message to subscribed families"),
+            "/stats – " + _("what families asked, and what nobody answered"),
+            "/invite – " + _("invite a coordinator or staff member"),
+        ]
     await message.reply_text("\n".join(lines))
 
 
@@ -136,7 +152,12 @@ async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await message.reply_text(
         _("Delete everything I store about you? This cannot be undone."),
         reply_markup=keyboard(
-            [[button("🗑 " + _("Yes, delete"), "forget", "yes"), button(_("No, keep"), "forget", "no")]]
+            [
+                [
+                    button("🗑 " + _("Yes, delete"), "forget", "yes"),
+                    button(_("No, keep"), "forget", "no"),
+                ]
+            ]
         ),
     )
 
@@ -181,16 +202,93 @@ async def ask_to_slow_down(application: Application, update: Update) -> None:  #
         log.warning("Could not ask chat %s to slow down", chat.id, exc_info=True)
 
 
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button no handler knows (an old message, or forged data)."""
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    await query.answer(who._("That button has expired. Type your question or use /start."))
+
+
+ALERT_WINDOW_SECONDS = 600.0  # one alert per kind of error per window
+
+
+class ErrorAlerts:
+    """Decides when coordinators hear about an error: once per kind per window, with a count."""
+
+    def __init__(self, window: float = ALERT_WINDOW_SECONDS) -> None:
+        self.window = window
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def should_alert(self, kind: str, now: float) -> int | None:
+        """None to stay quiet; else how many of this kind were kept quiet since the last alert."""
+        if now - self._last.get(kind, -self.window) < self.window:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return None
+        self._last[kind] = now
+        return self._suppressed.pop(kind, 0)
+
+
+def _describe(update: object) -> str:
+    """Where it happened, without what the person wrote (that is theirs)."""
+    if not isinstance(update, Update):
+        return type(update).__name__
+    if update.callback_query is not None:
+        return f"button {str(update.callback_query.data)[:40]!r}"
+    message = update.effective_message
+    if message is not None and message.text and message.text.startswith("/"):
+        return f"command {message.text.split()[0][:32]}"
+    return "message" if message is not None else "update"
+
+
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log with context and give the user a short apology with a way forward."""
-    log.error("Error while handling an update", exc_info=context.error)
+    """Log with context, apologise with a way forward, alert coordinators without flooding."""
+    error = context.error
+    if isinstance(error, BadRequest) and "not modified" in str(error).lower():
+        return  # a button pressed twice: the message already shows what it should
+    if isinstance(error, Forbidden):
+        log.info("Chat blocked the bot while handling %s", _describe(update))
+        return
+    where = _describe(update)
+    log.error("Error while handling %s", where, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         language = (context.chat_data or {}).get("language", "en")
         _ = translator(language)
         try:
             await context.bot.send_message(
                 update.effective_chat.id,
-                html.escape(_("Sorry, something went wrong on my side. Please try again, or /start.")),
+                html.escape(
+                    _("Sorry, something went wrong on my side. Please try again, or /start.")
+                ),
             )
-        except Exception:  # the apology itself must never raise
+        except TelegramError:  # the apology itself must never raise
             log.warning("Could not send the apology", exc_info=True)
+    if isinstance(error, NetworkError):
+        return  # Telegram or the network hiccuped: not something a coordinator can fix
+    await _alert_coordinators(context, f"{type(error).__name__} in {where}", error)
+
+
+async def _alert_coordinators(
+    context: ContextTypes.DEFAULT_TYPE, kind: str, error: BaseException | None
+) -> None:
+    alerts: ErrorAlerts = context.bot_data.setdefault("error_alerts", ErrorAlerts())
+    suppressed = alerts.should_alert(kind, time.monotonic())
+    app = context.bot_data.get("services")
+    if suppressed is None or app is None:
+        return
+    async with app.sessions() as session:
+        recipients = await coordinators(session, app.settings.coordinator_ids)
+    for recipient in recipients:
+        _ = translator(recipient.language)
+        text = _("⚠️ The bot hit an unexpected error: {kind}. Details are in the log.").format(
+            kind=html.escape(kind)
+        )
+        if suppressed:
+            text += "\n" + _("(Not reported since the last alert: {count} more like it.)").format(
+                count=suppressed
+            )
+        try:
+            await context.bot.send_message(recipient.chat_id, text)
+        except TelegramError:
+            log.warning("Could not alert coordinator %s", recipient.chat_id, exc_info=True)

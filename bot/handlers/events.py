@@ -42,14 +42,15 @@ from knowledge.calendar import (
     reschedule_event,
     rsvp_counts,
     rsvps_of,
-    schools,
     set_rsvp,
     upcoming_events,
 )
 from knowledge.chats import get_chat
 from knowledge.content import bump_content_version
 from knowledge.events import create_event, parse_offsets
-from knowledge.models import Event, Role, utcnow
+from knowledge.models import Chat, Event, Role, utcnow
+from knowledge.roles import role_of
+from knowledge.subscriptions import schools
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,11 @@ TITLE, DATE, TIME, PLACE, AUDIENCE, REMINDERS, CONFIRM = range(7)
 EDIT_TIME, EDIT_PLACE = range(10, 12)
 
 
-# --- formatting -----------------------------------------------------------------------------------
+# --- formatting ----------------------------------------------------------------------------------
 
 
 def format_when(moment: datetime, zone: ZoneInfo, language: str) -> str:
-    """"Thu, December 3 at 6:00 PM" in the chat's language and the community's time zone."""
+    """ "Thu, December 3 at 6:00 PM" in the chat's language and the community's time zone."""
     locale = supported_language(language)
     _ = translator(locale)
     day = format_skeleton("MMMMEEEEd", moment, tzinfo=zone, locale=locale)
@@ -85,7 +86,7 @@ def format_day(day: date, language: str) -> str:
 
 
 def offset_label(minutes: int, _: Translate) -> str:
-    """"1 day before", "3 hours before", "10 minutes before"."""
+    """ "1 day before", "3 hours before", "10 minutes before"."""
     for size, one, many in (
         (7 * 1440, _("1 week before"), _("{count} weeks before")),
         (1440, _("1 day before"), _("{count} days before")),
@@ -94,7 +95,9 @@ def offset_label(minutes: int, _: Translate) -> str:
         if minutes % size == 0:
             count = minutes // size
             return one if count == 1 else many.format(count=count)
-    return _("1 minute before") if minutes == 1 else _("{count} minutes before").format(count=minutes)
+    return (
+        _("1 minute before") if minutes == 1 else _("{count} minutes before").format(count=minutes)
+    )
 
 
 def event_card(
@@ -130,10 +133,15 @@ def event_card(
     return "\n".join(lines)
 
 
-def rsvp_buttons(event_id: int, _: Translate, chosen: bool | None = None) -> list[InlineKeyboardButton]:
+def rsvp_buttons(
+    event_id: int, _: Translate, chosen: bool | None = None
+) -> list[InlineKeyboardButton]:
     going = ("☑️ " if chosen is True else "✅ ") + _("Going")
     not_going = ("☑️ " if chosen is False else "❌ ") + _("Can't go")
-    return [button(going, "rsvp", str(event_id), "1"), button(not_going, "rsvp", str(event_id), "0")]
+    return [
+        button(going, "rsvp", str(event_id), "1"),
+        button(not_going, "rsvp", str(event_id), "0"),
+    ]
 
 
 def rsvp_keyboard(
@@ -218,7 +226,7 @@ class ChatEventTexts:
         return "\n".join(lines)
 
 
-# --- helpers ----------------------------------------------------------------------------------------
+# --- helpers -------------------------------------------------------------------------------------
 
 
 async def is_coordinator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -228,34 +236,18 @@ async def is_coordinator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return False
     app = services(context)
     async with app.transaction() as session:
-        row = await get_chat(session, chat.id, "en", app.settings.coordinator_ids)
-        role = row.role
+        role = await role_of(session, chat.id, app.settings.coordinator_ids)
     if context.chat_data is not None:
         context.chat_data["role"] = role
     return role == Role.COORDINATOR
 
 
 async def _after_change(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Re-arm the reminder timer and wake the outbox after an event was added or changed."""
+    """Re-arm the reminder timer after an event was added or moved (the outbox wakes itself
+    when the transaction that queued something commits)."""
     reminders = context.bot_data.get("reminders")
     if reminders is not None:
         await reminders.rearm()
-    wake_delivery(context.bot_data)
-
-
-def wake_delivery(bot_data: dict[str, Any]) -> None:
-    """Nudge the delivery worker, if it offers that, so new outbox rows go out now."""
-    for key in ("delivery", "delivery_worker"):
-        worker = bot_data.get(key)
-        wake = getattr(worker, "wake", None)
-        if callable(wake):
-            wake()
-            return
-    app = bot_data.get("services")
-    worker = getattr(app, "delivery", None)
-    wake = getattr(worker, "wake", None)
-    if callable(wake):
-        wake()
 
 
 def _event_id(data: str) -> int | None:
@@ -269,7 +261,7 @@ async def _say(update: Update, text: str, markup: Any = None) -> None:
     await message.reply_text(text, reply_markup=markup)
 
 
-# --- /events ------------------------------------------------------------------------------------------
+# --- /events -------------------------------------------------------------------------------------
 
 
 async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -280,17 +272,24 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     coordinator = await is_coordinator(update, context)
     now = utcnow()
     async with app.sessions() as session:
-        chat = await get_chat(session, who.chat_id)
+        chat = await session.get(Chat, who.chat_id)
+        school_id = chat.school_id if chat is not None else None
         listed = await upcoming_events(
-            session, now, school_id=chat.school_id, every_school=coordinator, limit=EVENTS_SHOWN
+            session, now, school_id=school_id, every_school=coordinator, limit=EVENTS_SHOWN
         )
         ids = [event.id for event in listed]
         counts = await rsvp_counts(session, ids) if coordinator else {}
         answers = await rsvps_of(session, who.chat_id, ids)
         names = {school.id: school.name for school in await schools(session)} if coordinator else {}
     if not listed:
-        hint = _("Create one with /newevent.") if coordinator else _("I will tell you when there is one.")
-        await _say(update, escape(_("There are no upcoming events right now.")) + "\n" + escape(hint))
+        hint = (
+            _("Create one with /newevent.")
+            if coordinator
+            else _("I will tell you when there is one.")
+        )
+        await _say(
+            update, escape(_("There are no upcoming events right now.")) + "\n" + escape(hint)
+        )
         return
     await _say(update, escape(_("Upcoming events:")))
     for event in listed:
@@ -318,7 +317,7 @@ async def show_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     app = services(context)
     async with app.sessions() as session:
         event = await session.get(Event, event_id) if event_id is not None else None
-        chosen = (await rsvps_of(session, who.chat_id, [event_id])).get(event_id) if event else None
+        chosen = (await rsvps_of(session, who.chat_id, [event.id])).get(event.id) if event else None
     if event is None or event.cancelled_at is not None:
         await _say(update, escape(who._("Sorry, that event was cancelled.")))
         return
@@ -384,7 +383,7 @@ async def rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             raise
 
 
-# --- coordinator actions on an event ----------------------------------------------------------------
+# --- coordinator actions on an event -------------------------------------------------------------
 
 
 async def manage_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -425,9 +424,7 @@ async def manage_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif action == "cancel":
         await _say(
             update,
-            card
-            + "\n\n"
-            + escape(_("Cancel this event? Families who said Going will be told.")),
+            card + "\n\n" + escape(_("Cancel this event? Families who said Going will be told.")),
             keyboard(
                 [
                     [
@@ -453,8 +450,12 @@ async def _cancel(
         told = 0
         if event is not None:
             told = await notify_going(
-                session, event, ChatEventTexts(app.settings.zone), app.settings.zone,
-                cancelled=True, created_by=who.chat_id,
+                session,
+                event,
+                ChatEventTexts(app.settings.zone),
+                app.settings.zone,
+                cancelled=True,
+                created_by=who.chat_id,
             )
             await bump_content_version(session)
     if event is None:
@@ -463,8 +464,10 @@ async def _cancel(
     await _after_change(context)
     query = update.callback_query
     text = escape(
-        _("Cancelled: “{title}”. Its reminders are off, and I am telling the {count} families "
-          "who said Going.").format(title=one_line(event.title, MAX_TITLE), count=told)
+        _(
+            "Cancelled: “{title}”. Its reminders are off, and I am telling the families who said "
+            "Going ({count})."
+        ).format(title=one_line(event.title, MAX_TITLE), count=told)
     )
     if query is not None:
         await query.edit_message_text(text)
@@ -472,7 +475,7 @@ async def _cancel(
         await _say(update, text)
 
 
-# --- editing time or place (a small conversation) -----------------------------------------------------
+# --- editing time or place (a small conversation) ------------------------------------------------
 
 
 async def start_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -491,8 +494,13 @@ async def start_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if what == "time":
         await _say(
             update,
-            escape(_("Send the new date and time, for example {example}.").format(
-                example=_example(context))) + "\n" + escape(_("Or /cancel to stop.")),
+            escape(
+                _("Send the new date and time, for example {example}.").format(
+                    example=_example(context)
+                )
+            )
+            + "\n"
+            + escape(_("Or /cancel to stop.")),
         )
         return EDIT_TIME
     await _say(update, escape(_("Send the new place.")) + "\n" + escape(_("Or /cancel to stop.")))
@@ -510,8 +518,11 @@ async def edited_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     if day is None or clock is None:
         await _say(
             update,
-            escape(_("I didn't understand that. Send the date and time like {example}.").format(
-                example=_example(context))),
+            escape(
+                _("I didn't understand that. Send the date and time like {example}.").format(
+                    example=_example(context)
+                )
+            ),
         )
         return EDIT_TIME
     starts = datetime.combine(day, clock, tzinfo=zone)
@@ -549,14 +560,18 @@ async def _save_edit(
             return ConversationHandler.END
         await reschedule_event(session, event, starts_at=starts, where=where)
         told = await notify_going(
-            session, event, ChatEventTexts(app.settings.zone), app.settings.zone,
-            cancelled=False, created_by=who.chat_id,
+            session,
+            event,
+            ChatEventTexts(app.settings.zone),
+            app.settings.zone,
+            cancelled=False,
+            created_by=who.chat_id,
         )
         await bump_content_version(session)
     await _after_change(context)
     await _say(
         update,
-        escape(_("Saved. I am telling the {count} families who said Going.").format(count=told))
+        escape(_("Saved. I am telling the families who said Going ({count}).").format(count=told))
         + "\n\n"
         + event_card(event, app.settings.zone, who.language),
         coordinator_keyboard(event.id, _),
@@ -573,10 +588,10 @@ async def stop_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-# --- reading dates and times ----------------------------------------------------------------------------
+# --- reading dates and times ---------------------------------------------------------------------
 
 _TIME = re.compile(
-    r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(a\.?\s?m\.?|p\.?\s?m\.?|h)?$", re.IGNORECASE
+    r"^(\d{1,2})(?:[:.h](\d{2})(?::(\d{2}))?)?\s*(a\.?\s?m\.?|p\.?\s?m\.?|h)?$", re.IGNORECASE
 )
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2,4}))?$")
@@ -585,25 +600,25 @@ _TOMORROW = {"tomorrow", "mañana", "manana"}
 
 
 def parse_time(text: str) -> time | None:
-    """"18:00", "6pm", "6:30 pm", "18h", "9.15" -> time; None if it is not a time."""
+    """ "18:00", "6pm", "6:30 pm", "18h", "9.15" -> time; None if it is not a time."""
     match = _TIME.match(text.strip())
     if match is None:
         return None
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    suffix = (match.group(3) or "").lower().replace(".", "").replace(" ", "")
+    hour, minute, second = (int(match.group(i) or 0) for i in (1, 2, 3))
+    suffix = (match.group(4) or "").lower().replace(".", "").replace(" ", "")
     if match.group(2) is None and not suffix:
         return None  # a bare number is not a time
     if suffix in ("am", "pm"):
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if suffix == "pm" else 0)
-    if hour > 23 or minute > 59:
+    if hour > 23 or minute > 59 or second > 59:
         return None
-    return time(hour, minute)
+    return time(hour, minute, second)
 
 
 def parse_date(text: str, today: date, language: str) -> date | None:
-    """"2026-12-03", "12/3" (English) or "3/12" (Spanish), "today", "tomorrow"."""
+    """ "2026-12-03", "12/3" (English) or "3/12" (Spanish), "today", "tomorrow"."""
     text = text.strip().lower().rstrip(",")
     if text in _TODAY:
         return today
@@ -629,7 +644,7 @@ def parse_date(text: str, today: date, language: str) -> date | None:
 
 
 def parse_when(text: str, today: date, language: str) -> tuple[date | None, time | None]:
-    """A date, optionally followed by a time: "2026-12-03 18:00", "12/3 6 pm", "2026-12-03T18:00"."""
+    """A date, maybe then a time: "2026-12-03 18:00", "12/3 6 pm", "2026-12-03T18:00"."""
     text = " ".join(re.sub(r"^(\d{4}-\d{1,2}-\d{1,2})T", r"\1 ", text.strip()).split())
     day = parse_date(text, today, language)
     if day is not None:
@@ -653,7 +668,7 @@ def _example(context: ContextTypes.DEFAULT_TYPE) -> str:
     return f"{_today(zone) + timedelta(days=7):%Y-%m-%d} 18:00"
 
 
-# --- /newevent -------------------------------------------------------------------------------------------
+# --- /newevent -----------------------------------------------------------------------------------
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
@@ -697,12 +712,17 @@ async def _ask_date(update: Update, context: ContextTypes.DEFAULT_TYPE, who: Cal
     today = _today(services(context).settings.zone)
     days = [today + timedelta(days=n) for n in range(8)]
     labels = [_("Today"), _("Tomorrow")] + [format_day(d, who.language) for d in days[2:]]
-    buttons = [button(label, "ne", "d", d.isoformat()) for label, d in zip(labels, days, strict=True)]
+    buttons = [
+        button(label, "ne", "d", d.isoformat()) for label, d in zip(labels, days, strict=True)
+    ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     await _say(
         update,
-        escape(_("Which day? Pick one, or type the date like {example}.").format(
-            example=f"{today + timedelta(days=14):%Y-%m-%d}")),
+        escape(
+            _("Which day? Pick one, or type the date like {example}.").format(
+                example=f"{today + timedelta(days=14):%Y-%m-%d}"
+            )
+        ),
         keyboard(rows),
     )
 
@@ -714,7 +734,9 @@ async def picked_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     who = await caller(update, context)
     day = date.fromisoformat(query.data.split(":")[2])
     _draft(context)["date"] = day.isoformat()
-    await query.edit_message_text(escape(who._("Day: {day}").format(day=format_day(day, who.language))))
+    await query.edit_message_text(
+        escape(who._("Day: {day}").format(day=format_day(day, who.language)))
+    )
     await _ask_time(update, who)
     return TIME
 
@@ -729,8 +751,11 @@ async def typed_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if day is None:
         await _say(
             update,
-            escape(_("I didn't understand that date. Pick a day, or type it like {example}.").format(
-                example=f"{_today(zone) + timedelta(days=14):%Y-%m-%d}")),
+            escape(
+                _("I didn't understand that date. Pick a day, or type it like {example}.").format(
+                    example=f"{_today(zone) + timedelta(days=14):%Y-%m-%d}"
+                )
+            ),
         )
         return DATE
     if day < _today(zone):
@@ -823,7 +848,7 @@ async def _ask_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
         draft["school"] = None
         return await _ask_reminders(update, context, who)
     rows = [[button("🏫 " + _("All schools"), "ne", "a", "all")]]
-    rows += [[button(one_line(name, 40), "ne", "a", str(i))] for i, (_id, name) in enumerate(found)]
+    rows += [[button(one_line(s.name, 40), "ne", "a", str(i))] for i, s in enumerate(found)]
     await _say(update, escape(_("Who is it for?")), keyboard(rows))
     return AUDIENCE
 
@@ -846,7 +871,12 @@ async def picked_audience(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 def _reminder_keyboard(selected: Sequence[int], _: Translate) -> InlineKeyboardMarkup:
     buttons = [
-        button(("✅ " if minutes in selected else "▫️ ") + offset_label(minutes, _), "ne", "r", str(minutes))
+        button(
+            ("✅ " if minutes in selected else "▫️ ") + offset_label(minutes, _),
+            "ne",
+            "r",
+            str(minutes),
+        )
         for minutes in REMINDER_CHOICES
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -858,9 +888,12 @@ async def _ask_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE, who
     _ = who._
     await _say(
         update,
-        escape(_("When should I remind families? Tap to choose, then Done. "
-                 "Or type times like 1d,1h,10m."))
-        ,
+        escape(
+            _(
+                "When should I remind families? Tap to choose, then Done. "
+                "Or type times like 1d,1h,10m."
+            )
+        ),
         _reminder_keyboard(_draft(context)["offsets"], _),
     )
     return REMINDERS
@@ -897,11 +930,17 @@ async def typed_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         except ValueError:
             await _say(
                 update,
-                escape(who._("I didn't understand that. Type reminder times like 1d,1h,10m, "
-                             "or tap the buttons.")),
+                escape(
+                    who._(
+                        "I didn't understand that. Type reminder times like 1d,1h,10m, "
+                        "or tap the buttons."
+                    )
+                ),
             )
             return REMINDERS
-    _draft(context)["offsets"] = sorted({int(o.total_seconds() // 60) for o in offsets}, reverse=True)
+    _draft(context)["offsets"] = sorted(
+        {int(o.total_seconds() // 60) for o in offsets}, reverse=True
+    )
     return await _ask_confirm(update, context, who)
 
 
@@ -930,6 +969,9 @@ async def _ask_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, who: 
     lines.append("👥 " + escape(school_name or _("All schools")))
     reminders = ", ".join(offset_label(m, _) for m in kept) or _("no reminders")
     lines.append("⏰ " + escape(_("Reminders: {reminders}").format(reminders=reminders)))
+    late = [offset_label(m, _) for m in draft["offsets"] if m not in kept]
+    if late:
+        lines.append(escape(_("Too late for: {reminders}.").format(reminders=", ".join(late))))
     await _say(
         update,
         "\n".join(lines),
@@ -964,7 +1006,9 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     zone = app.settings.zone
     starts = datetime.fromisoformat(draft["starts"])
     if starts <= utcnow():
-        await query.edit_message_text(escape(_("That time has already passed. Start again with /newevent.")))
+        await query.edit_message_text(
+            escape(_("That time has already passed. Start again with /newevent."))
+        )
         return ConversationHandler.END
     async with app.transaction() as session:
         event = await create_event(
@@ -976,14 +1020,16 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             created_by=who.chat_id,
             reminders=[timedelta(minutes=m) for m in _kept_offsets(draft)],
         )
-        count = await announce_event(session, event, ChatEventTexts(zone), zone, created_by=who.chat_id)
+        count = await announce_event(
+            session, event, ChatEventTexts(zone), zone, created_by=who.chat_id
+        )
         await bump_content_version(session)
     context.user_data.pop("new_event", None)  # type: ignore[union-attr]
     await _after_change(context)
     await query.edit_message_reply_markup(reply_markup=None)
     await _say(
         update,
-        escape(_("Done! I am announcing it to {count} families.").format(count=count))
+        escape(_("Done! I am announcing it. Families it will reach: {count}.").format(count=count))
         + "\n\n"
         + event_card(event, zone, who.language),
         coordinator_keyboard(event.id, _),
@@ -1000,7 +1046,7 @@ async def stop_new_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return ConversationHandler.END
 
 
-# --- the conversations, as the application registers them ----------------------------------------------
+# --- the conversations, as the application registers them ----------------------------------------
 
 
 def _text() -> filters.BaseFilter:

@@ -42,9 +42,10 @@ def _language_name(language: str, _: Translate) -> str:
 
 
 async def _reply(update: Update, text: str) -> Message:
+    """Reply with plain text (escaped: the bot speaks HTML)."""
     message = update.effective_message
     assert message is not None
-    return await message.reply_text(text)
+    return await message.reply_text(escape(text))
 
 
 def _no_one_text(who: Caller) -> str:

@@ -59,9 +59,9 @@ def _shorten(text: str, limit: int) -> str:
 def _materials_list(
     listings: list[MaterialListing], header: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [header, ""]
+    lines = [header]
     for number, listing in enumerate(listings, start=1):
-        lines.append(f"<b>{number}. {escape(listing.title)}</b>")
+        lines.append(f"\n<b>{number}. {escape(listing.title)}</b>")
         lines.append(escape(one_line(listing.description, 160)))
     markup = keyboard(
         [
@@ -86,7 +86,8 @@ async def _send_material(context: ContextTypes.DEFAULT_TYPE, who: Caller, materi
         document = await material_document(session, material_id, who.language)
     if document is None:
         await context.bot.send_message(
-            who.chat_id, who._("Sorry, that document is no longer available. Try /materials.")
+            who.chat_id,
+            escape(who._("Sorry, that document is no longer available. Try /materials.")),
         )
         return
     await context.bot.send_document(
@@ -123,12 +124,12 @@ async def materials_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     async with app.sessions() as session:
         listings = await list_materials(session, who.language, ids or None)
     if not listings:
-        await message.reply_text(_("There are no sample materials yet."))
+        await message.reply_text(escape(_("There are no sample materials yet.")))
         return
     if words and not ids:
-        header = _("I couldn't find a sample material for “{query}”. Here are all of them:").format(
-            query=escape(words)
-        )
+        header = escape(
+            _("I couldn't find a sample material for “{query}”. Here are all of them:")
+        ).format(query=escape(words))
     else:
         header = "📄 <b>" + escape(_("Sample partnership materials")) + "</b>"
     text, markup = _materials_list(listings, header)
@@ -192,7 +193,7 @@ async def toolkit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     async with services(context).sessions() as session:
         entries = await list_toolkit(session, who.language)
     if not entries:
-        await message.reply_text(who._("The toolkit is empty for now."))
+        await message.reply_text(escape(who._("The toolkit is empty for now.")))
         return
     text, markup = _toolkit_list(entries, who)
     await message.reply_text(text, reply_markup=markup)
@@ -221,7 +222,8 @@ async def toolkit_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
     if entry is None:
         await context.bot.send_message(
-            who.chat_id, who._("Sorry, that toolkit entry is no longer available. Try /toolkit.")
+            who.chat_id,
+            escape(who._("Sorry, that toolkit entry is no longer available. Try /toolkit.")),
         )
         return
     rows = [[button(f"📄 {one_line(m.title, 40)}", "mat", m.id)] for m in materials]

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -51,7 +52,7 @@ class Lexicon:
         return next((c for c in self.categories if c.id == category_id), None)
 
 
-def _read(path: Path) -> object:
+def _read(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
@@ -68,11 +69,11 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     folders = [LEXICON_DIR] + ([extra_dir] if extra_dir else [])
     categories = [
         Category(id=str(row["id"]), emoji=str(row.get("emoji", "")), label=dict(row["label"]))
-        for row in _read(LEXICON_DIR / "categories.yaml")  # type: ignore[union-attr]
+        for row in _read(LEXICON_DIR / "categories.yaml")
     ]
     by_id: dict[str, Concept] = {}
     for path in _concept_files(folders):
-        for row in _read(path) or []:  # type: ignore[union-attr]
+        for row in _read(path) or []:
             concept = by_id.get(row["id"])
             if concept is None:
                 concept = Concept(
@@ -92,7 +93,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
     stop_rows = _read(LEXICON_DIR / "stopwords.yaml") or {}
     stopwords = frozenset(
         word
-        for language_words in stop_rows.values()  # type: ignore[union-attr]
+        for language_words in stop_rows.values()
         for phrase in language_words
         for word in tokens(str(phrase))
     )

@@ -48,8 +48,7 @@ class RelevanceReport:
 def load_queries(path: Path = QUERIES_FILE) -> list[LabelledQuery]:
     rows = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
-        LabelledQuery(str(row["query"]), frozenset(row["expect"]), row.get("lang"))
-        for row in rows
+        LabelledQuery(str(row["query"]), frozenset(row["expect"]), row.get("lang")) for row in rows
     ]
 
 

@@ -1,0 +1,550 @@
+"""The delivery engine: the limiter's windows, and the outbox on a real database (both backends).
+
+Engine tests use a scripted in-memory `Sender`; the limiter is also measured against the
+loopback Bot API server through the real python-telegram-bot sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+
+from bot.telegram_sender import TelegramSender
+from botapi import FakeBotApi
+from jobs.delivery import (
+    REPORT,
+    DeliveryWorker,
+    claim,
+    enqueue,
+    open_deliveries,
+)
+from jobs.sender import (
+    ChatUnreachable,
+    Outgoing,
+    PermanentFailure,
+    RateLimited,
+    SendLimiter,
+    TemporaryFailure,
+)
+from knowledge.db import create_engine, create_sessionmaker
+from knowledge.models import Chat, Delivery, DeliveryStatus, Message, utcnow
+
+COORDINATOR = 77
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class ScriptedSender:
+    """A Sender that answers as told: blocked chats, bad requests, flaky and flooded sends."""
+
+    def __init__(
+        self,
+        *,
+        blocked: set[int] = frozenset(),  # type: ignore[assignment]
+        bad: set[int] = frozenset(),  # type: ignore[assignment]
+        flaky: dict[int, int] | None = None,
+        flooded: dict[int, float] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.blocked, self.bad = set(blocked), set(bad)
+        self.flaky = dict(flaky or {})
+        self.flooded = dict(flooded or {})
+        self.latency = latency
+        self.sent: list[tuple[int, Outgoing]] = []
+        self.attempts: Counter[int] = Counter()
+        self.edits: list[tuple[int, int, str]] = []
+        self._ids = itertools.count(1000)
+        self.hold: asyncio.Event | None = None
+
+    async def send(self, chat_id: int, outgoing: Outgoing) -> int:
+        self.attempts[chat_id] += 1
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if chat_id in self.blocked:
+            raise ChatUnreachable("Forbidden: bot was blocked by the user")
+        if chat_id in self.bad:
+            raise PermanentFailure("Bad Request: can't parse entities")
+        if self.flaky.get(chat_id, 0) > 0:
+            self.flaky[chat_id] -= 1
+            raise TemporaryFailure("connection reset")
+        if chat_id in self.flooded:
+            raise RateLimited(self.flooded.pop(chat_id))
+        self.sent.append((chat_id, outgoing))
+        return next(self._ids)
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        self.edits.append((chat_id, message_id, text))
+
+    def delivered_to(self) -> Counter[int]:
+        return Counter(chat_id for chat_id, _ in self.sent)
+
+
+def fast_worker(
+    sessions: async_sessionmaker[AsyncSession], sender: object, **options: object
+) -> DeliveryWorker:
+    defaults: dict[str, object] = {
+        "per_second": 1000,
+        "chat_interval": 0.0,
+        "backoff": 0.05,
+        "housekeeping_seconds": 0.05,
+        "progress_seconds": 0.05,
+        "idle_seconds": 0.2,
+    }
+    defaults.update(options)
+    return DeliveryWorker(sessions, sender, **defaults)  # type: ignore[arg-type]
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def all_finished(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    async with sessions() as session:
+        if await open_deliveries(session):
+            return False
+        unfinished = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.finished_at.is_(None))
+        )
+        return not unfinished
+
+
+async def add_chats(session: AsyncSession, ids: list[int], **fields: object) -> None:
+    for chat_id in ids:
+        session.add(Chat(id=chat_id, language="en", subscribed=True, blocked=False, **fields))
+    await session.flush()
+
+
+async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[int, Delivery]:
+    async with sessions() as session:
+        rows = await session.scalars(select(Delivery).order_by(Delivery.id))
+        return {row.chat_id: row for row in rows}
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[list[DeliveryWorker]]:
+    """Workers a test starts; stopped at the end whatever happens."""
+    started: list[DeliveryWorker] = []
+    yield started
+    for worker in started:
+        await worker.stop()
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+# --- the limiter (virtual clock: deterministic, instant) -------------------------------------
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def run_sends(
+    limiter: SendLimiter, clock: VirtualClock, chats: list[int], latency: float
+) -> list[float]:
+    """Send to `chats` one after another as the limiter allows; returns the start times."""
+    starts = []
+    for chat_id in chats:
+        clock.now = max(clock.now, limiter.ready_at(chat_id))
+        slot = await limiter.acquire(chat_id)  # ready now: returns without waiting
+        starts.append(clock.now)
+        clock.now += latency
+        slot.done()
+    return starts
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most sends in any window (t - 1, t], as Telegram and the loopback server count."""
+    times = sorted(times)
+    return max(sum(1 for u in times if t - 1.0 < u <= t) for t in times)
+
+
+async def test_limiter_keeps_every_rolling_second_at_or_under_30() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    starts = await run_sends(limiter, clock, list(range(300)), latency=0.004)
+    assert busiest_second(starts) <= 30
+    # ...and with the request's time on the wire counted in, it still holds for any latency.
+    assert all(b - a >= 1.0 + 0.004 - 1e-9 for a, b in zip(starts, starts[30:], strict=False))
+    # Sustained: 300 sends take about 10 s, not much more.
+    assert starts[-1] - starts[0] < 300 / 30 * 1.02
+
+
+async def test_limiter_paces_sends_so_there_is_no_burst() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    starts = await run_sends(limiter, clock, list(range(60)), latency=0.0)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= 1 / 30 - 1e-9
+    assert sum(1 for t in starts if t < 0.5) <= 16  # the first half second: half the budget
+
+
+async def test_limiter_waits_out_retry_after_then_paces_without_a_burst() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    before = await run_sends(limiter, clock, list(range(45)), latency=0.002)
+    paused_at = clock.now
+    limiter.pause(3.0)
+    after = await run_sends(limiter, clock, list(range(100, 190)), latency=0.002)
+    assert after[0] >= paused_at + 3.0
+    assert busiest_second(before + after) <= 30
+    # No burst when the pause ends: the first second after it holds at most one second's worth,
+    # evenly spread (the window emptied during the pause, a naive limiter would send 30 at once).
+    assert sum(1 for t in after if t < after[0] + 0.5) <= 16
+
+
+async def test_limiter_keeps_one_chat_to_one_send_a_second() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    starts = await run_sends(limiter, clock, [5, 5, 5, 5], latency=0.01)
+    assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:], strict=False))
+
+
+async def test_limiter_gives_back_the_place_of_a_refused_send() -> None:
+    async def ready_after(refuse_second: bool) -> float:
+        clock = VirtualClock()
+        limiter = SendLimiter(2, clock=clock)
+        first = await limiter.acquire(1)
+        clock.now = 0.5
+        second = await limiter.acquire(2)
+        clock.now = 0.6  # both answers arrive
+        first.done()
+        second.done(sent=not refuse_second)  # refused (403): Telegram sent nothing
+        return limiter.ready_at(3)
+
+    assert await ready_after(refuse_second=False) == pytest.approx(1.6)  # both places held
+    # Refused: neither its window place nor its pacing slot is held; the next may go now (0.6).
+    assert await ready_after(refuse_second=True) <= 0.6
+
+
+async def test_limiter_measured_against_the_loopback_server() -> None:
+    """Real sends through python-telegram-bot: no 429 from a server that answers 429 whenever a
+    rolling second holds more than 30 sends, and a pause after a forced 429 with no burst."""
+    with FakeBotApi() as api:
+        api.rate_limit(30)
+        bot = Bot(api.token, base_url=api.base_url)
+        await bot.initialize()
+        sender = TelegramSender(bot)
+        limiter = SendLimiter(30)
+        try:
+
+            async def send(chat_id: int) -> None:
+                slot = await limiter.acquire(chat_id)
+                try:
+                    await sender.send(chat_id, Outgoing(f"hello {chat_id}"))
+                except RateLimited as error:
+                    slot.done(sent=False)
+                    limiter.pause(error.retry_after)
+                    await send(chat_id)
+                    return
+                slot.done()
+
+            tasks = []
+            for chat_id in range(1, 76):
+                if chat_id == 40:
+                    api.fail_next("sendMessage", 429, retry_after=1)
+                slot_wait = asyncio.create_task(send(chat_id))
+                tasks.append(slot_wait)
+                await asyncio.sleep(0)  # let it take its place in order
+            await asyncio.gather(*tasks)
+        finally:
+            await bot.shutdown()
+        errors = [repr(c) for c in api.errors]
+        assert api.count_429 == 1, errors  # only the forced one: the limiter never overshoots
+        assert api.max_sends_per_second <= 30
+        assert all(count <= 1 for count in api.max_chat_sends_per_second.values())
+        sends = [c for c in api.calls if c.method == "sendMessage" and c.ok]
+        assert len(sends) == 75
+        flood = next(c for c in api.calls if c.error_code == 429)
+        after = sorted(c.time for c in sends if c.time > flood.time)
+        assert after and after[0] >= flood.time + 0.9, after[:3]  # waited out retry_after
+        # ...and no burst when it ended: paced (16 in half a second), give or take the wire's
+        # jitter, where a naive limiter releases everything that queued up during the pause.
+        assert sum(1 for t in after if t < after[0] + 0.5) <= 20, after[:25]
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+async def test_enqueue_owes_each_recipient_once(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        message = await enqueue(
+            session,
+            kind="broadcast",
+            text="<b>Family night</b>",
+            recipients=[3, 1, 2, 3, 1],
+            reply_markup={"inline_keyboard": [[{"text": "Going", "callback_data": "rsvp:1"}]]},
+        )
+        empty = await enqueue(session, kind="reminder", text="x", recipients=[])
+    async with session_factory() as session:
+        rows = list(
+            await session.scalars(select(Delivery).where(Delivery.message_id == message.id))
+        )
+        assert sorted(r.chat_id for r in rows) == [1, 2, 3]
+        assert {r.status for r in rows} == {DeliveryStatus.PENDING}
+        stored = await session.get(Message, message.id)
+        assert stored is not None and json.loads(stored.reply_markup or "")["inline_keyboard"]
+        assert stored.finished_at is None
+        nothing = await session.get(Message, empty.id)
+        assert nothing is not None and nothing.finished_at is not None
+
+
+async def test_worker_delivers_once_and_records_every_outcome(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    chats = list(range(1, 41))
+    async with session_factory() as session, session.begin():
+        await add_chats(session, chats)
+        await enqueue(session, kind="broadcast", text="Hello", recipients=chats)
+    sender = ScriptedSender(blocked={3, 4, 5}, bad={6, 7}, flaky={8: 1, 9: 2}, flooded={10: 0.2})
+    worker = fast_worker(session_factory, sender)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+
+    reachable = [c for c in chats if c not in {3, 4, 5, 6, 7}]
+    assert sender.delivered_to() == Counter(reachable)  # every reachable chat exactly once
+    assert sender.attempts[3] == sender.attempts[6] == 1  # 403 and 400 are never retried
+    assert sender.attempts[9] == 3  # two network errors, then delivered
+    rows = await statuses(session_factory)
+    assert {c for c, r in rows.items() if r.status == DeliveryStatus.DELIVERED} == set(reachable)
+    assert {c for c, r in rows.items() if r.status == DeliveryStatus.BLOCKED} == {3, 4, 5}
+    assert {c for c, r in rows.items() if r.status == DeliveryStatus.FAILED} == {6, 7}
+    assert "blocked" in (rows[3].error or "") and "parse entities" in (rows[6].error or "")
+    assert rows[9].attempts == 3 and rows[10].attempts == 1  # a 429 is not the row's fault
+    assert all(r.sent_at is not None for c, r in rows.items() if c in reachable)
+    async with session_factory() as session:
+        blocked = {c.id: c for c in await session.scalars(select(Chat).where(Chat.id.in_([3, 4])))}
+        assert all(c.blocked and not c.subscribed for c in blocked.values())
+
+
+async def test_network_errors_give_up_after_max_attempts(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Hello", recipients=[1, 2])
+    sender = ScriptedSender(flaky={2: 99})
+    worker = fast_worker(session_factory, sender, max_attempts=3, backoff=0.01)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+    rows = await statuses(session_factory)
+    assert rows[1].status == DeliveryStatus.DELIVERED
+    assert rows[2].status == DeliveryStatus.FAILED and rows[2].attempts == 3
+    assert "gave up after 3 attempts" in (rows[2].error or "")
+
+
+async def test_restart_resumes_without_resending_delivered_rows(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    """What a process killed mid-broadcast leaves: delivered rows, pending rows, and rows it
+    had claimed (status sending) under a worker name whose lock is gone."""
+    chats = list(range(1, 31))
+    async with session_factory() as session, session.begin():
+        message = await enqueue(session, kind="broadcast", text="Hello", recipients=chats)
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.message_id == message.id, Delivery.chat_id <= 10)
+            .values(status=DeliveryStatus.DELIVERED, sent_at=utcnow(), attempts=1)
+        )
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.message_id == message.id, Delivery.chat_id.between(11, 15))
+            .values(
+                status=DeliveryStatus.SENDING, claimed_by="old-host:4242:12345", claimed_at=utcnow()
+            )
+        )
+    sender = ScriptedSender()
+    worker = fast_worker(session_factory, sender)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+    assert sender.delivered_to() == Counter(range(11, 31))  # never 1-10 again; 11-15 reclaimed
+    rows = await statuses(session_factory)
+    assert all(r.status == DeliveryStatus.DELIVERED for r in rows.values())
+    assert worker.stats.reclaimed == 5
+
+
+async def test_stopping_puts_claimed_rows_back_and_a_new_worker_finishes(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    chats = list(range(1, 101))
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Hello", recipients=chats)
+    first_sender = ScriptedSender()
+    first = fast_worker(session_factory, first_sender, per_second=100, batch_size=30)
+    await first.start()
+    await until(lambda: _delivered_at_least(session_factory, 20))
+    await first.stop()
+    async with session_factory() as session:
+        sending = await session.scalar(
+            select(func.count()).where(Delivery.status == DeliveryStatus.SENDING)
+        )
+    assert sending == 0  # nothing left claimed by a worker that is gone
+    second_sender = ScriptedSender()
+    second = fast_worker(session_factory, second_sender)
+    workers.append(second)
+    await second.start()
+    await until(lambda: all_finished(session_factory))
+    total = first_sender.delivered_to() + second_sender.delivered_to()
+    assert total == Counter(chats)
+
+
+async def _delivered_at_least(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
+    async with sessions() as session:
+        done = await session.scalar(
+            select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED)
+        )
+        return (done or 0) >= count
+
+
+async def test_progress_message_is_edited_and_the_final_report_queued_once(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    chats = list(range(1, 61))
+    async with session_factory() as session, session.begin():
+        await add_chats(session, [COORDINATOR])
+        message = await enqueue(
+            session, kind="broadcast", text="Hello", recipients=chats, progress_chat_id=COORDINATOR
+        )
+    sender = ScriptedSender(blocked={1, 2})
+    worker = fast_worker(session_factory, sender, per_second=60, progress_seconds=0.2)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+    # The worker opened the progress message in the coordinator's chat, edited it, and the
+    # final report went out through the outbox like any message.
+    to_coordinator = [o.text for c, o in sender.sent if c == COORDINATOR]
+    assert len(to_coordinator) == 2  # the progress message, then the report
+    assert "Finished: 60 of 60" in to_coordinator[-1] and "blocked 2" in to_coordinator[-1]
+    assert any("Sending" in text for _, _, text in sender.edits)
+    assert "Finished" in sender.edits[-1][2]
+    async with session_factory() as session:
+        stored = await session.get(Message, message.id)
+        assert stored is not None and stored.finished_at is not None and stored.progress_message_id
+        reports = await session.scalar(select(func.count()).where(Message.kind == REPORT))
+        assert reports == 1
+
+
+async def test_long_text_with_a_file_goes_as_text_then_file(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    async with session_factory() as session, session.begin():
+        await enqueue(
+            session,
+            kind="announcement",
+            text="x" * 1500,
+            recipients=[1],
+            attachment_name="event.ics",
+            attachment=b"BEGIN:VCALENDAR",
+        )
+        await enqueue(
+            session,
+            kind="announcement",
+            text="short",
+            recipients=[2],
+            attachment_name="event.ics",
+            attachment=b"BEGIN:VCALENDAR",
+        )
+    sender = ScriptedSender()
+    worker = fast_worker(session_factory, sender)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+    first = [o for c, o in sender.sent if c == 1]
+    assert [o.attachment is not None for o in first] == [False, True]
+    second = [o for c, o in sender.sent if c == 2]
+    assert len(second) == 1 and second[0].attachment and second[0].text == "short"
+
+
+async def test_claims_skip_rows_another_transaction_holds(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    if not is_postgres(database_url):
+        pytest.skip("row locks: PostgreSQL (one process sends from a SQLite file)")
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Hello", recipients=range(1, 21))
+    async with session_factory() as first, session_factory() as second:
+        async with first.begin():
+            mine = await claim(first, "a:1:1", 10, utcnow())
+            # `first` has not committed: `second` must neither wait nor take the same rows.
+            async with second.begin():
+                theirs = await asyncio.wait_for(claim(second, "b:1:2", 15, utcnow()), 5)
+    assert len(mine) == 10 and len(theirs) == 10
+    assert not {r.id for r in mine} & {r.id for r in theirs}
+
+
+async def test_two_workers_deliver_each_row_once(
+    database_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    workers: list[DeliveryWorker],
+) -> None:
+    """Two workers with their own connections, as two processes would have. On PostgreSQL both
+    send (disjoint claims, the rate split between them); on SQLite one holds the file's sender
+    lock and the other stands by."""
+    chats = list(range(1, 301))
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Hello", recipients=chats)
+    other_engine = create_engine(database_url)
+    try:
+        senders = [ScriptedSender(latency=0.002), ScriptedSender(latency=0.002)]
+        for sessions, sender in zip(
+            (session_factory, create_sessionmaker(other_engine)), senders, strict=True
+        ):
+            worker = fast_worker(sessions, sender, per_second=200, batch_size=10)
+            workers.append(worker)
+            await worker.start()
+        await until(lambda: all_finished(session_factory))
+        for worker in workers:
+            await worker.stop()
+    finally:
+        await other_engine.dispose()
+    total = senders[0].delivered_to() + senders[1].delivered_to()
+    assert total == Counter(chats)
+    shares = sorted(len(s.sent) for s in senders)
+    if is_postgres(database_url):
+        assert shares[0] > 0  # both took part
+        async with session_factory() as session:
+            claimers = await session.scalar(select(func.count(func.distinct(Delivery.claimed_by))))
+        assert claimers == 2
+    else:
+        assert shares[0] == 0
+
+
+async def test_enqueue_wakes_an_idle_worker_on_commit(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    """The worker sleeps up to a minute when idle; the commit that queues a message wakes it."""
+    sender = ScriptedSender()
+    worker = fast_worker(session_factory, sender, idle_seconds=60)
+    workers.append(worker)
+    await worker.start()
+    await asyncio.sleep(0.2)
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="reminder", text="Tomorrow!", recipients=[1, 2, 3])
+    await until(lambda: all_finished(session_factory), timeout=10)
+    assert sender.delivered_to() == Counter([1, 2, 3])
