@@ -32,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the loopback Bot API server lives with the tests
 
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from botapi import Call, FakeBotApi  # noqa: E402
 from botapi import server as _loopback  # noqa: E402
+from harness import reset_postgres  # noqa: E402
 from knowledge.db import create_engine, create_sessionmaker  # noqa: E402
 from knowledge.migrate import upgrade_database  # noqa: E402
 from knowledge.models import Chat, Delivery, DeliveryStatus, Message  # noqa: E402
@@ -108,16 +108,6 @@ def _quiet_disconnects() -> None:
 # --- setting up ------------------------------------------------------------------------------
 
 
-async def _wipe_postgres(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 async def _seed(url: str, chat_ids: list[int]) -> None:
     engine = create_engine(url)
     try:
@@ -150,7 +140,7 @@ def prepare_database(url: str | None, folder: Path, chat_ids: list[int]) -> str:
     if url is None:
         url = f"sqlite:///{folder / 'bench.db'}"
     elif make_url(url).get_backend_name().startswith("postgres"):
-        asyncio.run(_wipe_postgres(url))
+        asyncio.run(reset_postgres(url))
     upgrade_database(url)
     asyncio.run(_seed(url, chat_ids))
     return url

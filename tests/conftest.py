@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.pool import NullPool
 
+from harness import reset_postgres
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.migrate import upgrade_database
 
@@ -47,22 +46,12 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         dst.close()
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 async def _empty_database(backend: str, sqlite_path: Path, sqlite_template: Path) -> str:
     if backend == "sqlite":
         await asyncio.to_thread(_copy_sqlite, sqlite_template, sqlite_path)
         return f"sqlite:///{sqlite_path}"
     url = os.environ["TEST_DATABASE_URL"]
-    await _reset_postgres(url)
+    await reset_postgres(url)
     # Alembic's env.py calls asyncio.run(), which cannot nest in this loop: run it in a thread.
     await asyncio.to_thread(upgrade_database, url)
     return url

@@ -17,6 +17,22 @@ from bot.local_chat import Call, InProcessBotApi, callback_update, location_upda
 COORDINATOR_ID = 9001
 
 
+async def reset_postgres(url: str) -> None:
+    """An empty `public` schema: tests and benchmarks share one PostgreSQL database."""
+    from sqlalchemy import text
+    from sqlalchemy.pool import NullPool
+
+    from knowledge.db import create_engine
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
 class BotHarness:
     def __init__(self, application: Application, api: InProcessBotApi) -> None:  # type: ignore[type-arg]
         self.application = application

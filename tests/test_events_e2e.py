@@ -22,10 +22,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import text
-from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
+from harness import reset_postgres
 from knowledge.db import create_engine
 from knowledge.models import utcnow
 
@@ -35,16 +34,6 @@ TIMEZONE = "America/Chicago"
 ZONE = ZoneInfo(TIMEZONE)
 STARTUP_SECONDS = 90
 REPLY_SECONDS = 20
-
-
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 @dataclass
@@ -113,7 +102,7 @@ def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(_reset_postgres(url))
+        asyncio.run(reset_postgres(url))
     else:
         url = f"sqlite:///{tmp_path / 'bot.db'}"
     api = FakeBotApi().start()
@@ -218,7 +207,7 @@ def test_coordinator_creates_an_event_families_answer_and_get_the_reminder(
 
 async def _open_deliveries(database_url: str) -> int:
     from jobs.delivery import open_deliveries
-    from knowledge.db import create_engine, create_sessionmaker
+    from knowledge.db import create_sessionmaker
 
     engine = create_engine(database_url)
     try:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
+from harness import reset_postgres
 from knowledge.content import MATERIALS_FILE
 from knowledge.db import create_engine
 from knowledge.models import Chat
@@ -45,16 +45,6 @@ class RunningBot:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
 async def _chat_exists(url: str, chat_id: int) -> bool:
     engine = create_engine(url, poolclass=NullPool)
     try:
@@ -77,7 +67,7 @@ def running_bot(
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(_reset_postgres(url))
+        asyncio.run(reset_postgres(url))
     else:
         url = f"sqlite:///{folder / 'bot.db'}"
     api = FakeBotApi().start()
