@@ -76,10 +76,6 @@ def results_keyboard(
     return keyboard(rows)
 
 
-def not_found_keyboard(lexicon: Lexicon, language: str, _: Translate) -> InlineKeyboardMarkup:
-    return categories_keyboard(lexicon, language, _)
-
-
 def location_request_keyboard(_: Translate) -> ReplyKeyboardMarkup:
     """The button that asks the phone for the family's location."""
     return ReplyKeyboardMarkup(

@@ -14,7 +14,6 @@ from bot.keyboards import (
     categories_keyboard,
     concepts_keyboard,
     location_request_keyboard,
-    not_found_keyboard,
     results_keyboard,
 )
 from bot.render import escape
@@ -95,7 +94,7 @@ async def run_search(
             else _("I couldn't find services for that yet.")
         )
         text += "\n" + _("Try other words, pick a category, or ask a person at the school.")
-        await _reply(update, text, not_found_keyboard(app.finder.lexicon, who.language, _))
+        await _reply(update, text, categories_keyboard(app.finder.lexicon, who.language, _))
         return
     text, markup = await _render_results(context, who, outcome, state)
     await _reply(update, text, markup)
@@ -259,7 +258,7 @@ async def not_what_i_need(
     await _reply(
         update,
         who._("Sorry about that. Pick a category, or ask a person at the school."),
-        not_found_keyboard(services(context).finder.lexicon, who.language, who._),
+        categories_keyboard(services(context).finder.lexicon, who.language, who._),
     )
 
 
