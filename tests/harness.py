@@ -7,6 +7,8 @@ each one caused, so a test reads like a conversation.
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -31,6 +33,35 @@ async def reset_postgres(url: str) -> None:
             await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()
+
+
+class StoppableProcess:
+    """Kill or stop the bot process a test started (`self.process`, logs in `self.logs`)."""
+
+    process: subprocess.Popen[bytes] | None
+    logs: list[Path]
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks run, as in a crash or a pulled plug."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it does not end in time."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def output(self) -> str:
+        return "\n".join(log.read_text(errors="replace")[-4000:] for log in self.logs)
 
 
 class BotHarness:

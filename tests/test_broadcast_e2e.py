@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from bot.telegram_sender import MAX_IN_FLIGHT
 from botapi import Call, FakeBotApi
+from harness import StoppableProcess
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.models import Chat, Delivery, DeliveryStatus, Message
 
@@ -46,7 +47,7 @@ TEXT = "Family night is Thursday at 6 pm"
 
 
 @dataclass
-class BotProcess:
+class BotProcess(StoppableProcess):
     """`python -m bot run` on one database: started, killed and started again."""
 
     api: FakeBotApi
@@ -118,27 +119,6 @@ class BotProcess:
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             assert response.status == 200
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks run, as in a crash or a pulled plug."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=20)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def output(self) -> str:
-        return "\n".join(log.read_text(errors="replace")[-4000:] for log in self.logs)
 
 
 @pytest.fixture

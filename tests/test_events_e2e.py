@@ -24,7 +24,7 @@ import icalendar
 import pytest
 
 from botapi import Call, FakeBotApi
-from harness import reset_postgres
+from harness import StoppableProcess, reset_postgres
 from knowledge.db import create_engine
 from knowledge.models import utcnow
 
@@ -37,7 +37,7 @@ REPLY_SECONDS = 20
 
 
 @dataclass
-class BotProcess:
+class BotProcess(StoppableProcess):
     """The bot as a process that can be started, killed and started again on one database."""
 
     api: FakeBotApi
@@ -73,27 +73,6 @@ class BotProcess:
             self.api.wait_until_polling(timeout=STARTUP_SECONDS)
         except TimeoutError:
             pytest.fail(f"the bot did not start polling:\n{self.output()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks run, as in a crash or a pulled plug."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=20)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def output(self) -> str:
-        return "\n".join(log.read_text(errors="replace")[-3000:] for log in self.logs)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
