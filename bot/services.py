@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.i18n import Translate, supported_language, translator
+from knowledge.chats import follow_language
 from knowledge.finder import ResourceFinder
 from knowledge.models import Chat, Role, utcnow
 from knowledge.queries import QueryLogger
@@ -84,6 +85,15 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
             )
     language = cached["language"]
     return Caller(chat.id, language, Role(cached["role"]), telegram_language, translator(language))
+
+
+async def switch_language(context: ContextTypes.DEFAULT_TYPE, who: Caller, language: str) -> Caller:
+    """Talk to this chat in `language` from now on: the family wrote in it."""
+    async with services(context).transaction() as session:
+        await follow_language(session, who.chat_id, language)
+    if context.chat_data is not None:
+        context.chat_data["language"] = language
+    return replace(who, language=language, _=translator(language))
 
 
 def forget_cached(context: ContextTypes.DEFAULT_TYPE) -> None:

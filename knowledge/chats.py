@@ -36,6 +36,11 @@ async def get_chat(
     return chat
 
 
+async def follow_language(session: AsyncSession, chat_id: int, language: str) -> None:
+    """The chat wrote in `language`: a stored chat keeps talking in it (none is created)."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(language=language))
+
+
 async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     """Delete every row about this chat, in every table that names it."""
     handoffs = select(Handoff.id).where(Handoff.chat_id == chat_id)

@@ -120,7 +120,7 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     text: str = ""
-    language: str | None = None
+    language: str | None = None  # the asker's; a question written in Spanish counts as Spanish
     limit: int = 5
     offset: int = 0
     near: tuple[float, float] | None = None
@@ -721,7 +721,10 @@ class SearchIndex:
         raw = words_of(query.text)[:MAX_QUERY_WORDS]
         words = [self.read_word(w) for w in raw]
         concepts, evidence = self.find_concepts(words)
-        language = query.language or self._guess_language(raw, evidence)
+        written_in = self._guess_language(raw, evidence)
+        # Many Spanish-speaking families have phones set to English: a question in Spanish gets
+        # Spanish, while a Spanish chat asking for "food stamps" keeps its Spanish.
+        language = "es" if written_in == "es" else query.language or written_in
         if query.concept:
             concepts[query.concept] = 1.0
 

@@ -127,6 +127,31 @@ async def test_language_switch_is_remembered(
         assert (await session.get(Chat, FAMILY)).language == "es"  # type: ignore[union-attr]
 
 
+async def test_a_question_in_spanish_is_answered_in_spanish_from_an_english_phone(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    first = texts(await bot.send(FAMILY, "necesito comida", language="en"))
+    assert "Desde ahora le contesto en español" in first and "Esto es lo que encontré" in first
+    assert "Here is what I found" not in first
+    # The conversation stays in Spanish: buttons, the next page, the next question.
+    more = texts(await bot.press(FAMILY, "Más resultados"))
+    assert "4." in more and "Desde ahora" not in more
+    second = texts(await bot.send(FAMILY, "dentist for my kid", language="en"))
+    assert "Esto es lo que encontré" in second and "Desde ahora" not in second
+    async with session_factory() as session:
+        assert await session.get(Chat, FAMILY) is None  # still nothing stored for a question
+
+
+async def test_a_stored_chat_follows_the_language_it_writes_in(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(FAMILY, "/language")
+    await bot.press(FAMILY, "English")
+    await bot.send(FAMILY, "ropa para mis hijos")
+    async with session_factory() as session:
+        assert (await session.get(Chat, FAMILY)).language == "es"  # type: ignore[union-attr]
+
+
 async def test_forget_deletes_the_chat_after_confirming(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

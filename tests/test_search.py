@@ -196,6 +196,11 @@ async def test_a_spanish_query_ranks_spanish_speaking_services_higher(
     # The language can also come from the question: this one is Spanish.
     assert search(index, "ocarina para mi hijo").language == "es"
     assert ids(index, "ocarina para mi hijo")[0] == "svc-bilingual"
+    # A question in Spanish is Spanish even from a chat set to English; not the other way round,
+    # since Spanish speakers often name services in English ("food stamps").
+    assert search(index, "ocarina para mi hijo", language="en").language == "es"
+    assert ids(index, "ocarina para mi hijo", language="en")[0] == "svc-bilingual"
+    assert search(index, "ocarina for my kid", language="es").language == "es"
     # In the demo town, only the weekday pantry has no Spanish speakers.
     assert ids(index, "despensa de comida", language="es")[0] != "svc-weekday-food-pantry"
 

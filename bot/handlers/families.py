@@ -17,7 +17,7 @@ from bot.keyboards import (
     results_keyboard,
 )
 from bot.render import escape
-from bot.services import Caller, caller, services
+from bot.services import Caller, caller, services, switch_language
 from knowledge.directory import postal_code_point
 from knowledge.finder import ResourceFinder
 from knowledge.search import SearchHit, SearchOutcome, SearchQuery
@@ -82,22 +82,26 @@ async def run_search(
     )
     if state["offset"] == 0 and state.get("text"):
         state["log_id"] = app.query_log.record(outcome)
+    notice = ""
+    if outcome.language != who.language:
+        who = await switch_language(context, who, outcome.language)
+        notice = who._("I will answer in Spanish from now on. /language changes it.") + "\n\n"
     if context.chat_data is not None:
         context.chat_data["search"] = state
-    message = update.effective_message
-    assert message is not None
+    _ = who._
     if not outcome.hits:
-        _ = who._
         text = (
             _("I couldn't find a good match for “{query}”.").format(query=escape(state["text"]))
             if state.get("text")
             else _("I couldn't find services for that yet.")
         )
         text += "\n" + _("Try other words, pick a category, or ask a person at the school.")
-        await _reply(update, text, categories_keyboard(app.finder.lexicon, who.language, _))
+        await _reply(
+            update, notice + text, categories_keyboard(app.finder.lexicon, who.language, _)
+        )
         return
     text, markup = await _render_results(context, who, outcome, state)
-    await _reply(update, text, markup)
+    await _reply(update, render.trim(notice + text), markup)
 
 
 async def _reply(update: Update, text: str, markup: Any) -> Message:
