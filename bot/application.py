@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.handlers import common, coordinators, events, families, handoff, inline, staff
 from bot.handlers import stats as stats_handlers
 from bot.i18n import translator
+from bot.replies import ReplyRateLimiter
 from bot.services import BotServices
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
@@ -164,7 +165,10 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     scheduler = application.bot_data.setdefault(
         "scheduler", scheduling.create_scheduler(settings.zone)
     )
-    await start_delivery(application, coordinators.progress_text)
+    worker = await start_delivery(application, coordinators.progress_text)
+    replies = application.bot.rate_limiter
+    if isinstance(replies, ReplyRateLimiter):  # one budget: broadcasts give way to replies
+        replies.outbox = worker.limiter
     # --- events: announcements and reminders, looked for on the shared scheduler ---
     reminders = ReminderScheduler(
         scheduler,
@@ -224,6 +228,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .rate_limiter(ReplyRateLimiter())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -171,6 +171,20 @@ class SendLimiter:
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self.clock())
 
+    def record(self, chat_id: int) -> None:
+        """A message that went out another way (a reply to a family): it takes its place in the
+        window and makes the chat wait as any send would, so the two together keep the limits."""
+        now = self.clock()
+        if len(self._slots) > 1024:  # nothing may be sending through the limiter to prune them
+            self._slots = [s for s in self._slots if s.ends > now]
+            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
+        slot = Slot(self, chat_id, now, self._paced, self._paced)
+        slot.ends = now + self.window
+        slot._open = False
+        self._slots.append(slot)
+        free = self._chat_free_at.get(chat_id, now)
+        self._chat_free_at[chat_id] = max(free, now + self.chat_interval)
+
     # -- when can the next send start --
 
     def chat_ready_at(self, chat_id: int) -> float:

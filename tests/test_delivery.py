@@ -222,6 +222,20 @@ async def test_limiter_keeps_one_chat_to_one_send_a_second() -> None:
     assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:], strict=False))
 
 
+async def test_replies_recorded_in_the_limiter_leave_broadcasts_the_rest_of_the_budget() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    for chat_id in range(1000, 1025):  # 25 replies to families in the first 0.1 s
+        limiter.record(chat_id)
+        clock.now += 0.004
+    starts = await run_sends(limiter, clock, list(range(40)), latency=0.002)
+    replies = [0.004 * i for i in range(25)]
+    assert busiest_second(replies + starts) <= 30
+    # A reminder to a chat that was just answered waits its second, like any send would.
+    limiter.record(7)
+    assert limiter.ready_at(7) >= clock.now + 1.0
+
+
 async def test_limiter_gives_back_the_place_of_a_refused_send() -> None:
     async def ready_after(refuse_second: bool) -> float:
         clock = VirtualClock()

@@ -145,6 +145,21 @@ def test_spanish_question_gets_a_food_answer(running_bot: RunningBot) -> None:
     assert not running_bot.errors_for(chat)
 
 
+def test_a_reply_refused_with_429_waits_and_still_arrives(running_bot: RunningBot) -> None:
+    """Telegram's flood control on a reply: the answer is late, not lost, and nobody is told
+    that something went wrong. Also: a Spanish question from a phone set to English."""
+    chat, api = 880_110, running_bot.api
+    mark = api.mark()
+    api.fail_next("sendMessage", 429, retry_after=1)
+    api.push_message(chat, "necesito comida", language_code="en")
+    reply = wait_for_text(running_bot, chat, "Esto es lo que encontré", mark)
+    refused = [c for c in api.errors if c.chat_id == chat]
+    assert [c.error_code for c in refused] == [429]
+    assert reply.time - refused[0].time >= 0.9
+    sent = [reply_text(c) for c in api.calls[mark:] if c.ok and c.method == "sendMessage"]
+    assert not any("Sorry" in text or "⚠️" in text for text in sent)
+
+
 def test_a_shared_location_lists_distances(running_bot: RunningBot) -> None:
     chat, api = 880_103, running_bot.api
     mark = api.mark()

@@ -7,7 +7,7 @@ import logging
 import time
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers import families, inline
@@ -264,7 +264,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             )
         except TelegramError:  # the apology itself must never raise
             log.warning("Could not send the apology", exc_info=True)
-    if isinstance(error, NetworkError):
+    if isinstance(error, NetworkError | RetryAfter):
         return  # Telegram or the network hiccuped: not something a coordinator can fix
     await _alert_coordinators(context, f"{type(error).__name__} in {where}", error)
 
