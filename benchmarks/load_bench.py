@@ -120,7 +120,9 @@ def _answered_chats(api: FakeBotApi) -> set[int]:
 
 
 def run(label: str, database_url: str) -> None:
-    print(f"load ({label}):")
+    # The bot and the loopback server share this machine's cores: other work lowers the figures.
+    load = os.getloadavg()[0]
+    print(f"load ({label}; {os.cpu_count()} CPUs, load average {load:.1f} at start):", flush=True)
     with FakeBotApi() as api:
         bot = start_bot(api, database_url)
         try:
