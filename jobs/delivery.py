@@ -4,8 +4,9 @@ What is owed lives in the database. `enqueue` writes one `message` row and one `
 per recipient (unique per message and chat, so nobody is owed anything twice). A
 `DeliveryWorker` per bot process then loops:
 
-1. **claim** a small batch of due pending rows: ``WITH due AS MATERIALIZED (SELECT … LIMIT n
-   FOR UPDATE SKIP LOCKED) UPDATE … FROM due … RETURNING …``, so several processes on one
+1. **claim** a small batch of due pending rows, urgent ones (reminders, cancellations) first:
+   ``WITH due AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … FROM due …
+   RETURNING …``, so several processes on one
    PostgreSQL never take the same row (SQLite has no row locks; there one process sends, see
    `_Presence`);
 2. **send** each through the `Sender` as `SendLimiter` allows (≤ 30 in any rolling second,
@@ -81,6 +82,7 @@ REPORT = "report"  # the final report of a message with a progress chat
 DRAFT_TTL = timedelta(days=2)
 INSERT_CHUNK = 1000
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+URGENT, BULK = 0, 1  # Delivery.priority: claimed in this order
 ADVISORY_CLASS = 74201  # first key of the PostgreSQL advisory locks workers hold
 
 
@@ -106,7 +108,7 @@ def _markup_json(reply_markup: str | dict[str, Any] | None) -> str | None:
 
 
 async def _add_recipients(
-    session: AsyncSession, message: Message, recipients: Iterable[int]
+    session: AsyncSession, message: Message, recipients: Iterable[int], priority: int = BULK
 ) -> int:
     chat_ids = list(dict.fromkeys(int(c) for c in recipients))
     now = utcnow()
@@ -119,6 +121,7 @@ async def _add_recipients(
                     "chat_id": chat_id,
                     "status": DeliveryStatus.PENDING,
                     "attempts": 0,
+                    "priority": priority,
                     "next_attempt_at": now,
                 }
                 for chat_id in chat_ids[start : start + INSERT_CHUNK]
@@ -146,8 +149,10 @@ async def enqueue(
     attachment: bytes | None = None,
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    urgent: bool = False,
 ) -> Message:
-    """Owe `text` (Telegram HTML) to every chat in `recipients`, once each.
+    """Owe `text` (Telegram HTML) to every chat in `recipients`, once each; `urgent` ones (time
+    bound: a reminder, a cancellation) are sent before any bulk message still owed.
 
     Commit the session to make it real; this process's workers wake on that commit, other
     processes' on their next poll. With an attachment, the text goes as its caption when it
@@ -170,7 +175,7 @@ async def enqueue(
     )
     session.add(message)
     await session.flush()
-    await _add_recipients(session, message, recipients)
+    await _add_recipients(session, message, recipients, URGENT if urgent else BULK)
     return message
 
 
@@ -331,10 +336,12 @@ class Claimed:
     message_id: int
     chat_id: int
     attempts: int
+    priority: int
 
 
 async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -> list[Claimed]:
-    """Take up to `limit` due pending rows for `worker`, oldest first, in one statement.
+    """Take up to `limit` due pending rows for `worker`, urgent then oldest first, in one
+    statement.
 
     PostgreSQL: rows another transaction is claiming are skipped (SKIP LOCKED), not waited
     for, so two processes claim disjoint batches. The locking select is a MATERIALIZED CTE,
@@ -346,7 +353,7 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
     due = (
         select(Delivery.id)
         .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")
@@ -356,11 +363,13 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
         update(Delivery)
         .where(Delivery.id == due.c.id, Delivery.status == DeliveryStatus.PENDING)
         .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_at=now)
-        .returning(Delivery.id, Delivery.message_id, Delivery.chat_id, Delivery.attempts)
+        .returning(
+            Delivery.id, Delivery.message_id, Delivery.chat_id, Delivery.attempts, Delivery.priority
+        )
         .execution_options(synchronize_session=False)
     )
     rows = [Claimed(*row) for row in result.all()]
-    return sorted(rows, key=lambda r: r.id)
+    return sorted(rows, key=lambda r: (r.priority, r.id))
 
 
 async def reclaim(

@@ -89,6 +89,7 @@ async def _enqueue_by_language(
     attachment: bool = False,
     zone: ZoneInfo | None = None,
     created_by: int | None = None,
+    urgent: bool = False,
 ) -> list[Message]:
     """One outbox message per language among the recipients (one, with none, as a record)."""
     groups = by_language(recipients) or {"en": []}
@@ -108,6 +109,7 @@ async def _enqueue_by_language(
                 reply_markup=markup(language) if markup is not None else None,
                 attachment_name=ics_filename(event) if ics is not None and event else None,
                 attachment=ics,
+                urgent=urgent,
             )
         )
     return messages
@@ -194,6 +196,7 @@ async def notify_going(
         attachment=not cancelled,
         zone=zone,
         created_by=created_by,
+        urgent=True,
     )
     return len(recipients)
 
@@ -284,6 +287,7 @@ async def queue_due_reminders(
             text=partial(_reminder_text, texts, event),
             event=event,
             reminder=reminder,
+            urgent=True,
         )
         sent_for.add(event.id)
         run.queued.append(reminder.id)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -426,7 +427,7 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("message_id", "chat_id"),
-        Index("ix_delivery_status_next", "status", "next_attempt_at"),
+        Index("ix_delivery_status_priority_next", "status", "priority", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -444,6 +445,8 @@ class Delivery(Base):
         default=DeliveryStatus.PENDING,
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # 0: time-bound (a reminder, a cancellation), claimed before 1: bulk (broadcasts).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

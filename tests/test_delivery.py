@@ -512,6 +512,41 @@ async def test_claims_skip_rows_another_transaction_holds(
     assert not {r.id for r in mine} & {r.id for r in theirs}
 
 
+async def test_a_reminder_goes_before_a_broadcast_already_owed(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Book fair", recipients=range(1, 101))
+        await enqueue(
+            session, kind="reminder", text="Starts in 1 hour", recipients=[500], urgent=True
+        )
+    async with session_factory() as session, session.begin():
+        batch = await claim(session, "a:1:1", 10, utcnow())
+    assert [r.chat_id for r in batch] == [500, *range(1, 10)]
+
+
+async def test_a_reminder_overtakes_a_broadcast_being_sent(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Book fair", recipients=range(1, 301))
+    sender = ScriptedSender()
+    workers.append(fast_worker(session_factory, sender, per_second=100))
+    await workers[0].start()
+    await until(lambda: _true(len(sender.sent) >= 20))
+    async with session_factory() as session, session.begin():
+        await enqueue(
+            session, kind="reminder", text="Starts in 1 hour", recipients=[999], urgent=True
+        )
+    await until(lambda: all_finished(session_factory))
+    order = [chat_id for chat_id, _ in sender.sent]
+    assert order.index(999) < 100 and len(order) == 301
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def test_two_workers_deliver_each_row_once(
     database_url: str,
     session_factory: async_sessionmaker[AsyncSession],

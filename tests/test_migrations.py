@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from knowledge.migrate import upgrade_database_async
-from knowledge.models import Base
+from knowledge.migrate import alembic_config, upgrade_database_async
+from knowledge.models import Base, utcnow
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
@@ -43,3 +46,29 @@ async def test_sqlite_runs_in_wal_mode(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         assert (await connection.scalar(text("PRAGMA journal_mode"))).lower() == "wal"
         assert await connection.scalar(text("PRAGMA foreign_keys")) == 1
+
+
+async def test_deliveries_owed_before_priorities_survive_the_upgrade(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    """A deployment upgraded mid-broadcast keeps what it owes, as bulk (and can go back)."""
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0001")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO message (id, kind, text, created_at) VALUES (1, 'broadcast', 'Hi', :t)"
+            ),
+            {"t": utcnow()},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO delivery (message_id, chat_id, status, attempts, next_attempt_at) "
+                "VALUES (1, 42, 'pending', 0, :t)"
+            ),
+            {"t": utcnow()},
+        )
+    await engine.dispose()
+    await upgrade_database_async(database_url)
+    async with engine.connect() as connection:
+        row = (await connection.execute(text("SELECT status, priority FROM delivery"))).one()
+    assert tuple(row) == ("pending", 1)
