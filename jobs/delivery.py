@@ -6,9 +6,8 @@ per recipient (unique per message and chat, so nobody is owed anything twice). A
 
 1. **claim** a small batch of due pending rows, urgent ones (reminders, cancellations) first:
    ``WITH due AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … FROM due …
-   RETURNING …``, so several processes on one
-   PostgreSQL never take the same row (SQLite has no row locks; there one process sends, see
-   `_Presence`);
+   RETURNING …``, so several processes on one PostgreSQL never take the same row (SQLite has
+   no row locks; there one process sends, see `_Presence`);
 2. **send** each through the `Sender` as `SendLimiter` allows (≤ 30 in any rolling second,
    1 per chat per second, paced, paused on 429);
 3. **record** the answer: delivered only after Telegram said ok; 403 marks the chat blocked
