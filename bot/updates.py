@@ -20,6 +20,7 @@ from telegram.ext import BaseUpdateProcessor
 FLOOD_WINDOW_SECONDS = 10.0
 FLOOD_MAX_UPDATES = 20  # per window; a person tapping fast stays well under this
 FLOOD_COOLDOWN_SECONDS = 30.0
+SWEEP_ABOVE = 4096  # chats remembered before quiet ones are forgotten
 
 
 class FloodGuard:
@@ -35,23 +36,33 @@ class FloodGuard:
         self.window, self.limit, self.cooldown, self.clock = window, limit, cooldown, clock
         self._seen: dict[int, deque[float]] = defaultdict(deque)
         self._muted_until: dict[int, float] = {}
+        self._sweep_above = SWEEP_ABOVE
 
     def admit(self, chat_id: int) -> tuple[bool, bool]:
         """(whether to process this update, whether to warn the chat now)."""
         now = self.clock()
         if self._muted_until.get(chat_id, 0.0) > now:
             return False, False
+        if len(self._seen) + len(self._muted_until) > self._sweep_above:
+            self._forget_quiet_chats(now)
         seen = self._seen[chat_id]
         while seen and seen[0] <= now - self.window:
             seen.popleft()
         seen.append(now)
         if len(seen) > self.limit:
             self._muted_until[chat_id] = now + self.cooldown
-            seen.clear()
-            return False, True
-        if not seen:
             del self._seen[chat_id]
+            return False, True
         return True, False
+
+    def _forget_quiet_chats(self, now: float) -> None:
+        """Drop chats with nothing in the window and expired mutes: a bot that runs for months
+        hears from many chats once. Amortised: the next sweep waits until the maps double."""
+        self._seen = defaultdict(
+            deque, {c: d for c, d in self._seen.items() if d and d[-1] > now - self.window}
+        )
+        self._muted_until = {c: t for c, t in self._muted_until.items() if t > now}
+        self._sweep_above = max(SWEEP_ABOVE, 2 * (len(self._seen) + len(self._muted_until)))
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):

@@ -59,3 +59,17 @@ async def test_a_flooding_chat_is_throttled_and_warned_once() -> None:
     now[0] = 31.0  # after the cool-down the chat is heard again
     await processor.process_update(update_from(1, "sorry"), handle(1))
     assert handled.count(1) == 6
+
+
+def test_the_flood_guard_forgets_chats_that_went_quiet() -> None:
+    now = [0.0]
+    guard = FloodGuard(window=10, limit=5, cooldown=30, clock=lambda: now[0])
+    for chat_id in range(20_000):  # a long-running bot hears from many chats once
+        assert guard.admit(chat_id) == (True, False)
+        now[0] += 0.01
+    assert len(guard._seen) < 5_000  # only about the last window's chats are kept
+    assert [guard.admit(7) for _ in range(6)][-1] == (False, True)
+    for chat_id in range(100_000, 105_000):  # enough new chats for another sweep
+        guard.admit(chat_id)
+        now[0] += 0.001
+    assert guard.admit(7) == (False, False)  # a muted chat stays muted through a sweep
