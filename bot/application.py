@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from functools import partial
 
@@ -28,12 +29,13 @@ from bot.handlers import common, coordinators, events, families, handoff, inline
 from bot.handlers import stats as stats_handlers
 from bot.i18n import translator
 from bot.replies import ReplyRateLimiter
-from bot.services import BotServices
+from bot.services import BotServices, forget_idle_chat_state
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
 from bot.webhook import start_health_server
 from jobs import scheduler as scheduling
 from jobs.reminders import ReminderScheduler
+from jobs.retention import schedule_retention
 from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
@@ -180,6 +182,14 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.bot_data["reminders"] = reminders
     await reminders.start()
+    # --- privacy: expired rows go (PRIVACY.md), and so does idle chats' in-memory state ---
+    schedule_retention(scheduler, sessions)
+    scheduling.add_interval_job(
+        scheduler,
+        partial(forget_idle_chat_state_now, application),
+        seconds=3600,
+        job_id="forget-idle-chat-state",
+    )
     scheduling.start(scheduler)
     if application.bot_data.get("set_commands", True):
         for language in ("en", "es"):
@@ -199,6 +209,12 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
                 ],
                 language_code=None if language == "en" else language,
             )
+
+
+async def forget_idle_chat_state_now(application: Application) -> None:  # type: ignore[type-arg]
+    forgotten = forget_idle_chat_state(application, time.time())
+    if forgotten:
+        log.info("Forgot the in-memory state of %d idle chats", forgotten)
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

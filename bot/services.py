@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
 from bot.i18n import Translate, supported_language, translator
@@ -17,6 +18,8 @@ from knowledge.chats import follow_language
 from knowledge.finder import ResourceFinder
 from knowledge.models import Chat, Role, utcnow
 from knowledge.queries import QueryLogger
+
+IDLE_CHAT_STATE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -83,6 +86,7 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
             cached["role"] = (
                 Role.COORDINATOR if chat.id in app.settings.coordinator_ids else Role.FAMILY
             )
+    cached["seen"] = time.time()
     language = cached["language"]
     return Caller(chat.id, language, Role(cached["role"]), telegram_language, translator(language))
 
@@ -94,6 +98,24 @@ async def switch_language(context: ContextTypes.DEFAULT_TYPE, who: Caller, langu
     if context.chat_data is not None:
         context.chat_data["language"] = language
     return replace(who, language=language, _=translator(language))
+
+
+def forget_idle_chat_state(
+    application: Application,  # type: ignore[type-arg]
+    now: float,
+    idle_seconds: float = IDLE_CHAT_STATE_SECONDS,
+) -> int:
+    """Drop the in-memory state (cached language and role, the last search) of chats silent
+    for `idle_seconds`, so memory does not grow with every family ever heard from. What
+    matters is in the database; an old "More results" button then says it has expired."""
+    idle = [
+        chat_id
+        for chat_id, data in application.chat_data.items()
+        if data.get("seen", 0.0) < now - idle_seconds
+    ]
+    for chat_id in idle:
+        application.drop_chat_data(chat_id)
+    return len(idle)
 
 
 def forget_cached(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jobs.scheduler import add_interval_job
 from knowledge.models import (
     Delivery,
     DeliveryStatus,
@@ -16,8 +19,13 @@ from knowledge.models import (
     Message,
     QueryLog,
     Rsvp,
+    utcnow,
 )
 
+log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention"
+RETENTION_SECONDS = 6 * 3600  # PRIVACY.md promises daily; more often costs little
 QUERY_LOG_DAYS = 180
 FINISHED_DELIVERY_DAYS = 30
 RSVP_DAYS_AFTER_EVENT = 30
@@ -69,3 +77,19 @@ async def purge_expired(session: AsyncSession, now: datetime) -> dict[str, int]:
         ),
     )
     return removed
+
+
+def schedule_retention(
+    scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Purge now and every RETENTION_SECONDS. Safe in several processes: deletes are idempotent."""
+
+    async def purge() -> None:
+        async with sessions() as session, session.begin():
+            removed = await purge_expired(session, utcnow())
+        if any(removed.values()):
+            log.info("Retention removed %s", ", ".join(f"{n} {k}" for k, n in removed.items() if n))
+
+    add_interval_job(
+        scheduler, purge, seconds=RETENTION_SECONDS, job_id=RETENTION_JOB, run_now=True
+    )

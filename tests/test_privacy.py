@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 from sqlalchemy import BigInteger, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jobs.retention import purge_expired
+from bot.application import build_application, post_init, post_shutdown
+from bot.config import load_settings
+from bot.local_chat import LOCAL_TOKEN, InProcessBotApi
+from bot.services import forget_idle_chat_state
+from harness import BotHarness, texts
+from jobs.retention import RETENTION_JOB, purge_expired
 from knowledge.chats import forget_chat, get_chat
 from knowledge.events import create_event
 from knowledge.models import (
@@ -121,3 +128,38 @@ async def test_retention_removes_only_what_expired(
     async with session_factory() as session:
         assert list(await session.scalars(select(QueryLog.text))) == ["new"]
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 1
+
+
+async def test_the_bot_purges_when_it_starts_and_then_on_a_schedule(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Not just a function: the bot's APScheduler runs it, at start and every few hours."""
+    async with session_factory() as session, session.begin():
+        session.add(QueryLog(text="old", matched=False, created_at=utcnow() - timedelta(days=400)))
+    settings = load_settings(database_url=database_url)
+    application = build_application(settings, request=InProcessBotApi(), token=LOCAL_TOKEN)
+    async with application:
+        await post_init(application)
+        try:
+            job = application.bot_data["scheduler"].get_job(RETENTION_JOB)
+            assert job is not None and job.trigger.interval <= timedelta(days=1)
+            for _ in range(200):
+                async with session_factory() as session:
+                    if not await session.scalar(select(func.count()).select_from(QueryLog)):
+                        return
+                await asyncio.sleep(0.05)
+            raise AssertionError("the bot did not purge the expired search log")
+        finally:
+            await post_shutdown(application)
+
+
+async def test_idle_chats_in_memory_state_is_dropped(bot: BotHarness) -> None:
+    await bot.send(CHAT, "/language")
+    await bot.press(CHAT, "Español")
+    await bot.send(CHAT + 1, "dentist")
+    application = bot.application
+    application.chat_data[CHAT]["seen"] = time.time() - 2 * 24 * 3600
+    assert forget_idle_chat_state(application, time.time()) == 1
+    assert CHAT not in application.chat_data and CHAT + 1 in application.chat_data
+    # What matters was in the database: the chat is still answered in Spanish.
+    assert "Esto es lo que encontré" in texts(await bot.send(CHAT, "dentist"))
