@@ -1,6 +1,7 @@
 """Load through the whole stack: `resource-finder run` as a process, the loopback Bot API server.
 
 1. Steady: 500 families asking 50 questions a second for 20 s; first-reply latency p50/p99.
+   Then again with one chat flooding the bot at 25 messages a second: the others' latency.
 2. Burst: 1,000 questions from 1,000 chats waiting at once; answered per second.
 On SQLite, and on PostgreSQL when BENCH_DATABASE_URL is set.
 
@@ -27,6 +28,8 @@ STEADY_RATE = 50
 STEADY_SECONDS = 20
 FAMILIES = 500
 BURST = 1000
+FLOOD_RATE = 25
+FLOODER = 777_000
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -76,20 +79,41 @@ class ReplyClock:
         return sum(min(n, self.asked.get(c, 0)) for c, n in chats.items())
 
 
-def steady(api: FakeBotApi) -> None:
+def steady(api: FakeBotApi, first_chat: int, flooding: bool = False) -> None:
+    """50 questions a second from 500 families; with `flooding`, one more chat sends 25 a
+    second all along, and the families' latency must not change."""
     clock = ReplyClock(api)
+    flood = threading.Thread(target=_flood, args=(api,), daemon=True)
+    if flooding:
+        flood.start()
     started = time.perf_counter()
     total = STEADY_RATE * STEADY_SECONDS
     for i in range(total):
         target = started + i / STEADY_RATE
         time.sleep(max(0.0, target - time.perf_counter()))
-        clock.ask(800_000 + i % FAMILIES, QUESTIONS[i % len(QUESTIONS)])
+        clock.ask(first_chat + i % FAMILIES, QUESTIONS[i % len(QUESTIONS)])
     latencies, missing = clock.latencies(timeout=30)
+    label = f" + 1 chat flooding {FLOOD_RATE}/s" if flooding else ""
     print(
-        f"  steady {STEADY_RATE}/s from {FAMILIES} families, {total} questions: "
+        f"  steady {STEADY_RATE}/s from {FAMILIES} families{label}, {total} questions: "
         f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms, "
         f"unanswered {missing} (target p99 <= 1000 ms)"
     )
+    if flooding:
+        flood.join()
+        to_flooder = [c for c in api.calls_to("sendMessage") if c.chat_id == FLOODER]
+        warnings = sum("very fast" in str(c.text) for c in to_flooder)
+        print(
+            f"    the flooding chat: {FLOOD_RATE * STEADY_SECONDS} messages, "
+            f"{len(to_flooder) - warnings} answered, told to slow down {warnings} time(s)"
+        )
+
+
+def _flood(api: FakeBotApi) -> None:
+    started = time.perf_counter()
+    for i in range(FLOOD_RATE * STEADY_SECONDS):
+        time.sleep(max(0.0, started + i / FLOOD_RATE - time.perf_counter()))
+        api.push_message(FLOODER, QUESTIONS[i % len(QUESTIONS)])
 
 
 def burst(database_url: str) -> None:
@@ -127,7 +151,8 @@ def run(label: str, database_url: str) -> None:
         bot = start_bot(api, database_url)
         try:
             api.wait_until_polling(timeout=90)
-            steady(api)
+            steady(api, 800_000)
+            steady(api, 810_000, flooding=True)
         finally:
             bot.terminate()
             bot.wait(timeout=60)
