@@ -8,6 +8,7 @@ where speed is measured.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from knowledge import finder as finder_module
 from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
-from knowledge.lexicon import default_lexicon
+from knowledge.lexicon import default_lexicon, load_lexicon
 from knowledge.models import Language, Organization, Service
 from knowledge.search import SearchIndex, SearchOutcome, SearchQuery, build_index
 from knowledge.setup import prepare_database
@@ -351,3 +352,20 @@ def _demo_rows(name: str) -> list[dict[str, str]]:
 
     with (DEMO_DIRECTORY / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+async def test_a_lexicon_dir_adds_the_words_a_community_uses(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """LEXICON_DIR: a coordinator's own concepts-*.yaml adds phrases to the built-in needs."""
+    (tmp_path / "concepts-riverbend.yaml").write_text(
+        "- id: food-pantry\n  en: [the cupboard]\n  es: [la alacena]\n", encoding="utf-8"
+    )
+    await prepare_database(database_url, session_factory)
+    async with session_factory() as session:
+        built_in = await build_index(session, load_lexicon(), ZONE)
+        local = await build_index(session, load_lexicon(tmp_path), ZONE)
+    assert "food-pantry" not in search(built_in, "the cupboard").concepts
+    assert search(local, "the cupboard").concepts[:1] == ["food-pantry"]
+    assert search(local, "la alacena").concepts[:1] == ["food-pantry"]
+    assert ids(local, "the cupboard")[0] in ids(local, "food pantry")
