@@ -194,18 +194,21 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_start(text: str, settings: Settings) -> datetime:
+def parse_moment(option: str, text: str, settings: Settings) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
-            f"--starts expects ISO 8601 such as 2026-12-03T18:00, not '{text}'"
+            f"{option} expects ISO 8601 such as 2026-12-03T18:00, not '{text}'"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
 
 
 async def command_event_add(settings: Settings, args: argparse.Namespace) -> int:
-    starts = parse_start(args.starts, settings)
+    starts = parse_moment("--starts", args.starts, settings)
+    ends = parse_moment("--ends", args.ends, settings) if args.ends else None
+    if ends is not None and ends <= starts:
+        raise UsageError("--ends must be after --starts")
     try:
         offsets = parse_offsets(args.remind) if args.remind is not None else None
     except ValueError as error:
@@ -215,11 +218,17 @@ async def command_event_add(settings: Settings, args: argparse.Namespace) -> int
     await upgrade_database_async(settings.database_url)
     async with open_database(settings) as sessions, sessions() as session, session.begin():
         event = await create_event(
-            session, title=args.title, starts_at=starts, where=args.where, reminders=offsets
+            session,
+            title=args.title,
+            starts_at=starts,
+            ends_at=ends,
+            where=args.where,
+            reminders=offsets,
         )
         await bump_content_version(session)
         local = event.starts_at.astimezone(settings.zone)
-        print(f"Event {event.id}: {event.title}, {local:%a %d %b %Y %H:%M %Z}")
+        until = f" to {event.ends.astimezone(settings.zone):%H:%M}" if event.ends_at else ""
+        print(f"Event {event.id}: {event.title}, {local:%a %d %b %Y %H:%M %Z}{until}")
         for reminder in event.reminders:
             print(f"  reminder at {reminder.due_at.astimezone(settings.zone):%a %d %b %H:%M}")
     return 0
@@ -295,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = event_commands.add_parser("add", help="create an event and its reminders")
     add.add_argument("--title", required=True)
     add.add_argument("--starts", required=True, help="ISO 8601; local TIMEZONE if no offset")
+    add.add_argument("--ends", help="ISO 8601 (default: an hour after the start)")
     add.add_argument("--where")
     add.add_argument("--remind", help="e.g. 1d,1h,10m (default: 1d,1h)")
     return parser

@@ -17,6 +17,7 @@ import icalendar
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.events import check_end
 from knowledge.models import (
     Chat,
     Delivery,
@@ -33,7 +34,6 @@ from knowledge.subscriptions import subscriber_ids
 
 PRODID = "-//Community Schools Resource Finder//Events//EN"
 UID_DOMAIN = "community-schools-resource-finder"
-DEFAULT_DURATION = timedelta(hours=1)
 # Outbox messages about an event that must not go out once it is cancelled.
 EVENT_MESSAGE_KINDS = ("announcement", "reminder", "event_update")
 
@@ -105,7 +105,7 @@ def ics_filename(event: Event) -> str:
     return f"event-{event.id}.ics"
 
 
-def event_ics(event: Event, zone: ZoneInfo, duration: timedelta = DEFAULT_DURATION) -> bytes:
+def event_ics(event: Event, zone: ZoneInfo) -> bytes:
     """One VEVENT in the community's time zone (with its VTIMEZONE), for a phone's calendar.
 
     The UID is stable per event, so a re-sent file (after an edit) updates the same entry.
@@ -118,9 +118,8 @@ def event_ics(event: Event, zone: ZoneInfo, duration: timedelta = DEFAULT_DURATI
     entry = icalendar.Event()
     entry.add("uid", f"event-{event.id}@{UID_DOMAIN}")
     entry.add("dtstamp", utcnow())
-    start = event.starts_at.astimezone(zone)
-    entry.add("dtstart", start)
-    entry.add("dtend", start + duration)
+    entry.add("dtstart", event.starts_at.astimezone(zone))
+    entry.add("dtend", event.ends.astimezone(zone))
     entry.add("summary", event.title)
     if event.where:
         entry.add("location", event.where)
@@ -203,12 +202,15 @@ async def upcoming_events(
     every_school: bool = False,
     limit: int = 10,
 ) -> list[Event]:
-    """Events not cancelled that start after `now`, soonest first.
+    """Events not cancelled that have not ended by `now` (or started, when they give no end),
+    soonest first.
 
     `every_school` (coordinators) lists them all; otherwise the all-school events and, when the
     chat is narrowed to a school, that school's.
     """
-    query = select(Event).where(Event.cancelled_at.is_(None), Event.starts_at > now)
+    query = select(Event).where(
+        Event.cancelled_at.is_(None), or_(Event.starts_at > now, Event.ends_at > now)
+    )
     if not every_school:
         query = query.where(
             or_(Event.school_id.is_(None), Event.school_id == school_id)
@@ -315,17 +317,24 @@ async def reschedule_event(
     event: Event,
     *,
     starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
     where: str | None = None,
     now: datetime | None = None,
 ) -> Event:
-    """Change the start time and/or place. Reminders follow the new time: each one still ahead
-    is owed again (pending), even if it had gone out for the old time."""
+    """Change the time and/or place. A new start without a new end keeps the event's length.
+    Reminders follow the new time: each one still ahead is owed again (pending), even if it had
+    gone out for the old time."""
     now = now or utcnow()
     if where is not None:
         event.where = where.strip() or None
+    if starts_at is not None and starts_at.tzinfo is None:
+        raise ValueError("the start time needs a time zone")
+    if starts_at is not None and ends_at is None and event.ends_at is not None:
+        ends_at = starts_at + (event.ends_at - event.starts_at)
+    if ends_at is not None:
+        check_end(starts_at or event.starts_at, ends_at)
+        event.ends_at = ends_at
     if starts_at is not None and starts_at != event.starts_at:
-        if starts_at.tzinfo is None:
-            raise ValueError("the start time needs a time zone")
         event.starts_at = starts_at
         reminders = await session.scalars(select(Reminder).where(Reminder.event_id == event.id))
         for reminder in reminders:

@@ -28,11 +28,17 @@ def parse_offsets(text: str) -> list[timedelta]:
     return sorted(set(offsets), reverse=True)
 
 
+def check_end(starts_at: datetime, ends_at: datetime | None) -> None:
+    if ends_at is not None and (ends_at.tzinfo is None or ends_at <= starts_at):
+        raise ValueError("the end must be after the start, with a time zone")
+
+
 async def create_event(
     session: AsyncSession,
     *,
     title: str,
     starts_at: datetime,
+    ends_at: datetime | None = None,
     where: str | None = None,
     description: str | None = None,
     school_id: str | None = None,
@@ -42,9 +48,11 @@ async def create_event(
     """Add an event with one reminder row per offset (defaults: a day and an hour before)."""
     if starts_at.tzinfo is None:
         raise ValueError("the start time needs a time zone")
+    check_end(starts_at, ends_at)
     event = Event(
         title=clean_text(title).strip(),
         starts_at=starts_at,
+        ends_at=ends_at,
         where=clean_text(where or "").strip() or None,
         description=description,
         school_id=school_id,

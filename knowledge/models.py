@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +55,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
+
+DEFAULT_EVENT_DURATION = timedelta(hours=1)  # when an event does not say
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -335,6 +337,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: not said
     where: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     school_id: Mapped[str | None] = mapped_column(String)
@@ -345,6 +348,11 @@ class Event(Base):
     reminders: Mapped[list[Reminder]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Reminder.due_at"
     )
+
+    @property
+    def ends(self) -> datetime:
+        """When it ends: as given, or an hour after the start when no end was given."""
+        return self.ends_at or self.starts_at + DEFAULT_EVENT_DURATION
 
 
 class Rsvp(Base):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -129,14 +130,16 @@ async def test_event_add_creates_the_event_and_its_reminders(
     result = cli(
         database_url,
         "event", "add", "--title", "Family math night", "--starts", "2031-03-05T18:00",
-        "--where", "Lincoln Elementary gym", "--remind", "1h,10m",
+        "--ends", "2031-03-05T20:00", "--where", "Lincoln Elementary gym", "--remind", "1h,10m",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "18:00 CST to 20:00" in result.stdout
     async with session_factory() as session:
         event = (await session.scalars(select(Event))).one()
         reminders = list(await session.scalars(select(Reminder.offset_minutes)))
     assert event.title == "Family math night"
     assert event.starts_at.isoformat() == "2031-03-06T00:00:00+00:00"  # 18:00 in America/Chicago
+    assert event.ends_at is not None and event.ends_at - event.starts_at == timedelta(hours=2)
     assert sorted(reminders) == [10, 60]
 
 
@@ -153,6 +156,7 @@ async def test_event_add_defaults_to_a_day_and_an_hour_before(
     ("args", "message"),
     [
         (["--starts", "next tuesday"], "--starts expects ISO 8601"),
+        (["--starts", "2031-01-01T10:00", "--ends", "2031-01-01T09:00"], "--ends must be after"),
         (
             ["--starts", "2031-01-01T10:00", "--remind", "soon"],
             "--remind: 'soon' is not a reminder time",

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.events import ChatEventTexts, parse_date, parse_time, parse_when
+from bot.handlers.events import ChatEventTexts, parse_date, parse_hours, parse_time, parse_when
 from harness import COORDINATOR_ID, BotHarness, buttons, texts
 from jobs.reminders import ANNOUNCEMENT, CANCELLATION, announce_new_events
 from knowledge.calendar import (
@@ -81,6 +82,14 @@ def test_ics_parses_with_the_right_start_and_time_zone() -> None:
     assert [str(z["TZID"]) for z in zones] == ["America/Chicago"]
 
 
+def test_ics_ends_when_the_event_says() -> None:
+    starts = datetime(2026, 12, 3, 18, 0, tzinfo=ZONE)
+    ends = starts + timedelta(hours=2)
+    event = Event(id=9, title="Family Math Night", starts_at=starts, ends_at=ends)
+    [entry] = icalendar.Calendar.from_ical(event_ics(event, ZONE)).walk("VEVENT")
+    assert entry.decoded("DTEND") == ends
+
+
 def test_ics_in_summer_time_and_for_a_cancelled_event() -> None:
     starts = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # 04:00 in Chicago (CDT, UTC-5)
     event = Event(id=8, title="Walk", starts_at=starts, cancelled_at=starts - timedelta(days=1))
@@ -108,11 +117,27 @@ def test_dates_and_times_as_people_type_them() -> None:
     assert parse_time("12 am") == time(0, 0)
     assert parse_time("18h") == time(18, 0)
     assert parse_time("7") is None and parse_time("25:00") is None
-    assert parse_when("2026-12-03 18:00", today, "en") == (date(2026, 12, 3), time(18, 0))
-    assert parse_when("2026-12-03T18:00", today, "en") == (date(2026, 12, 3), time(18, 0))
-    assert parse_when("12/3 6 pm", today, "en") == (date(2026, 12, 3), time(18, 0))
-    assert parse_when("2026-12-03", today, "en") == (date(2026, 12, 3), None)
-    assert parse_when("next thursday", today, "en") == (None, None)
+    day = date(2026, 12, 3)
+    assert parse_when("2026-12-03 18:00", today, "en") == (day, time(18, 0), None)
+    assert parse_when("2026-12-03T18:00", today, "en") == (day, time(18, 0), None)
+    assert parse_when("12/3 6 pm", today, "en") == (day, time(18, 0), None)
+    assert parse_when("2026-12-03", today, "en") == (day, None, None)
+    assert parse_when("next thursday", today, "en") == (None, None, None)
+    assert parse_when("12/3 6 pm - 8 pm", today, "en") == (day, time(18), time(20))
+    assert parse_when("3/12 18 a 20h", today, "es") == (day, time(18), time(20))
+
+
+def test_hours_as_people_type_them() -> None:
+    six, eight = time(18), time(20)
+    assert parse_hours("18:00") == (six, None)
+    assert parse_hours("18:00-20:00") == parse_hours("18:00 – 20:00") == (six, eight)
+    assert parse_hours("6-8pm") == parse_hours("6 pm to 8 pm") == (six, eight)
+    assert parse_hours("6:30 - 8pm") == (time(18, 30), eight)  # an evening, as meant
+    assert parse_hours("9:00 - 5pm") == (time(9), time(17))  # a working day
+    assert parse_hours("11-1pm") == (time(11), time(13))
+    assert parse_hours("18 a 20h") == (six, eight)
+    assert parse_hours("6 a.m. - 8 a.m.") == (time(6), time(8))  # not "6 a" to ".m."
+    assert parse_hours("7") is None and parse_hours("6 - later") is None
 
 
 # --- the calendar rows ----
@@ -189,6 +214,34 @@ async def test_moving_an_event_moves_its_reminders(
     assert moved is not None and moved.where == "Gym"
     assert [r.due_at for r in reminders] == [later - timedelta(days=1), later - timedelta(hours=1)]
     assert {r.status for r in reminders} == {ReminderStatus.PENDING}  # owed again, new time
+
+
+async def test_an_event_with_an_end_keeps_its_length_when_moved_and_is_listed_until_over(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    now = utcnow()
+    async with session_factory() as session, session.begin():
+        with pytest.raises(ValueError):
+            await create_event(session, title="Backwards", starts_at=now, ends_at=now)
+        event = await create_event(
+            session,
+            title="Fair",
+            starts_at=now + timedelta(days=3),
+            ends_at=now + timedelta(days=3, hours=3),
+        )
+        later = now + timedelta(days=4)
+        await reschedule_event(session, event, starts_at=later)
+        assert event.ends == later + timedelta(hours=3)
+        going_on = await create_event(
+            session,
+            title="Book fair",
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(hours=2),
+        )
+        await create_event(session, title="Over", starts_at=now - timedelta(hours=1))
+    async with session_factory() as session:
+        listed = [e.id for e in await upcoming_events(session, now)]
+    assert listed == [going_on.id, event.id]  # started but not over yet, then the next
 
 
 async def test_events_added_elsewhere_are_announced_once_with_rsvp_and_ics(
@@ -288,6 +341,25 @@ async def test_newevent_typed_date_and_time_and_a_school(
     assert event.starts_at == next_week().replace(hour=17, minute=30)
     assert event.where is None and event.school_id == "loc-roosevelt-middle"
     assert [r.offset_minutes for r in reminders] == [120]
+
+
+async def test_newevent_takes_typed_hours_and_shows_them(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await bot.send(COORDINATOR_ID, "/newevent")
+    await bot.send(COORDINATOR_ID, "Family Math Night")
+    await bot.press(COORDINATOR_ID, "Tomorrow")
+    calls = await bot.send(COORDINATOR_ID, "6-8pm")
+    assert "Where is it" in texts(calls)
+    await bot.press(COORDINATOR_ID, "No place")
+    await bot.press(COORDINATOR_ID, "All schools")
+    calls = await bot.press(COORDINATOR_ID, "Done")
+    assert "6:00 PM – 8:00 PM" in texts(calls).replace("\u202f", " ")  # Babel's narrow space
+    await bot.press(COORDINATOR_ID, "Create and announce")
+    async with session_factory() as session:
+        event = (await session.scalars(select(Event))).one()
+    assert event.ends - event.starts_at == timedelta(hours=2)
+    assert event.starts_at.astimezone(ZONE).hour == 18
 
 
 async def test_newevent_can_be_cancelled_and_is_for_coordinators_only(

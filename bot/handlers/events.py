@@ -70,14 +70,25 @@ EDIT_TIME, EDIT_PLACE = range(10, 12)
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def format_when(moment: datetime, zone: ZoneInfo, language: str) -> str:
-    """ "Thu, December 3 at 6:00 PM" in the chat's language and the community's time zone."""
+def format_when(
+    moment: datetime, zone: ZoneInfo, language: str, until: datetime | None = None
+) -> str:
+    """ "Thu, December 3 at 6:00 PM" (to "8:00 PM" with `until`) in the chat's language and the
+    community's time zone."""
     locale = supported_language(language)
     _ = translator(locale)
     day = format_skeleton("MMMMEEEEd", moment, tzinfo=zone, locale=locale)
     if moment.astimezone(zone).year != utcnow().astimezone(zone).year:
         day = format_skeleton("yMMMMEEEEd", moment, tzinfo=zone, locale=locale)
     clock = format_time(moment, "short", tzinfo=zone, locale=locale)
+    if until is not None and until.astimezone(zone).date() == moment.astimezone(zone).date():
+        clock += " – " + format_time(until, "short", tzinfo=zone, locale=locale)
+    elif until is not None:
+        return (
+            _("{date} at {time}").format(date=day, time=clock)
+            + " – "
+            + format_when(until, zone, language)
+        )
     return _("{date} at {time}").format(date=day, time=clock)
 
 
@@ -111,7 +122,7 @@ def event_card(
     """The event as HTML: title, when, where; RSVP counts for coordinators; the chat's answer."""
     _ = translator(language)
     lines = [f"📅 <b>{escape(one_line(event.title, MAX_TITLE))}</b>"]
-    lines.append("🕘 " + escape(format_when(event.starts_at, zone, language)))
+    lines.append("🕘 " + escape(format_when(event.starts_at, zone, language, event.ends_at)))
     if event.where:
         lines.append("📍 " + escape(one_line(event.where, MAX_PLACE)))
     if event.description:
@@ -514,7 +525,7 @@ async def edited_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     who = await caller(update, context)
     _ = who._
     zone = services(context).settings.zone
-    day, clock = parse_when(message.text, _today(zone), who.language)
+    day, clock, until = parse_when(message.text, _today(zone), who.language)
     if day is None or clock is None:
         await _say(
             update,
@@ -525,11 +536,11 @@ async def edited_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
             ),
         )
         return EDIT_TIME
-    starts = datetime.combine(day, clock, tzinfo=zone)
+    starts, ends = event_times(day, clock, until, zone)
     if starts <= utcnow():
         await _say(update, escape(_("That time has already passed. Send a later one.")))
         return EDIT_TIME
-    return await _save_edit(update, context, who, starts=starts)
+    return await _save_edit(update, context, who, starts=starts, ends=ends)
 
 
 async def edited_place(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -544,6 +555,7 @@ async def _save_edit(
     context: ContextTypes.DEFAULT_TYPE,
     who: Caller,
     starts: datetime | None = None,
+    ends: datetime | None = None,
     where: str | None = None,
 ) -> int:
     _ = who._
@@ -558,7 +570,7 @@ async def _save_edit(
         if event is None or event.cancelled_at is not None:
             await _say(update, escape(_("Sorry, I can't find that event any more.")))
             return ConversationHandler.END
-        await reschedule_event(session, event, starts_at=starts, where=where)
+        await reschedule_event(session, event, starts_at=starts, ends_at=ends, where=where)
         told = await notify_going(
             session,
             event,
@@ -593,6 +605,8 @@ async def stop_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 _TIME = re.compile(
     r"^(\d{1,2})(?:[:.h](\d{2})(?::(\d{2}))?)?\s*(a\.?\s?m\.?|p\.?\s?m\.?|h)?$", re.IGNORECASE
 )
+# "18:00-20:00", "6 to 8 pm", "18 a 20 h" (but not the "a" of "a.m.")
+_RANGE = re.compile(r"\s*[-–—]\s*|\s+(?:to|until|hasta|a)\s+(?!m\b|\.)", re.IGNORECASE)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2,4}))?$")
 _TODAY = {"today", "hoy"}
@@ -643,20 +657,60 @@ def parse_date(text: str, today: date, language: str) -> date | None:
     return None
 
 
-def parse_when(text: str, today: date, language: str) -> tuple[date | None, time | None]:
-    """A date, maybe then a time: "2026-12-03 18:00", "12/3 6 pm", "2026-12-03T18:00"."""
+def parse_hours(text: str) -> tuple[time, time | None] | None:
+    """ "18:00" -> (18:00, None); "18:00-20:00", "6-8pm", "6 pm to 8 pm", "18 a 20h" -> (start,
+    end); None if it is not a time. An end before the start is the next morning's."""
+    parts = _RANGE.split(text.strip(), maxsplit=1)
+    if len(parts) == 1:
+        start = parse_time(text)
+        return (start, None) if start is not None else None
+    first, second = parts
+    end = parse_time(second)
+    if end is None:
+        return None
+    start = parse_time(first)
+    first_match, second_match = _TIME.match(first.strip()), _TIME.match(second.strip())
+    end_suffix = (second_match.group(4) or "") if second_match else ""
+    evening = end_suffix.lower().startswith("p")
+    if start is None and end_suffix:  # "6-8pm": the start takes the end's pm
+        start = parse_time(f"{first} {end_suffix}")
+        if start is not None and start > end and evening:
+            start = parse_time(f"{first} am")  # "11-1pm" starts in the morning
+    elif start is not None and evening and first_match and not first_match.group(4):
+        later = time(start.hour + 12, start.minute) if start.hour < 12 else start
+        start = later if later < end else start  # "6:30-8pm" is the evening, "9-5pm" is not
+    return (start, end) if start is not None else None
+
+
+def parse_when(
+    text: str, today: date, language: str
+) -> tuple[date | None, time | None, time | None]:
+    """A date, maybe then a time or hours: "2026-12-03 18:00", "12/3 6-8 pm",
+    "2026-12-03T18:00" -> (day, start, end)."""
     text = " ".join(re.sub(r"^(\d{4}-\d{1,2}-\d{1,2})T", r"\1 ", text.strip()).split())
     day = parse_date(text, today, language)
     if day is not None:
-        return day, None
+        return day, None, None
     words = text.split()
-    for size in (1, 2):
+    for size in range(1, 6):
         if len(words) > size:
-            clock = parse_time(" ".join(words[-size:]))
+            hours = parse_hours(" ".join(words[-size:]))
             day = parse_date(" ".join(words[:-size]), today, language)
-            if clock is not None and day is not None:
-                return day, clock
-    return None, None
+            if hours is not None and day is not None:
+                return day, *hours
+    return None, None, None
+
+
+def event_times(
+    day: date, start: time, end: time | None, zone: ZoneInfo
+) -> tuple[datetime, datetime | None]:
+    """The start and end as moments in the community's zone (an end at or before the start is
+    after midnight)."""
+    starts = datetime.combine(day, start, tzinfo=zone)
+    if end is None:
+        return starts, None
+    ends = datetime.combine(day, end, tzinfo=zone)
+    return starts, ends if ends > starts else ends + timedelta(days=1)
 
 
 def _today(zone: ZoneInfo) -> date:
@@ -747,7 +801,7 @@ async def typed_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     who = await caller(update, context)
     _ = who._
     zone = services(context).settings.zone
-    day, clock = parse_when(message.text, _today(zone), who.language)
+    day, clock, until = parse_when(message.text, _today(zone), who.language)
     if day is None:
         await _say(
             update,
@@ -763,7 +817,7 @@ async def typed_date(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return DATE
     _draft(context)["date"] = day.isoformat()
     if clock is not None:
-        return await _set_time(update, context, who, clock)
+        return await _set_time(update, context, who, clock, until)
     await _ask_time(update, who)
     return TIME
 
@@ -773,7 +827,7 @@ async def _ask_time(update: Update, who: Caller) -> None:
     buttons = [button(label, "ne", "t", label.replace(":", "")) for label in TIME_CHOICES]
     await _say(
         update,
-        escape(_("What time does it start? Pick one, or type it like 18:30.")),
+        escape(_("What time does it start? Pick one, or type it like 18:30, or 18:00-20:00.")),
         keyboard([buttons[:4], buttons[4:]]),
     )
 
@@ -793,25 +847,33 @@ async def typed_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     message = update.effective_message
     assert message is not None and message.text is not None
     who = await caller(update, context)
-    clock = parse_time(message.text)
-    if clock is None:
-        await _say(update, escape(who._("I didn't understand that time. Type it like 18:30.")))
+    hours = parse_hours(message.text)
+    if hours is None:
+        await _say(
+            update,
+            escape(who._("I didn't understand that time. Type it like 18:30, or 18:00-20:00.")),
+        )
         return TIME
-    return await _set_time(update, context, who, clock)
+    return await _set_time(update, context, who, *hours)
 
 
 async def _set_time(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, clock: time
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Caller,
+    clock: time,
+    until: time | None = None,
 ) -> int:
     _ = who._
     draft = _draft(context)
     zone = services(context).settings.zone
-    starts = datetime.combine(date.fromisoformat(draft["date"]), clock, tzinfo=zone)
+    starts, ends = event_times(date.fromisoformat(draft["date"]), clock, until, zone)
     if starts <= utcnow():
         await _say(update, escape(_("That time has already passed. Pick a later one.")))
         await _ask_date(update, context, who)
         return DATE
     draft["starts"] = starts.isoformat()
+    draft["ends"] = ends.isoformat() if ends is not None else None
     await _say(
         update,
         escape(_("Where is it? Type the place, or skip.")),
@@ -944,6 +1006,10 @@ async def typed_reminders(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return await _ask_confirm(update, context, who)
 
 
+def _draft_end(draft: dict[str, Any]) -> datetime | None:
+    return datetime.fromisoformat(draft["ends"]) if draft.get("ends") else None
+
+
 def _kept_offsets(draft: dict[str, Any]) -> list[int]:
     """The chosen reminders that are still ahead (a reminder already late is not useful)."""
     starts = datetime.fromisoformat(draft["starts"])
@@ -962,7 +1028,7 @@ async def _ask_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, who: 
         escape(_("Please check the event:")),
         "",
         f"📅 <b>{escape(draft['title'])}</b>",
-        "🕘 " + escape(format_when(starts, zone, who.language)),
+        "🕘 " + escape(format_when(starts, zone, who.language, _draft_end(draft))),
     ]
     if draft.get("where"):
         lines.append("📍 " + escape(draft["where"]))
@@ -1015,6 +1081,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             session,
             title=draft["title"],
             starts_at=starts,
+            ends_at=_draft_end(draft),
             where=draft.get("where"),
             school_id=draft.get("school"),
             created_by=who.chat_id,
