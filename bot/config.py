@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.db import normalize_database_url
@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     coordinator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "America/Chicago"
     webhook_url: str = ""
-    webhook_secret: str = ""
+    # Required with a webhook: without it anyone could post forged updates (as a coordinator).
+    webhook_secret: str = Field(default="", validate_default=True)
     # The webhook server (and its /healthz) listens here when WEBHOOK_URL is set.
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
@@ -105,7 +106,11 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_secret")
     @classmethod
-    def _secret_shape(cls, value: str) -> str:
+    def _secret_shape(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.data.get("webhook_url"):
+            raise ValueError(
+                "required when WEBHOOK_URL is set, so that only Telegram can send updates"
+            )
         # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
         if value and (
             len(value) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in value)

@@ -41,7 +41,7 @@ class UpdateReceiver(RequestHandler):
 
     async def post(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "")
-        if self.secret and not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise HTTPError(403)
         if len(self.request.body) > MAX_UPDATE_BYTES:
             raise HTTPError(413)

@@ -83,6 +83,15 @@ def test_wrong_value_names_the_variable(
     assert "\n" not in str(error.value)
 
 
+def test_a_webhook_needs_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without one, anyone who finds the URL could post updates as any user."""
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/")
+    with pytest.raises(SettingsError, match="^WEBHOOK_SECRET: required when WEBHOOK_URL is set"):
+        load_settings()
+    monkeypatch.setenv("WEBHOOK_SECRET", "a-long-random-secret")
+    assert load_settings().webhook_secret == "a-long-random-secret"
+
+
 def test_wrong_value_at_start_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIMEZONE", "Nowhere/Special")
     result = subprocess.run(
