@@ -58,10 +58,6 @@ class Caller:
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.STAFF, Role.COORDINATOR)
-
 
 async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     """The chat's language and role, from the cache or the database.

@@ -51,7 +51,7 @@ import socket
 import weakref
 from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -307,15 +307,6 @@ def _progress(message_id: int, kind: str, language: str, counts: Counter[str]) -
     )
 
 
-async def message_progress(
-    session: AsyncSession, message_id: int, language: str = "en"
-) -> Progress:
-    message = await session.get(Message, message_id)
-    kind = message.kind if message is not None else ""
-    counts = (await status_counts(session, [message_id]))[message_id]
-    return _progress(message_id, kind, language, counts)
-
-
 async def open_deliveries(session: AsyncSession) -> int:
     """Rows still owed (pending or being sent), all messages together."""
     return int(
@@ -565,7 +556,6 @@ class WorkerStats:
     retried: int = 0
     reclaimed: int = 0
     lost_claims: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
 
 
 class DeliveryWorker:
@@ -652,6 +642,7 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         self._task = None
+        log.info("Delivery worker %s stopped: %s", self.name, self.stats)
 
     def wake(self) -> None:
         self._wake.set()
@@ -1111,7 +1102,6 @@ class DeliveryWorker:
             self.stats.lost_claims += len(batch) - written
             log.warning("%d results arrived after their claim was taken away", len(batch) - written)
         for outcome in batch:
-            self.stats.counts[outcome.status.value] += 1
             if outcome.status == DeliveryStatus.DELIVERED:
                 self.stats.delivered += 1
             elif outcome.status == DeliveryStatus.BLOCKED:
