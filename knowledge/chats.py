@@ -38,7 +38,9 @@ async def get_chat(
 
 async def follow_language(session: AsyncSession, chat_id: int, language: str) -> None:
     """The chat wrote in `language`: a stored chat keeps talking in it (none is created)."""
-    await session.execute(update(Chat).where(Chat.id == chat_id).values(language=language))
+    chat = await session.get(Chat, chat_id)
+    if chat is not None:
+        chat.language = language
 
 
 async def forget_chat(session: AsyncSession, chat_id: int) -> None:
