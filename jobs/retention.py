@@ -25,7 +25,7 @@ from knowledge.models import (
 log = logging.getLogger(__name__)
 
 RETENTION_JOB = "retention"
-RETENTION_SECONDS = 6 * 3600  # PRIVACY.md promises daily; more often costs little
+RETENTION_SECONDS = 6 * 3600  # as PRIVACY.md says; expired rows go within hours
 QUERY_LOG_DAYS = 180
 FINISHED_DELIVERY_DAYS = 30
 RSVP_DAYS_AFTER_EVENT = 30

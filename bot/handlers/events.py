@@ -659,7 +659,7 @@ def parse_date(text: str, today: date, language: str) -> date | None:
 
 def parse_hours(text: str) -> tuple[time, time | None] | None:
     """ "18:00" -> (18:00, None); "18:00-20:00", "6-8pm", "6 pm to 8 pm", "18 a 20h" -> (start,
-    end); None if it is not a time. An end before the start is the next morning's."""
+    end); None if it is not a time."""
     parts = _RANGE.split(text.strip(), maxsplit=1)
     if len(parts) == 1:
         start = parse_time(text)
