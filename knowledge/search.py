@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import struct
 import time
 from array import array
@@ -185,6 +186,22 @@ def words_of(text: str) -> list[str]:
     if text.isascii():
         return text.lower().encode("ascii").translate(_ASCII_SPACES, b"'").decode("ascii").split()
     return fold(text.replace("'", "").replace("\u2019", "")).split()
+
+
+# "open now", "still open", "open right now", "abierto ahora", "abiertas hoy"... (folded words)
+_OPEN_NOW = re.compile(
+    r"\b(?:(?:open|opened) (?:right now|now|today|tonight)|still open|"
+    r"abiert[oa]s? (?:ahora mismo|ahora|hoy)|que (?:este|esten) abiert[oa]s?)\b"
+)
+
+
+def read_open_now(text: str) -> tuple[str, bool]:
+    """The question without its "open now" part, and whether it had one."""
+    folded = " ".join(words_of(text))
+    rest = _OPEN_NOW.sub(" ", folded)
+    if rest == folded:
+        return text, False
+    return " ".join(rest.split()), True
 
 
 def _join_contractions(words: list[str]) -> list[str]:

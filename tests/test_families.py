@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from harness import BotHarness, buttons, texts
-from knowledge.models import Chat, QueryLog
+from knowledge.models import Chat, Organization, QueryLog, Service
 
 FAMILY = 501
 
@@ -140,6 +140,27 @@ async def test_a_question_in_spanish_is_answered_in_spanish_from_an_english_phon
     assert "Esto es lo que encontré" in second and "Desde ahora" not in second
     async with session_factory() as session:
         assert await session.get(Chat, FAMILY) is None  # still nothing stored for a question
+
+
+async def test_open_now_with_nothing_open_says_so_and_when_they_open(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session, session.begin():
+        session.add(Organization(id="org-music", name="Riverbend Music"))
+        await session.flush()
+        session.add(
+            Service(
+                id="svc-ocarina",
+                organization_id="org-music",
+                name="Ocarina Lessons",
+                description="Ocarina lessons for children.",
+                status="active",
+            )
+        )  # no opening hours: never open "now"
+    await bot.application.bot_data["services"].finder.refresh(force=True)
+    reply = texts(await bot.send(FAMILY, "ocarina lessons open now"))
+    assert "Nothing like that is open right now" in reply and "Ocarina Lessons" in reply
+    assert "Nothing like that" not in texts(await bot.send(FAMILY, "ocarina lessons"))
 
 
 async def test_a_stored_chat_follows_the_language_it_writes_in(

@@ -20,7 +20,13 @@ from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon, load_lexicon
 from knowledge.models import Language, Organization, Service
-from knowledge.search import SearchIndex, SearchOutcome, SearchQuery, build_index
+from knowledge.search import (
+    SearchIndex,
+    SearchOutcome,
+    SearchQuery,
+    build_index,
+    read_open_now,
+)
 from knowledge.setup import prepare_database
 
 ZONE = ZoneInfo("America/Chicago")  # the bot's default TIMEZONE; Riverbend is in Iowa
@@ -369,3 +375,11 @@ async def test_a_lexicon_dir_adds_the_words_a_community_uses(
     assert search(local, "the cupboard").concepts[:1] == ["food-pantry"]
     assert search(local, "la alacena").concepts[:1] == ["food-pantry"]
     assert ids(local, "the cupboard")[0] in ids(local, "food pantry")
+
+
+def test_open_now_is_read_from_the_question() -> None:
+    assert read_open_now("food pantry open now") == ("food pantry", True)
+    assert read_open_now("¿Hay una despensa abierta hoy?") == ("hay una despensa", True)
+    assert read_open_now("clinic still open?") == ("clinic", True)
+    assert read_open_now("farmacia que esté abierta") == ("farmacia", True)
+    assert read_open_now("Open Door Mission") == ("Open Door Mission", False)  # a name, not a time

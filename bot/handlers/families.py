@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from telegram import Message, Update
@@ -20,14 +21,18 @@ from bot.render import escape
 from bot.services import Caller, caller, services, switch_language
 from knowledge.directory import postal_code_point
 from knowledge.finder import ResourceFinder
-from knowledge.search import SearchHit, SearchOutcome, SearchQuery
+from knowledge.search import SearchHit, SearchOutcome, SearchQuery, read_open_now
 
 PAGE_SIZE = 3
 POSTAL_CODE = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
 
 
 async def _render_results(
-    context: ContextTypes.DEFAULT_TYPE, who: Caller, outcome: SearchOutcome, state: dict[str, Any]
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Caller,
+    outcome: SearchOutcome,
+    state: dict[str, Any],
+    header: str | None = None,
 ) -> tuple[str, Any]:
     _ = who._
     app = services(context)
@@ -36,7 +41,7 @@ async def _render_results(
     start = state["offset"]
     for number, hit in enumerate(outcome.hits, start=start + 1):
         blocks.append(await _hit_block(app.finder, hit, number, now, who))
-    header = (
+    header = header or (
         _("Here is what I found near you:")
         if state.get("near") and not state.get("text")
         else _("Here is what I found:")
@@ -69,17 +74,21 @@ async def run_search(
     """Search with `state` (text/concept/near/offset), log it, and answer with result cards."""
     app = services(context)
     await app.finder.refresh()
-    outcome = app.finder.search(
-        SearchQuery(
-            text=state.get("text", ""),
-            language=who.language,
-            limit=PAGE_SIZE,
-            offset=state["offset"],
-            near=tuple(state["near"]) if state.get("near") else None,  # type: ignore[arg-type]
-            concept=state.get("concept"),
-            kinds=frozenset({"service"}) if state.get("concept") or state.get("near") else None,
-        )
+    text, open_now = read_open_now(state.get("text", ""))
+    query = SearchQuery(
+        text=text,
+        language=who.language,
+        limit=PAGE_SIZE,
+        offset=state["offset"],
+        near=tuple(state["near"]) if state.get("near") else None,  # type: ignore[arg-type]
+        open_now=open_now,
+        concept=state.get("concept"),
+        kinds=frozenset({"service"}) if state.get("concept") or state.get("near") else None,
     )
+    outcome = app.finder.search(query)
+    closed = open_now and not outcome.matched
+    if closed:  # nothing open now: the same places, whose cards say when they open
+        outcome = app.finder.search(replace(query, open_now=False))
     if state["offset"] == 0 and state.get("text"):
         state["log_id"] = app.query_log.record(outcome)
     notice = ""
@@ -100,7 +109,10 @@ async def run_search(
             update, notice + text, categories_keyboard(app.finder.lexicon, who.language, _)
         )
         return
-    text, markup = await _render_results(context, who, outcome, state)
+    header = (
+        who._("Nothing like that is open right now. Here is when these open:") if closed else None
+    )
+    text, markup = await _render_results(context, who, outcome, state, header)
     await _reply(update, render.trim(notice + text), markup)
 
 
