@@ -53,6 +53,8 @@ class Caller:
     role: Role
     telegram_language: str | None
     _: Translate
+    # Whether the chat has a row, when this very update read it (None: answered from the cache).
+    stored: bool | None = None
 
     @property
     def is_coordinator(self) -> bool:
@@ -72,9 +74,11 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     telegram_language = user.language_code if user else None
     app = services(context)
     cached = context.chat_data if context.chat_data is not None else {}
+    stored = None
     if "language" not in cached or "role" not in cached:
         async with app.sessions() as session:
             row = await session.get(Chat, chat.id)
+        stored = row is not None
         if row is not None:
             cached["language"], cached["role"] = row.language, row.role
         else:
@@ -84,13 +88,16 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
             )
     cached["seen"] = time.time()
     language = cached["language"]
-    return Caller(chat.id, language, Role(cached["role"]), telegram_language, translator(language))
+    return Caller(
+        chat.id, language, Role(cached["role"]), telegram_language, translator(language), stored
+    )
 
 
 async def switch_language(context: ContextTypes.DEFAULT_TYPE, who: Caller, language: str) -> Caller:
     """Talk to this chat in `language` from now on: the family wrote in it."""
-    async with services(context).transaction() as session:
-        await follow_language(session, who.chat_id, language)
+    if who.stored is not False:  # a chat just seen to have no row has none to change
+        async with services(context).transaction() as session:
+            await follow_language(session, who.chat_id, language)
     if context.chat_data is not None:
         context.chat_data["language"] = language
     return replace(who, language=language, _=translator(language))

@@ -71,12 +71,13 @@ async def _hit_block(
 async def run_search(
     update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, state: dict[str, Any]
 ) -> None:
-    """Search with `state` (text/concept/near/offset), log it, and answer with result cards."""
+    """Search with `state` (text/concept/near/offset), log it, and answer with result cards.
+    "Open now" in the text keeps to places open now, or says plainly that none is."""
     app = services(context)
     await app.finder.refresh()
-    text, open_now = read_open_now(state.get("text", ""))
+    question, open_now = read_open_now(state.get("text", ""))
     query = SearchQuery(
-        text=text,
+        text=question,
         language=who.language,
         limit=PAGE_SIZE,
         offset=state["offset"],
