@@ -533,7 +533,11 @@ async def test_a_reminder_overtakes_a_broadcast_being_sent(
     sender = ScriptedSender()
     workers.append(fast_worker(session_factory, sender, per_second=100))
     await workers[0].start()
-    await until(lambda: _true(len(sender.sent) >= 20))
+
+    async def broadcast_under_way() -> bool:
+        return len(sender.sent) >= 20
+
+    await until(broadcast_under_way)
     async with session_factory() as session, session.begin():
         await enqueue(
             session, kind="reminder", text="Starts in 1 hour", recipients=[999], urgent=True
@@ -541,10 +545,6 @@ async def test_a_reminder_overtakes_a_broadcast_being_sent(
     await until(lambda: all_finished(session_factory))
     order = [chat_id for chat_id, _ in sender.sent]
     assert order.index(999) < 100 and len(order) == 301
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_two_workers_deliver_each_row_once(
