@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from functools import partial
 
@@ -186,7 +185,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     schedule_retention(scheduler, sessions)
     scheduling.add_interval_job(
         scheduler,
-        partial(forget_idle_chat_state_now, application),
+        partial(forget_idle_chat_state, application),
         seconds=3600,
         job_id="forget-idle-chat-state",
     )
@@ -209,12 +208,6 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
                 ],
                 language_code=None if language == "en" else language,
             )
-
-
-async def forget_idle_chat_state_now(application: Application) -> None:  # type: ignore[type-arg]
-    forgotten = forget_idle_chat_state(application, time.time())
-    if forgotten:
-        log.info("Forgot the in-memory state of %d idle chats", forgotten)
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

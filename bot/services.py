@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ from knowledge.chats import follow_language
 from knowledge.finder import ResourceFinder
 from knowledge.models import Chat, Role, utcnow
 from knowledge.queries import QueryLogger
+
+log = logging.getLogger(__name__)
 
 IDLE_CHAT_STATE_SECONDS = 24 * 3600
 
@@ -103,21 +106,20 @@ async def switch_language(context: ContextTypes.DEFAULT_TYPE, who: Caller, langu
     return replace(who, language=language, _=translator(language))
 
 
-def forget_idle_chat_state(
+async def forget_idle_chat_state(
     application: Application,  # type: ignore[type-arg]
-    now: float,
+    now: float | None = None,
     idle_seconds: float = IDLE_CHAT_STATE_SECONDS,
 ) -> int:
     """Drop the in-memory state (cached language and role, the last search) of chats silent
     for `idle_seconds`, so memory does not grow with every family ever heard from. What
     matters is in the database; an old "More results" button then says it has expired."""
-    idle = [
-        chat_id
-        for chat_id, data in application.chat_data.items()
-        if data.get("seen", 0.0) < now - idle_seconds
-    ]
+    cutoff = (time.time() if now is None else now) - idle_seconds
+    idle = [c for c, data in application.chat_data.items() if data.get("seen", 0.0) < cutoff]
     for chat_id in idle:
         application.drop_chat_data(chat_id)
+    if idle:
+        log.info("Forgot the in-memory state of %d idle chats", len(idle))
     return len(idle)
 
 

@@ -11,10 +11,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application
 
 from bot.local_chat import Call, InProcessBotApi, callback_update, location_update, message_update
+from knowledge.models import Language, Organization, Service
 
 COORDINATOR_ID = 9001
 
@@ -126,3 +128,31 @@ def texts(calls: list[Call]) -> str:
         str(c.params.get("text") or c.params.get("caption") or c.params.get("title") or "")
         for c in calls
     )
+
+
+async def add_service(
+    session: AsyncSession,
+    service_id: str,
+    name: str,
+    description: str = "",
+    *,
+    status: str = "active",
+    languages: tuple[str, ...] = (),
+) -> None:
+    """A service of a test organization, with the languages it is offered in (no hours)."""
+    if await session.get(Organization, "org-test") is None:
+        session.add(Organization(id="org-test", name="Test Organization"))
+        await session.flush()
+    session.add(
+        Service(
+            id=service_id,
+            organization_id="org-test",
+            name=name,
+            description=description,
+            status=status,
+        )
+    )
+    await session.flush()
+    for code in languages:
+        session.add(Language(id=f"{service_id}-{code}", service_id=service_id, code=code))
+    await session.flush()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from harness import BotHarness, buttons, texts
-from knowledge.models import Chat, Organization, QueryLog, Service
+from harness import BotHarness, add_service, buttons, texts
+from knowledge.models import Chat, QueryLog
 
 FAMILY = 501
 
@@ -146,17 +146,8 @@ async def test_open_now_with_nothing_open_says_so_and_when_they_open(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session, session.begin():
-        session.add(Organization(id="org-music", name="Riverbend Music"))
-        await session.flush()
-        session.add(
-            Service(
-                id="svc-ocarina",
-                organization_id="org-music",
-                name="Ocarina Lessons",
-                description="Ocarina lessons for children.",
-                status="active",
-            )
-        )  # no opening hours: never open "now"
+        # No opening hours: never open "now".
+        await add_service(session, "svc-ocarina", "Ocarina Lessons", "Ocarina lessons for kids.")
     await bot.application.bot_data["services"].finder.refresh(force=True)
     reply = texts(await bot.send(FAMILY, "ocarina lessons open now"))
     assert "Nothing like that is open right now" in reply and "Ocarina Lessons" in reply

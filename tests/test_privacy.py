@@ -159,7 +159,7 @@ async def test_idle_chats_in_memory_state_is_dropped(bot: BotHarness) -> None:
     await bot.send(CHAT + 1, "dentist")
     application = bot.application
     application.chat_data[CHAT]["seen"] = time.time() - 2 * 24 * 3600
-    assert forget_idle_chat_state(application, time.time()) == 1
+    assert await forget_idle_chat_state(application, time.time()) == 1
     assert CHAT not in application.chat_data and CHAT + 1 in application.chat_data
     # What matters was in the database: the chat is still answered in Spanish.
     assert "Esto es lo que encontré" in texts(await bot.send(CHAT, "dentist"))

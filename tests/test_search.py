@@ -15,11 +15,11 @@ import pytest
 from relevance import evaluate, load_queries  # tests/relevance: the labelled queries
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from harness import add_service
 from knowledge import finder as finder_module
 from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon, load_lexicon
-from knowledge.models import Language, Organization, Service
 from knowledge.search import (
     SearchIndex,
     SearchOutcome,
@@ -55,33 +55,6 @@ def ids(
     index: SearchIndex, text: str = "", now: datetime | None = None, **options: object
 ) -> list[str]:
     return [hit.id for hit in search(index, text, now, **options).hits]
-
-
-async def add_service(
-    session: AsyncSession,
-    service_id: str,
-    name: str,
-    description: str = "",
-    *,
-    status: str = "active",
-    languages: tuple[str, ...] = (),
-) -> None:
-    if await session.get(Organization, "org-test") is None:
-        session.add(Organization(id="org-test", name="Test Organization"))
-        await session.flush()
-    session.add(
-        Service(
-            id=service_id,
-            organization_id="org-test",
-            name=name,
-            description=description,
-            status=status,
-        )
-    )
-    await session.flush()
-    for code in languages:
-        session.add(Language(id=f"{service_id}-{code}", service_id=service_id, code=code))
-    await session.flush()
 
 
 # --- matching ----------------------------------------------------------------------------------
