@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.durations import parse_duration
 from knowledge.models import Event, Reminder
 from knowledge.text import clean_text
 
 DEFAULT_REMINDERS = (timedelta(days=1), timedelta(hours=1))
-_OFFSET = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_offsets(text: str) -> list[timedelta]:
     """ "1d,1h,10m" -> offsets before the start; raises ValueError naming the bad part."""
-    offsets = []
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        match = _OFFSET.match(part.lower())
-        if not match or int(match.group(1)) == 0:
-            raise ValueError(f"'{part.strip()}' is not a reminder time like 1d, 2h or 10m")
-        offsets.append(timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    offsets = [parse_duration(part, units="mhdw") for part in text.split(",") if part.strip()]
     return sorted(set(offsets), reverse=True)
 
 

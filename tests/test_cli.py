@@ -159,7 +159,7 @@ async def test_event_add_defaults_to_a_day_and_an_hour_before(
         (["--starts", "2031-01-01T10:00", "--ends", "2031-01-01T09:00"], "--ends must be after"),
         (
             ["--starts", "2031-01-01T10:00", "--remind", "soon"],
-            "--remind: 'soon' is not a reminder time",
+            "--remind: 'soon' is not a duration",
         ),
     ],
 )
@@ -179,3 +179,15 @@ async def test_services_count_unchanged_by_repeat_chat_runs(
     async with session_factory() as session:
         count = await session.scalar(select(func.count()).select_from(Service))
     assert count and count < 100
+
+
+def test_report_gaps_lists_what_found_nothing(database_url: str) -> None:
+    assert cli(database_url, "chat", stdin="zzqx blorft\n").returncode == 0
+    result = cli(database_url, "report", "gaps", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["example"] for row in json.loads(result.stdout)] == ["zzqx blorft"]
+    bad = cli(database_url, "report", "gaps", "--since", "yesterday")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "resource-finder: --since expects a date such as 2026-09-01, not 'yesterday'"
+    )
