@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import SettingsError, load_settings
 from bot.local_chat import Call
 from botapi import parse_html
 from harness import COORDINATOR_ID, BotHarness, bot_with_settings, buttons, texts
@@ -378,3 +379,26 @@ async def test_crisis_results_have_no_more_button_and_stay_in_telegrams_limits(
             assert len(data.encode()) <= 64
             assert "More results" not in label
     assert_valid_html(calls)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "variable"),
+    [
+        ("emergency_number", "", "EMERGENCY_NUMBER"),
+        ("crisis_line", "call us", "CRISIS_LINE"),
+        ("dv_hotline", "hotline", "DV_HOTLINE"),
+        ("school_office_phone", "office", "SCHOOL_OFFICE_PHONE"),
+        ("phone_region", "Spain", "PHONE_REGION"),
+    ],
+)
+def test_a_wrong_number_stops_the_bot_with_one_line(
+    setting: str, value: str, variable: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"^{variable}: expected"):
+        load_settings(**{setting: value})
+
+
+def test_numbers_may_be_left_out_but_the_emergency_number() -> None:
+    settings = load_settings(crisis_line="", crisis_text_line="", dv_hotline="")
+    assert (settings.crisis_line, settings.dv_hotline, settings.emergency_number) == ("", "", "911")
+    assert load_settings(school_office_phone="(515) 555-0100").school_office_phone

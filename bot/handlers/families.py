@@ -192,7 +192,7 @@ async def _nearby(
     state: dict[str, Any] = {"near": list(point), "offset": 0}
     if previous.get("concept"):
         state["concept"] = previous["concept"]  # "nearby" within the category being browsed
-    else:  # a place and no question yet: ask what they need there, then search near it
+    elif not previous.get("text"):  # a place and no question: ask what they need there
         if context.chat_data is not None:
             context.chat_data["search"] = state
         markup = categories_keyboard(
