@@ -240,7 +240,11 @@ def phone_labels(phones: Sequence[PhoneLine], _: Translate) -> list[str | None]:
         else:
             label = _("Main") if position == 0 else _("Other")
         labels.append(label)
-    return labels
+    # Two "Main front desk" numbers: the place each rings at tells them apart.
+    return [
+        phone.place if labels.count(label) > 1 and phone.place else label
+        for phone, label in zip(phones, labels, strict=True)
+    ]
 
 
 def _is_text_line(phone: PhoneLine) -> bool:

@@ -97,6 +97,7 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
             )
         )
     phones = [phone for phone in phones if (phone.type or "voice").lower() != "fax"][:MAX_PHONES]
+    place_names = {location.id: location.name for location in locations if location.name}
     phone_languages: dict[str, list[str]] = {}
     for phone_id, code in await session.execute(
         select(Language.phone_id, func.coalesce(Language.code, Language.name)).where(
@@ -138,6 +139,7 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
                 extension=phone.extension,
                 description=phone.description,
                 languages=tuple(phone_languages.get(phone.id, ())),
+                place=place_names.get(phone.location_id or ""),
             )
             for phone in phones
             if phone.number and phone.number.strip()

@@ -29,6 +29,7 @@ class PhoneLine:
     extension: str | None = None
     description: str | None = None
     languages: tuple[str, ...] = ()  # language codes or names the line is answered in
+    place: str | None = None  # the location it rings at, for a location's number
 
 
 def use_region(region: str) -> None:

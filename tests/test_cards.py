@@ -72,6 +72,13 @@ def test_several_numbers_are_labelled() -> None:
     details = service_details(record(phones=phones), WEDNESDAY_NOON, EN)
     assert details.count("☎") == 3 and "☎ Text: +1 515-555-0132" in details
     assert phone_line([PhoneLine("(515) 555-0132", "text")], EN) == "☎ Text: +1 515-555-0132"
+    desks = [
+        PhoneLine("(515) 555-0105", description="Main front desk", place="Lincoln Elementary"),
+        PhoneLine("(515) 555-0106", description="Main front desk", place="Roosevelt Middle"),
+    ]
+    assert phone_line(desks, EN) == (
+        "☎ Lincoln Elementary: +1 515-555-0105 · ☎ Roosevelt Middle: +1 515-555-0106"
+    )
 
 
 WEEKDAYS_NINE_TO_SIX = [OpenInterval(day, 9 * 60, 18 * 60) for day in range(5)]

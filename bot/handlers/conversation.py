@@ -46,8 +46,7 @@ def _guesser(context: ContextTypes.DEFAULT_TYPE) -> LanguageGuesser:
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Free text: the crisis reply if it signals danger, a friendly answer to small talk,
-    otherwise a search."""
+    """Free text: a crisis reply for danger, a friendly answer to small talk, else a search."""
     message = update.effective_message
     assert message is not None and message.text is not None
     text = clean_text(message.text).strip()[:MAX_QUESTION_CHARACTERS]

@@ -139,8 +139,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The family's question: send it to every coordinator and say when to expect an answer.
-    Danger in it is answered first, as anywhere else."""
+    """The family's question: send it to every coordinator and say when to expect an answer."""
     message = update.effective_message
     chat = update.effective_chat
     assert message is not None and message.text is not None and chat is not None
@@ -152,7 +151,7 @@ async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if utcnow() - asked_at > STALE_AFTER:
         return  # long forgotten: let search answer it
     danger = default_crisis_signals().detect(message.text)
-    if danger is not None:
+    if danger is not None:  # danger in a question is answered first, as anywhere else
         who, _lines = await answer_danger(update, context, who, danger)
     app = services(context)
     async with app.transaction() as session:
