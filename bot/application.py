@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from functools import partial
 
 from telegram import BotCommand, Update
@@ -13,7 +12,6 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -21,10 +19,18 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
-from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
-from bot.handlers import common, coordinators, events, families, handoff, inline, staff
+from bot.handlers import (
+    common,
+    conversation,
+    coordinators,
+    events,
+    families,
+    handoff,
+    inline,
+    staff,
+)
 from bot.handlers import stats as stats_handlers
 from bot.i18n import translator
 from bot.replies import ReplyRateLimiter
@@ -39,6 +45,7 @@ from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
+from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
 from knowledge.setup import prepare_database
 
@@ -63,40 +70,33 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CallbackQueryHandler(staff.toolkit_callback, pattern=r"^tk(:|$)"))
     application.add_handler(InlineQueryHandler(inline.answer_inline_query))
     # --- ask a person (handoff) ---
-    # Its own group, tried before the others: while a family is asked for their question,
-    # their text is the question; anything else ends the question and is handled as usual.
-    # Keyed by chat and user, not by message, although a button starts it: PTB warns about
-    # that combination, and here it is what we mean.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"If 'per_message=False'", PTBUserWarning)
-        ask_a_person = ConversationHandler(
-            entry_points=[
-                CommandHandler("ask", handoff.ask, filters=private),
-                CallbackQueryHandler(handoff.ask, pattern=r"^ask$"),
-            ],
-            states={
-                handoff.QUESTION: [
-                    MessageHandler(
-                        filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
-                        handoff.forward_question,
-                    )
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", handoff.cancel),
-                TypeHandler(Update, handoff.drop_question),
-            ],
-            allow_reentry=True,
-            name="ask",
-        )
-    application.add_handler(ask_a_person, group=handoff.GROUP)
+    # Its own group, tried before the others: while a family is asked for their question (in
+    # the database, so across restarts), their text is the question; anything else ends the
+    # question and is handled as usual. Coordinators' replies are relayed from a group before.
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND & private,
             handoff.relay_answer,
         ),
+        group=handoff.RELAY_GROUP,
+    )
+    application.add_handler(
+        CommandHandler("ask", handoff.ask, filters=private), group=handoff.GROUP
+    )
+    application.add_handler(
+        CallbackQueryHandler(handoff.ask, pattern=r"^ask$"), group=handoff.GROUP
+    )
+    application.add_handler(
+        CommandHandler("cancel", handoff.cancel, filters=private), group=handoff.GROUP
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & private,
+            handoff.forward_question,
+        ),
         group=handoff.GROUP,
     )
+    application.add_handler(TypeHandler(Update, handoff.drop_question), group=handoff.GROUP)
     # --- coordinators (roles, subscriptions, broadcast) ---
     application.add_handler(
         CommandHandler("subscribe", coordinators.subscribe_command, filters=private)
@@ -137,8 +137,9 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
 
     application.add_handler(MessageHandler(filters.COMMAND & private, common.unknown_command))
     application.add_handler(MessageHandler(filters.LOCATION & private, families.shared_location))
+    # Free text: danger first, then small talk, then a search (bot/handlers/conversation.py).
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & private, families.search_text)
+        MessageHandler(filters.TEXT & ~filters.COMMAND & private, conversation.answer_text)
     )
     # Photos, stickers, voice notes, files: say what the bot understands.
     application.add_handler(
@@ -248,5 +249,6 @@ def build_application(
     application = builder.concurrent_updates(processor).build()
     processor.on_flood = partial(common.ask_to_slow_down, application)
     application.bot_data["settings"] = settings
+    use_region(settings.phone_region)  # one community per process: its numbers' country
     register_handlers(application)
     return application

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     # how often the reminder job looks at the database (it also wakes for the next reminder).
     quiet_hours: str = "21:00-07:00"
     reminder_check_seconds: float = 30
+    # Conversation (issue 12): the numbers the crisis reply gives before anything else, the
+    # school office's number for when nobody answers /ask, and the region of numbers written
+    # without a country code. README: "Crisis and office numbers".
+    phone_region: str = "US"
+    emergency_number: str = Field(default="911", validate_default=True)
+    crisis_line: str = "988"
+    crisis_text_line: str = "988"
+    dv_hotline: str = "1-800-799-7233"
+    school_office_phone: str = ""
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -95,6 +104,30 @@ class Settings(BaseSettings):
     def _check_interval(cls, value: float) -> float:
         if not 0.1 <= value <= 3600:
             raise ValueError("expected seconds between 0.1 and 3600")
+        return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _phone_region_shape(cls, value: str) -> str:
+        from knowledge.phones import is_known_region
+
+        value = value.strip().upper()
+        if not is_known_region(value):
+            raise ValueError("expected a two-letter country code such as US, MX or ES")
+        return value
+
+    @field_validator(
+        "emergency_number", "crisis_line", "crisis_text_line", "dv_hotline", "school_office_phone"
+    )
+    @classmethod
+    def _phone_number_shape(cls, value: str, info: ValidationInfo) -> str:
+        from knowledge.phones import is_phone_number
+
+        value = " ".join(value.split())
+        if not value and info.field_name != "emergency_number":
+            return value  # not given: that line is left out
+        if not is_phone_number(value, info.data.get("phone_region", "US")):
+            raise ValueError("expected a phone number such as 911, 988 or +1 515-555-0100")
         return value
 
     @field_validator("webhook_url")

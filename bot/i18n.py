@@ -7,7 +7,7 @@ first use, so there is no build step and no compiled file to forget.
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -19,7 +19,20 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 
-Translate = Callable[[str], str]
+
+@dataclass(frozen=True, slots=True)
+class Translate:
+    """`_("text")` in one language; it knows which, for what follows the locale (times, days)."""
+
+    language: str
+    catalog: gettext.NullTranslations
+
+    def __call__(self, message: str) -> str:
+        return self.catalog.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form for `n` (Spanish says "a la 1:00" but "a las 2:00": n is the hour there)."""
+        return self.catalog.ngettext(singular, plural, n)
 
 
 @cache
@@ -36,7 +49,12 @@ def translations(language: str) -> gettext.NullTranslations:
 
 
 def translator(language: str | None) -> Translate:
-    return translations(supported_language(language)).gettext
+    return _translator(supported_language(language))
+
+
+@cache
+def _translator(language: str) -> Translate:
+    return Translate(language, translations(language))
 
 
 def supported_language(code: str | None) -> str:

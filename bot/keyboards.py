@@ -23,19 +23,20 @@ def _pairs(buttons: Sequence[InlineKeyboardButton]) -> list[list[InlineKeyboardB
     return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
 
 
-def categories_keyboard(lexicon: Lexicon, language: str, _: Translate) -> InlineKeyboardMarkup:
+def categories_keyboard(
+    lexicon: Lexicon, language: str, _: Translate, ask: bool = True, near: bool = True
+) -> InlineKeyboardMarkup:
+    """The categories, then "Services near me" (unless a place is known already) and "Ask a
+    person" (only where it leads somewhere: bot.handlers.handoff.can_ask)."""
     buttons = [
         button(f"{c.emoji} {c.label.get(language, c.id)}", "cat", c.id) for c in lexicon.categories
     ]
-    return keyboard(
-        [
-            *_pairs(buttons),
-            [
-                button("📍 " + _("Services near me"), "near"),
-                button("🙋 " + _("Ask a person"), "ask"),
-            ],
-        ]
-    )
+    last = []
+    if near:
+        last.append(button("📍 " + _("Services near me"), "near"))
+    if ask:
+        last.append(button("🙋 " + _("Ask a person"), "ask"))
+    return keyboard([*_pairs(buttons), last])
 
 
 def concepts_keyboard(

@@ -51,13 +51,21 @@ class Call:
     result: Any = None
 
 
+def _first_id() -> int:
+    """Microseconds since 1970: later than any id an earlier session on this database gave
+    (sessions send far fewer than a million messages a second), and within JSON's 2**53."""
+    return time.time_ns() // 1000
+
+
 @dataclass
 class InProcessBotApi(BaseRequest):
     """A Bot API that lives in this process: enough of Telegram for the handlers."""
 
     listener: Callable[[Call], None] | None = None
     calls: list[Call] = field(default_factory=list)
-    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # Message ids go on from one session to the next, as in a real chat: coordinators' copies of
+    # questions are stored by message id, and a second session starting again at 1 collided.
+    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(_first_id()))
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
     async def initialize(self) -> None:

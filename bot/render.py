@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
+from babel.dates import format_time, get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translate
 from knowledge.directory import ServiceRecord
+from knowledge.fees import read_fees
 from knowledge.hours import (
+    MINUTES_PER_DAY,
     OpenInterval,
-    format_minutes,
     hours_on,
     is_always_open,
     is_open,
     next_opening,
 )
+from knowledge.phones import PhoneLine, dialable
 from knowledge.text import short_hash
 
 MAX_MESSAGE = 4096
 MAX_CALLBACK_BYTES = 64
 SNIPPET = 140
 KM_PER_MILE = 1.609344
+CARD_PHONES = 2  # numbers on a result card; the details card shows them all
+SHORT_LABEL = 24  # a directory's own description of a number is its label up to this length
 
 
 def escape(text: object) -> str:
@@ -94,12 +99,25 @@ def format_distance(km: float, miles: bool) -> str:
     return f"{km:.1f} km" if km >= 1 else f"{round(km * 1000, -1):.0f} m"
 
 
-def weekday_names(_: Translate) -> list[str]:
-    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+def clock(minutes: int, _: Translate) -> str:
+    """A time of day as the reader's locale writes it: "6:00 PM" in English, "18:00" in Spanish."""
+    minutes %= MINUTES_PER_DAY
+    return format_time(time(minutes // 60, minutes % 60), "short", locale=_.language)
+
+
+def day_name(weekday: int, _: Translate) -> str:
+    """The full name of a weekday (0 = Monday) in the reader's language: "Friday", "viernes"."""
+    return str(get_day_names("wide", locale=_.language)[weekday])
+
+
+def _hour(minutes: int) -> int:
+    # Spanish says "a la 1:00" but "a las 2:00": the plural form follows the hour.
+    return (minutes % MINUTES_PER_DAY) // 60
 
 
 def today_hours(intervals: Sequence[OpenInterval], now: datetime, _: Translate) -> str | None:
-    """ "Open now, until 17:00", "Opens today at 14:00", "Closed now, opens Mon 08:00"..."""
+    """ "Open now, until 5:00 PM", "Opens today at 2:00 PM", "Closed now, opens Monday at
+    8:00 AM"..., in the reader's language and clock."""
     if not intervals:
         return None
     if is_always_open(intervals):
@@ -109,29 +127,42 @@ def today_hours(intervals: Sequence[OpenInterval], now: datetime, _: Translate) 
         closing = [c for o, c in hours_on(intervals, now.weekday()) if o <= minute < c]
         if not closing:  # open since yesterday evening
             closing = [c - 1440 for o, c in hours_on(intervals, (now.weekday() - 1) % 7)]
-        return _("Open now, until {time}").format(time=format_minutes(max(closing)))
+        until = max(closing)
+        return _.ngettext("Open now, until {time}", "Open now, until {time}", _hour(until)).format(
+            time=clock(until, _)
+        )
     upcoming = next_opening(intervals, now)
     if upcoming is None:
         return None
     days, opens = upcoming
+    at = clock(opens, _)
     if days == 0:
-        return _("Opens today at {time}").format(time=format_minutes(opens))
+        return _.ngettext("Opens today at {time}", "Opens today at {time}", _hour(opens)).format(
+            time=at
+        )
     if days == 1:
-        return _("Closed now, opens tomorrow at {time}").format(time=format_minutes(opens))
-    day = weekday_names(_)[(now.weekday() + days) % 7]
-    return _("Closed now, opens {day} at {time}").format(day=day, time=format_minutes(opens))
+        return _.ngettext(
+            "Closed now, opens tomorrow at {time}",
+            "Closed now, opens tomorrow at {time}",
+            _hour(opens),
+        ).format(time=at)
+    day = day_name((now.weekday() + days) % 7, _)
+    return _.ngettext(
+        "Closed now, opens {day} at {time}", "Closed now, opens {day} at {time}", _hour(opens)
+    ).format(day=day, time=at)
 
 
 def week_hours(intervals: Sequence[OpenInterval], _: Translate) -> list[str]:
+    """One line per weekday: "Monday: 9:00 AM – 5:00 PM", "Sunday: closed"."""
     if is_always_open(intervals):
         return [_("Open 24 hours, every day")]
-    names = weekday_names(_)
     closed = _("closed")
     lines = []
     for day in range(7):
         blocks = hours_on(intervals, day)
-        spans = ", ".join(f"{format_minutes(o)}–{format_minutes(c)}" for o, c in blocks)
-        lines.append(f"{names[day]}: {spans or closed}")
+        spans = ", ".join(f"{clock(o, _)} – {clock(c, _)}" for o, c in blocks)
+        name = day_name(day, _)
+        lines.append(f"{name[:1].upper()}{name[1:]}: {spans or closed}")
     return lines
 
 
@@ -175,14 +206,69 @@ def service_card(
         facts.append(f"📍 {escape(distance)}")
     if facts:
         lines.append(" · ".join(facts))
+    phones = phone_line(record.phones[:CARD_PHONES], _)
+    if phones:
+        lines.append(phones)
     extras = []
     if record.languages:
         extras.append(f"🗣 {escape(language_list(record.languages, _))}")
-    if record.fees:
-        extras.append(f"💲 {escape(one_line(record.fees, 60))}")
+    fees = fees_text(record.fees, _, 60)
+    if fees:
+        extras.append(f"💲 {escape(fees)}")
     if extras:
         lines.append(" · ".join(extras))
     return "\n".join(lines)
+
+
+def phone_labels(phones: Sequence[PhoneLine], _: Translate) -> list[str | None]:
+    """What tells several numbers apart: the directory's short description, "Text", the
+    language the line answers in, else "Main" for the first. One number needs no label, unless
+    it only takes texts."""
+    if len(phones) == 1:
+        return [_("Text") if _is_text_line(phones[0]) else None]
+    labels: list[str | None] = []
+    names = language_names(_)
+    for position, phone in enumerate(phones):
+        description = " ".join((phone.description or "").split()).rstrip(".")
+        if description and len(description) <= SHORT_LABEL:
+            label = description
+        elif _is_text_line(phone):
+            label = _("Text")
+        elif phone.languages and not {"en", "english"} & {x.lower() for x in phone.languages}:
+            language = names.get(phone.languages[0].lower(), phone.languages[0])
+            label = _("{language} line").format(language=language)
+        else:
+            label = _("Main") if position == 0 else _("Other")
+        labels.append(label)
+    # Two "Main front desk" numbers: the place each rings at tells them apart.
+    return [
+        phone.place if labels.count(label) > 1 and phone.place else label
+        for phone, label in zip(phones, labels, strict=True)
+    ]
+
+
+def _is_text_line(phone: PhoneLine) -> bool:
+    return (phone.kind or "").lower() in ("text", "sms")
+
+
+def phone_line(phones: Sequence[PhoneLine], _: Translate) -> str | None:
+    """ "☎ +1 515-555-0149", or "☎ Main: +1 515-555-0149 · ☎ Spanish line: +1 515-555-0150":
+    numbers in international form, which a phone offers to call with one tap."""
+    if not phones:
+        return None
+    parts = []
+    for phone, label in zip(phones, phone_labels(phones, _), strict=True):
+        number = escape(dialable(phone.number, phone.extension))
+        parts.append(f"☎ {escape(label)}: {number}" if label else f"☎ {number}")
+    return " · ".join(parts)
+
+
+def fees_text(fees: str | None, _: Translate, limit: int) -> str | None:
+    """The fees as a family should read them: "Free" for "None" or "$0", nothing for "N/A"."""
+    reading = read_fees(fees)
+    if reading is None:
+        return None
+    return _("Free") if reading.free else one_line(reading.text, limit)
 
 
 def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
@@ -195,8 +281,9 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
     if record.description:
         lines += ["", escape(one_line(record.description, 1500))]
     lines.append("")
-    for number, _kind in record.phones:
-        lines.append(f"📞 {escape(number)}")
+    for phone, label in zip(record.phones, phone_labels(record.phones, _), strict=True):
+        number = escape(dialable(phone.number, phone.extension))
+        lines.append(f"☎ {escape(label)}: {number}" if label else f"☎ {number}")
     for place in record.places:
         where = ", ".join(p for p in (place.name, place.address) if p)
         if where:
@@ -212,8 +299,9 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
         lines.append(f"🗣 {escape(language_list(record.languages, _))}")
     if record.interpretation:
         lines.append(f"💬 {escape(one_line(record.interpretation, 300))}")
-    if record.fees:
-        lines.append(f"💲 {escape(one_line(record.fees, 300))}")
+    fees = fees_text(record.fees, _, 300)
+    if fees:
+        lines.append(f"💲 {escape(fees)}")
     if record.eligibility:
         heading = _("Who can use it")
         lines += ["", f"<b>{escape(heading)}</b>", escape(one_line(record.eligibility, 600))]

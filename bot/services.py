@@ -96,6 +96,15 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     )
 
 
+def language_notice(leaving: Translate, language: str) -> str:
+    """ "I will answer in Spanish from now on", said in the language being left: the person
+    read it a moment ago, and may not read the new one (a phone set to English, say)."""
+    _ = leaving
+    if language == "es":
+        return _("I will answer in Spanish from now on. /language changes it.")
+    return _("I will answer in English from now on. /language changes it.")
+
+
 async def switch_language(context: ContextTypes.DEFAULT_TYPE, who: Caller, language: str) -> Caller:
     """Talk to this chat in `language` from now on: the family wrote in it."""
     if who.stored is not False:  # a chat just seen to have no row has none to change

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.scheduler import add_interval_job
 from knowledge.models import (
+    CrisisSignal,
     Delivery,
     DeliveryStatus,
     Event,
@@ -75,6 +76,10 @@ async def purge_expired(session: AsyncSession, now: datetime) -> dict[str, int]:
         delete(Invitation).where(
             Invitation.expires_at < now - timedelta(days=INVITATION_DAYS_AFTER_EXPIRY)
         ),
+    )
+    await run(
+        "crisis_signal",
+        delete(CrisisSignal).where(CrisisSignal.created_at < now - timedelta(days=QUERY_LOG_DAYS)),
     )
     return removed
 

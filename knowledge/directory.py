@@ -18,6 +18,9 @@ from knowledge.models import (
     Service,
     ServiceAtLocation,
 )
+from knowledge.phones import PhoneLine
+
+MAX_PHONES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,7 @@ class ServiceRecord:
     website: str | None
     email: str | None
     alert: str | None
-    phones: list[tuple[str, str | None]] = field(default_factory=list)  # (number, type)
+    phones: list[PhoneLine] = field(default_factory=list)  # the service's own first; no fax
     places: list[Place] = field(default_factory=list)
     hours: list[OpenInterval] = field(default_factory=list)
     hours_note: str | None = None
@@ -81,18 +84,28 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         if address.location_id not in addresses or address.address_type == "physical":
             addresses[address.location_id] = address
     phones = list(
-        await session.execute(
-            select(Phone.number, Phone.type)
+        await session.scalars(
+            select(Phone)
             .where((Phone.service_id == service_id) | Phone.location_id.in_(location_ids))
             .order_by(Phone.service_id.is_(None), Phone.id)
         )
     )
     if not phones and organization is not None:
         phones = list(
-            await session.execute(
-                select(Phone.number, Phone.type).where(Phone.organization_id == organization.id)
+            await session.scalars(
+                select(Phone).where(Phone.organization_id == organization.id).order_by(Phone.id)
             )
         )
+    phones = [phone for phone in phones if (phone.type or "voice").lower() != "fax"][:MAX_PHONES]
+    place_names = {location.id: location.name for location in locations if location.name}
+    phone_languages: dict[str, list[str]] = {}
+    for phone_id, code in await session.execute(
+        select(Language.phone_id, func.coalesce(Language.code, Language.name)).where(
+            Language.phone_id.in_([phone.id for phone in phones])
+        )
+    ):
+        if phone_id and code:
+            phone_languages.setdefault(phone_id, []).append(code)
     schedules = list(
         await session.scalars(select(Schedule).where(Schedule.service_id == service_id))
     )
@@ -119,7 +132,18 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         website=service.url or (organization.website if organization else None),
         email=service.email,
         alert=service.alert,
-        phones=[(number, kind) for number, kind in phones if (kind or "voice") != "fax"][:3],
+        phones=[
+            PhoneLine(
+                number=phone.number,
+                kind=phone.type,
+                extension=phone.extension,
+                description=phone.description,
+                languages=tuple(phone_languages.get(phone.id, ())),
+                place=place_names.get(phone.location_id or ""),
+            )
+            for phone in phones
+            if phone.number and phone.number.strip()
+        ],
         places=[
             Place(
                 name=location.name,

@@ -74,11 +74,6 @@ def hours_on(intervals: Iterable[OpenInterval], weekday: int) -> list[tuple[int,
     return [(i.opens, i.closes) for i in intervals if i.weekday == weekday]
 
 
-def format_minutes(minutes: int) -> str:
-    minutes %= MINUTES_PER_DAY
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def is_always_open(intervals: Iterable[OpenInterval]) -> bool:
     days = {i.weekday for i in intervals if i.opens == 0 and i.closes >= MINUTES_PER_DAY}
     return len(days) == 7

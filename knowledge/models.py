@@ -329,6 +329,9 @@ class Chat(Base):
     school_id: Mapped[str | None] = mapped_column(String)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by /ask until the family's next message, which is their question for a person; in the
+    # database so that a restart in between does not turn the question into a search.
+    question_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Event(Base):
@@ -501,6 +504,17 @@ class HandoffCopy(Base):
     handoff_id: Mapped[int] = mapped_column(
         ForeignKey("handoff.id", ondelete="CASCADE"), index=True
     )
+
+
+class CrisisSignal(Base):
+    """One crisis reply, counted for coordinators: its kinds ("suicide,abuse"; see
+    knowledge.crisis.KINDS) and the time only, never who wrote or what."""
+
+    __tablename__ = "crisis_signal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kinds: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class ContentVersion(Base):

@@ -31,3 +31,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def clean_text(text: str) -> str:
     """User text safe to store: no NUL or other control characters (PostgreSQL refuses NUL)."""
     return _CONTROL.sub("", text)
+
+
+def message_words(text: str) -> list[str]:
+    """What a person wrote as folded words, apostrophes dropped first: "I'm" is "im", "can't"
+    "cant", "¿Dónde?" "donde"."""
+    return fold(text.replace("'", "").replace("\u2019", "")).split()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,26 @@ async def add_service(
     for code in languages:
         session.add(Language(id=f"{service_id}-{code}", service_id=service_id, code=code))
     await session.flush()
+
+
+@asynccontextmanager
+async def bot_with_settings(database_url: str, **settings: object) -> AsyncIterator[BotHarness]:
+    """The real Application on `database_url` with these settings (COORDINATOR_IDS defaults to
+    COORDINATOR_ID), talking to an in-process Bot API; shut down as the bot would be."""
+    from bot.application import build_application, post_init
+    from bot.config import load_settings
+    from bot.local_chat import LOCAL_TOKEN, InProcessBotApi
+
+    settings.setdefault("coordinator_ids", str(COORDINATOR_ID))
+    api = InProcessBotApi()
+    application = build_application(
+        load_settings(database_url=database_url, **settings), request=api, token=LOCAL_TOKEN
+    )
+    application.bot_data["set_commands"] = False
+    async with application:
+        await post_init(application)
+        try:
+            yield BotHarness(application, api)
+        finally:
+            if application.post_shutdown:
+                await application.post_shutdown(application)

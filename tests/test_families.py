@@ -55,7 +55,7 @@ async def test_results_page_through_more(bot: BotHarness) -> None:
 async def test_details_show_phone_hours_and_how_to_apply(bot: BotHarness) -> None:
     await bot.send(FAMILY, "dentist")
     details = texts(await bot.press(FAMILY, "ℹ️ 1."))
-    assert "📞" in details and "Mon:" in details and "How to get it" in details
+    assert "☎ " in details and "Monday:" in details and "How to get it" in details
 
 
 async def test_map_sends_a_venue(bot: BotHarness) -> None:
@@ -103,14 +103,24 @@ async def test_browse_category_then_need_then_back(bot: BotHarness) -> None:
     assert any("Food" in text for text, _ in buttons(back[-1]))
 
 
-async def test_shared_location_lists_nearest_with_distances(bot: BotHarness) -> None:
+async def test_shared_location_asks_what_is_needed_then_lists_nearest(bot: BotHarness) -> None:
     calls = await bot.share_location(FAMILY, 41.5900, -93.6200)
-    assert " mi" in texts(calls)  # English (US) reads miles
+    assert "What do you need near here?" in texts(calls)
+    labels = [label for call in calls for label, _ in buttons(call)]
+    assert any("Food" in label for label in labels)
+    assert not any("near me" in label for label in labels)  # the place is known already
+    await bot.press(FAMILY, "Food")
+    results = await bot.press(FAMILY, "Food pantry")
+    assert " mi" in texts(results)  # English (US) reads miles, nearest first
+    assert any(data.startswith("fb:") for call in results for _, data in buttons(call))
 
 
-async def test_zip_code_lists_nearby_services(bot: BotHarness) -> None:
+async def test_zip_code_asks_what_is_needed_near_it(bot: BotHarness) -> None:
     calls = await bot.send(FAMILY, "50310")
-    assert "near you" in texts(calls)
+    assert "What do you need near here?" in texts(calls)
+    await bot.press(FAMILY, "Health")
+    results = await bot.press(FAMILY, "Dentist")
+    assert "near you" in texts(results) or " mi" in texts(results)
 
 
 async def test_unknown_zip_code_is_answered_kindly(bot: BotHarness) -> None:
@@ -131,13 +141,18 @@ async def test_a_question_in_spanish_is_answered_in_spanish_from_an_english_phon
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     first = texts(await bot.send(FAMILY, "necesito comida", language="en"))
-    assert "Desde ahora le contesto en español" in first and "Esto es lo que encontré" in first
+    # Told in the language being left, which the person just read: how to change it back.
+    assert "I will answer in Spanish from now on" in first and "Esto es lo que encontré" in first
     assert "Here is what I found" not in first
-    # The conversation stays in Spanish: buttons, the next page, the next question.
+    # The conversation stays in Spanish: buttons, the next page, the next Spanish question.
     more = texts(await bot.press(FAMILY, "Más resultados"))
-    assert "4." in more and "Desde ahora" not in more
+    assert "4." in more and "Spanish from now on" not in more
+    again = texts(await bot.send(FAMILY, "necesito un dentista", language="en"))
+    assert "Esto es lo que encontré" in again and "from now on" not in again
+    # An English question switches back, and says so in Spanish.
     second = texts(await bot.send(FAMILY, "dentist for my kid", language="en"))
-    assert "Esto es lo que encontré" in second and "Desde ahora" not in second
+    assert "Here is what I found" in second
+    assert "Desde ahora le contesto en inglés" in second
     async with session_factory() as session:
         assert await session.get(Chat, FAMILY) is None  # still nothing stored for a question
 

@@ -160,12 +160,18 @@ def test_a_reply_refused_with_429_waits_and_still_arrives(running_bot: RunningBo
     assert not any("Sorry" in text or "⚠️" in text for text in sent)
 
 
-def test_a_shared_location_lists_distances(running_bot: RunningBot) -> None:
+def test_a_shared_location_asks_what_is_needed_then_lists_distances(
+    running_bot: RunningBot,
+) -> None:
     chat, api = 880_103, running_bot.api
     mark = api.mark()
     api.push_location(chat, 41.59, -93.62)
-    reply = api.wait_for_reply(chat, after_index=mark, timeout=REPLY_SECONDS)
+    wait_for_text(running_bot, chat, "What do you need near here?", mark)
+    api.press(chat, "Food", timeout=REPLY_SECONDS)
+    api.press(chat, "Food pantry", timeout=REPLY_SECONDS)
+    reply = wait_for_text(running_bot, chat, "Here is what I found", mark)
     assert re.search(r"📍 \d+(\.\d+)? (mi|km|m)\b", reply_text(reply)), reply_text(reply)
+    assert any(label in ("👍", "👎") for label in reply.button_labels)
     assert not running_bot.errors_for(chat)
 
 

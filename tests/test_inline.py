@@ -71,7 +71,7 @@ async def test_inline_query_offers_service_cards(bot: BotHarness) -> None:
     assert_valid_results(results)
     assert results and "Dental" in results[0]["title"]
     card = results[0]["input_message_content"]["message_text"]
-    assert "<b>" in card and "📞" in card and "📍" in card
+    assert "<b>" in card and "☎ +1 515-" in card and "📍" in card
     assert answer["is_personal"] is False and 0 < answer["cache_time"] <= 300
     link = results[0]["reply_markup"]["inline_keyboard"][0][0]["url"]
     assert link.endswith(f"start=svc-{results[0]['id']}")
@@ -132,7 +132,7 @@ async def test_no_match_offers_the_bot(bot: BotHarness) -> None:
 async def test_deep_link_opens_the_service(bot: BotHarness) -> None:
     calls = await bot.send(USER, "/start svc-svc-smiles-dental")
     said = texts(calls)
-    assert "Smiles Dental Clinic" in said and "📞" in said
+    assert "Smiles Dental Clinic" in said and "☎ " in said
     assert "I help families" not in said
 
 

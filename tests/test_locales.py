@@ -187,9 +187,20 @@ def test_no_text_is_hidden_from_extraction() -> None:
 
 def test_the_bot_speaks_spanish_from_the_catalog() -> None:
     assert translator("es")("Open 24 hours") == "Abierto las 24 horas"
-    assert translator("es-MX")("Mon") == "Lun"
+    assert translator("es-MX")("Done: I will talk to you in English.") != (
+        "Done: I will talk to you in English."
+    )
     assert translator("en")("Open 24 hours") == "Open 24 hours"
-    spanish_text = translator("es")
-    assert spanish_text("Closed now, opens {day} at {time}").format(
-        day=spanish_text("Mon"), time="09:00"
-    ) == ("Cerrado ahora, abre el Lun a las 09:00")
+
+
+def test_spanish_says_a_la_una_and_a_las_dos() -> None:
+    """The hour picks the form: "a la 1:00" is singular in Spanish, "a las 14:30" plural."""
+    _ = translator("es")
+    opens = "Closed now, opens {day} at {time}"
+    assert _.ngettext(opens, opens, 1).format(day="viernes", time="1:00") == (
+        "Cerrado ahora, abre el viernes a la 1:00"
+    )
+    assert _.ngettext(opens, opens, 14).format(day="viernes", time="14:30") == (
+        "Cerrado ahora, abre el viernes a las 14:30"
+    )
+    assert translator("en").ngettext(opens, opens, 1) == opens

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers import families, inline
+from bot.handlers import families, handoff, inline
 from bot.i18n import LANGUAGES, supported_language, translator
 from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
@@ -37,7 +37,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _("Hi! I help families find local services: food, health, learning, housing and more.")
         + "\n"
         + _("Type what you need in your own words, share your location, or pick a category."),
-        reply_markup=categories_keyboard(services(context).finder.lexicon, who.language, _),
+        reply_markup=categories_keyboard(
+            services(context).finder.lexicon, who.language, _, ask=await handoff.can_ask(context)
+        ),
     )
 
 
@@ -131,12 +133,19 @@ async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await message.reply_text(
         _(
             "What I keep about you: your chat number, your language, whether you asked for "
-            "school announcements, and your answers to event invitations. That is all."
+            "school announcements and for which school, and your answers to event invitations."
         )
         + "\n\n"
         + _(
-            "Your questions are saved without your name or chat number, so the school can see "
-            "which needs nobody answers yet."
+            "When you ask a person at the school (/ask), I keep your question and which chat "
+            "asked it, so their answer can reach you; the school sees the question, never your "
+            "name or chat number. It is deleted after 90 days."
+        )
+        + "\n\n"
+        + _(
+            "Your searches are saved without your name or chat number, so the school can see "
+            "which needs nobody answers yet. Messages about danger are only counted, never "
+            "saved."
         )
         + "\n\n"
         + _("Use /forget to delete everything about you at any time.")

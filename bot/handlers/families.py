@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.handlers.handoff import can_ask
 from bot.i18n import uses_miles
 from bot.keyboards import (
     categories_keyboard,
@@ -18,7 +19,8 @@ from bot.keyboards import (
     results_keyboard,
 )
 from bot.render import escape
-from bot.services import Caller, caller, services, switch_language
+from bot.services import Caller, caller, language_notice, services, switch_language
+from knowledge.crisis import crisis_results
 from knowledge.directory import postal_code_point
 from knowledge.finder import ResourceFinder
 from knowledge.search import SearchHit, SearchOutcome, SearchQuery, read_open_now
@@ -69,10 +71,16 @@ async def _hit_block(
 
 
 async def run_search(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller, state: dict[str, Any]
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Caller,
+    state: dict[str, Any],
+    notice: str = "",
 ) -> None:
     """Search with `state` (text/concept/near/offset), log it, and answer with result cards.
-    "Open now" in the text keeps to places open now, or says plainly that none is."""
+    "Open now" in the text keeps to places open now, or says plainly that none is. After a
+    crisis reply (`state["crisis"]`) its lines come first (`state["first"]`), nothing is logged
+    and nothing found says nothing more."""
     app = services(context)
     await app.finder.refresh()
     question, open_now = read_open_now(state.get("text", ""))
@@ -90,24 +98,37 @@ async def run_search(
     closed = open_now and not outcome.matched
     if closed:  # nothing open now: the same places, whose cards say when they open
         outcome = app.finder.search(replace(query, open_now=False))
-    if state["offset"] == 0 and state.get("text"):
+    crisis = bool(state.get("crisis"))
+    if crisis:
+        first = [SearchHit(line["id"], "service", line["title"], 1.0) for line in state["first"]]
+        hits = crisis_results(outcome.hits, first, state["offset"], state.get("only"))
+        outcome = replace(outcome, hits=hits, total=len(hits))  # one page: no "More results"
+    if state["offset"] == 0 and (state.get("text") or state.get("concept")) and not crisis:
         state["log_id"] = app.query_log.record(outcome)
-    notice = ""
-    if outcome.language != who.language:
+    if outcome.language != who.language and not crisis:
+        notice = language_notice(who._, outcome.language) + "\n\n"
         who = await switch_language(context, who, outcome.language)
-        notice = who._("I will answer in Spanish from now on. /language changes it.") + "\n\n"
     if context.chat_data is not None:
         context.chat_data["search"] = state
     _ = who._
     if not outcome.hits:
+        if crisis:
+            return  # the crisis reply answered it: never "no match" after it
         text = (
             _("I couldn't find a good match for “{query}”.").format(query=escape(state["text"]))
             if state.get("text")
             else _("I couldn't find services for that yet.")
         )
-        text += "\n" + _("Try other words, pick a category, or ask a person at the school.")
+        ask = await can_ask(context)
+        text += "\n" + (
+            _("Try other words, pick a category, or ask a person at the school.")
+            if ask
+            else _("Try other words, or pick a category.")
+        )
         await _reply(
-            update, notice + text, categories_keyboard(app.finder.lexicon, who.language, _)
+            update,
+            notice + text,
+            categories_keyboard(app.finder.lexicon, who.language, _, ask=ask),
         )
         return
     header = (
@@ -123,8 +144,9 @@ async def _reply(update: Update, text: str, markup: Any) -> Message:
     return await message.reply_text(text, reply_markup=markup, disable_web_page_preview=True)
 
 
-async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Free text is a question: search the directory and the toolkit."""
+async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE, notice: str = "") -> None:
+    """Free text is a question: search the directory and the toolkit. `notice` goes first
+    (bot/handlers/conversation.py: the language switched)."""
     message = update.effective_message
     assert message is not None and message.text is not None
     who = await caller(update, context)
@@ -132,7 +154,8 @@ async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if postal:
         await nearby_postal_code(update, context, who, postal.group(1))
         return
-    await run_search(update, context, who, {"text": message.text.strip()[:500], "offset": 0})
+    state = {"text": message.text.strip()[:500], "offset": 0}
+    await run_search(update, context, who, state, notice)
 
 
 async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -169,6 +192,18 @@ async def _nearby(
     state: dict[str, Any] = {"near": list(point), "offset": 0}
     if previous.get("concept"):
         state["concept"] = previous["concept"]  # "nearby" within the category being browsed
+    elif not previous.get("text"):  # a place and no question: ask what they need there
+        if context.chat_data is not None:
+            context.chat_data["search"] = state
+        markup = categories_keyboard(
+            services(context).finder.lexicon,
+            who.language,
+            who._,
+            ask=await can_ask(context),
+            near=False,
+        )
+        await _reply(update, who._("What do you need near here? Pick a category."), markup)
+        return
     await run_search(update, context, who, state)
 
 
@@ -272,10 +307,13 @@ async def not_what_i_need(
     if query is not None and not answered:
         await query.answer()
     who = await caller(update, context)
+    ask = await can_ask(context)
     await _reply(
         update,
-        who._("Sorry about that. Pick a category, or ask a person at the school."),
-        categories_keyboard(services(context).finder.lexicon, who.language, who._),
+        who._("Sorry about that. Pick a category, or ask a person at the school.")
+        if ask
+        else who._("Sorry about that. Pick a category, or try other words."),
+        categories_keyboard(services(context).finder.lexicon, who.language, who._, ask=ask),
     )
 
 
@@ -283,7 +321,9 @@ async def show_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """The category buttons."""
     query = update.callback_query
     who = await caller(update, context)
-    markup = categories_keyboard(services(context).finder.lexicon, who.language, who._)
+    markup = categories_keyboard(
+        services(context).finder.lexicon, who.language, who._, ask=await can_ask(context)
+    )
     if query is not None:
         await query.answer()
         await query.edit_message_text(who._("What do you need help with?"), reply_markup=markup)
@@ -320,4 +360,8 @@ async def open_concept(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if services(context).finder.lexicon.concept(concept) is None:
         await show_categories(update, context)
         return
-    await run_search(update, context, who, {"concept": concept, "offset": 0})
+    state: dict[str, Any] = {"concept": concept, "offset": 0}
+    previous = (context.chat_data or {}).get("search") or {}
+    if previous.get("near") and not previous.get("concept") and not previous.get("text"):
+        state["near"] = previous["near"]  # the answer to "what do you need near here?"
+    await run_search(update, context, who, state)

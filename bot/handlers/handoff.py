@@ -1,25 +1,36 @@
 """Ask a person: a family's question goes to every coordinator; a coordinator's reply comes back.
 
-These handlers run in their own group (`GROUP`, before the others). Whatever they take they
-stop (`ApplicationHandlerStop`), so search never sees a question; anything else a family does
-while asked for their question (a command, a button, a location) ends the question and goes on
-to the usual handlers. The family's chat id never leaves the server: coordinators see the
-question and its language, and reply to the bot's message.
+`/ask` (or the "Ask a person" button) marks the chat as writing a question, in the database
+(`chat.question_asked_at`), so a restart in between changes nothing: the family's next text is
+their question. These handlers run in their own group (`GROUP`, before the others). Whatever
+they take they stop (`ApplicationHandlerStop`), so search never sees a question; anything else a
+family does meanwhile (a command, a button, a location) ends the question and goes on to the
+usual handlers. A coordinator's reply is relayed from a group of its own (`RELAY_GROUP`).
+
+The family's chat id never leaves the server: coordinators see the question and its language,
+and reply to the bot's message. When nobody answers questions (no coordinator), the button is
+not shown and /ask gives the school office's number (SCHOOL_OFFICE_PHONE) instead.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.handlers.crisis import answer_danger
 from bot.i18n import Translate, translator
 from bot.render import escape, one_line, split_message
 from bot.services import Caller, caller, services
+from knowledge.chats import get_chat
+from knowledge.crisis import default_crisis_signals
 from knowledge.handoffs import (
+    Coordinator,
     coordinators,
     create_handoff,
     discard_handoff,
@@ -27,14 +38,18 @@ from knowledge.handoffs import (
     mark_answered,
     record_copy,
 )
+from knowledge.models import Chat, utcnow
+from knowledge.phones import dialable
 
 log = logging.getLogger(__name__)
 
 GROUP = -1
-QUESTION = 0  # waiting for the family to type their question
+RELAY_GROUP = -2  # before GROUP: a coordinator's reply is never taken for a question
 QUESTION_MARK = "❓"  # starts every question message coordinators get
-STALE_AFTER_SECONDS = 24 * 3600  # a question typed a day after /ask is a search again
+STALE_AFTER = timedelta(hours=24)  # a question typed a day after /ask is a search again
 MAX_ANSWER_CHARACTERS = 3500
+ANSWERERS_SECONDS = 60.0  # how long who answers questions is remembered between looks
+PENDING = "question_asked_at"  # chat_data: when /ask was sent (None: not asking), as stored
 
 
 def _language_name(language: str, _: Translate) -> str:
@@ -48,43 +63,96 @@ async def _reply(update: Update, text: str) -> Message:
     return await message.reply_text(escape(text))
 
 
-def _no_one_text(who: Caller) -> str:
+async def answerers(context: ContextTypes.DEFAULT_TYPE, fresh: bool = False) -> list[Coordinator]:
+    """Who answers families' questions (coordinators), remembered for a minute: every
+    keyboard with an "Ask a person" button asks."""
+    app = services(context)
+    cached = context.bot_data.get("answerers")
+    if not fresh and cached is not None and time.monotonic() - cached[0] < ANSWERERS_SECONDS:
+        return cached[1]  # type: ignore[no-any-return]
+    async with app.sessions() as session:
+        people = await coordinators(session, app.settings.coordinator_ids)
+    context.bot_data["answerers"] = (time.monotonic(), people)
+    return people
+
+
+async def can_ask(context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether "Ask a person" leads somewhere: someone answers, or the office has a number."""
+    return bool(services(context).settings.school_office_phone) or bool(await answerers(context))
+
+
+def _no_one_text(who: Caller, office_phone: str) -> str:
+    if office_phone:
+        return who._(
+            "Nobody at the school answers questions here yet. Please call the school office: "
+            "{phone}"
+        ).format(phone=dialable(office_phone))
     return who._(
         "Sorry, nobody at the school answers questions here yet. Please call the school office."
     )
 
 
-async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def _asked_at(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> datetime | None:
+    """When this chat sent /ask, if it is writing a question (read once, then remembered)."""
+    cache = context.chat_data if context.chat_data is not None else {}
+    if PENDING not in cache:
+        async with services(context).sessions() as session:
+            cache[PENDING] = await session.scalar(
+                select(Chat.question_asked_at).where(Chat.id == chat_id)
+            )
+    return cache[PENDING]  # type: ignore[no-any-return]
+
+
+async def _set_asked_at(
+    context: ContextTypes.DEFAULT_TYPE, who: Caller, when: datetime | None
+) -> None:
+    async with services(context).transaction() as session:
+        if when is None:
+            chat = await session.get(Chat, who.chat_id)
+            if chat is not None:
+                chat.question_asked_at = None
+        else:  # asking a person is worth remembering: the answer must find its way back
+            chat = await get_chat(session, who.chat_id, who.language)
+            chat.question_asked_at = when
+    if context.chat_data is not None:
+        context.chat_data[PENDING] = when
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/ask` or the "Ask a person" button: ask the family to type their question."""
     query = update.callback_query
     if query is not None:
         await query.answer()
     who = await caller(update, context)
     app = services(context)
-    async with app.sessions() as session:
-        people = await coordinators(session, app.settings.coordinator_ids)
-    if not people:
-        await _reply(update, _no_one_text(who))
-        raise ApplicationHandlerStop(ConversationHandler.END)
-    if context.chat_data is not None:
-        context.chat_data["question_asked_at"] = time.time()
+    if not await answerers(context, fresh=True):
+        await _reply(update, _no_one_text(who, app.settings.school_office_phone))
+        raise ApplicationHandlerStop
+    await _set_asked_at(context, who, utcnow())
     await _reply(
         update,
         who._("Type your question in one message and I will pass it to a person at the school.")
         + "\n"
         + who._("They will not see your name. Send /cancel to stop."),
     )
-    raise ApplicationHandlerStop(QUESTION)
+    raise ApplicationHandlerStop
 
 
-async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The family's question: send it to every coordinator and say when to expect an answer."""
     message = update.effective_message
-    assert message is not None and message.text is not None
-    asked_at = (context.chat_data or {}).pop("question_asked_at", None)
-    if asked_at is None or time.time() - asked_at > STALE_AFTER_SECONDS:
-        return ConversationHandler.END  # long forgotten: let search answer it
+    chat = update.effective_chat
+    assert message is not None and message.text is not None and chat is not None
+    asked_at = await _asked_at(context, chat.id)
+    if asked_at is None:
+        return  # not asking: the usual handlers answer
     who = await caller(update, context)
+    await _set_asked_at(context, who, None)
+    if utcnow() - asked_at > STALE_AFTER:
+        return  # long forgotten: let search answer it
+    danger = default_crisis_signals().detect(message.text)
+    if danger is not None:  # danger in a question is answered first, as anywhere else
+        who, _lines = await answer_danger(update, context, who, danger)
     app = services(context)
     async with app.transaction() as session:
         people = await coordinators(session, app.settings.coordinator_ids)
@@ -118,7 +186,7 @@ async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         for chat_id, message_id in delivered:
             await record_copy(session, handoff_id, chat_id, message_id)
     if not delivered:
-        await _reply(update, _no_one_text(who))
+        await _reply(update, _no_one_text(who, app.settings.school_office_phone))
     else:
         await _reply(
             update,
@@ -126,21 +194,27 @@ async def forward_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             + "\n"
             + who._("They usually answer within one school day, right here in this chat."),
         )
-    raise ApplicationHandlerStop(ConversationHandler.END)
+    raise ApplicationHandlerStop
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """`/cancel` while asked for a question: send nothing."""
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/cancel` while asked for a question: send nothing. Otherwise it is someone else's."""
+    chat = update.effective_chat
+    assert chat is not None
+    if await _asked_at(context, chat.id) is None:
+        return  # a wizard's /cancel, or nothing to cancel: the usual handlers answer
     who = await caller(update, context)
-    (context.chat_data or {}).pop("question_asked_at", None)
+    await _set_asked_at(context, who, None)
     await _reply(update, who._("OK, I won't send anything."))
-    raise ApplicationHandlerStop(ConversationHandler.END)
+    raise ApplicationHandlerStop
 
 
-async def drop_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def drop_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything but text while asked for a question ends it; the usual handlers then answer."""
-    (context.chat_data or {}).pop("question_asked_at", None)
-    return ConversationHandler.END
+    chat = update.effective_chat
+    if chat is None or chat.type != "private" or await _asked_at(context, chat.id) is None:
+        return
+    await _set_asked_at(context, await caller(update, context), None)
 
 
 async def relay_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

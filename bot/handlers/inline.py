@@ -51,8 +51,9 @@ def inline_card(record: ServiceRecord, now: datetime, _: Translate) -> str:
     lines = [f"<b>{escape(one_line(record.name, 200))}</b>"]
     if record.description:
         lines.append(escape(one_line(record.description, 200)))
-    if record.phones:
-        lines.append(f"📞 {escape(record.phones[0][0])}")
+    phone = render.phone_line(record.phones[:1], _)
+    if phone:
+        lines.append(phone)
     place = next((p for p in record.places if p.address), None)
     if place is not None and place.address:
         lines.append(f"📍 {escape(one_line(place.address, 200))}")

@@ -9,9 +9,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.events import is_coordinator
-from bot.i18n import supported_language
+from bot.i18n import Translate, supported_language
 from bot.render import escape, one_line, trim
 from bot.services import caller, services
+from knowledge.crisis import KINDS, DangerCounts, count_dangers
 from knowledge.models import utcnow
 from knowledge.stats import community_stats, stats_chart
 
@@ -29,6 +30,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     lexicon = app.finder.lexicon
     async with app.sessions() as session:
         stats = await community_stats(session, utcnow(), stopwords=lexicon.stopwords)
+        dangers = await count_dangers(session, stats.since, stats.until)
 
     def label(key: str) -> str:
         concept = lexicon.concept(key)
@@ -51,6 +53,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 helpful=stats.helpful, not_helpful=stats.not_helpful
             )
         ),
+        escape(danger_line(dangers, _)),
         "",
         "<b>" + escape(_("Top needs")) + "</b>",
     ]
@@ -81,3 +84,16 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         _("Searches"),
     )
     await message.reply_photo(photo=png, caption=escape(_("Top needs and unmet needs this week.")))
+
+
+def danger_line(dangers: DangerCounts, _: Translate) -> str:
+    """How often the crisis reply fired, and for what: counts only (no text was ever kept)."""
+    names = {
+        "emergency": _("emergency"),
+        "suicide": _("suicide or self-harm"),
+        "abuse": _("abuse or violence"),
+        "threat": _("followed or threatened"),
+    }
+    total = _("Crisis replies: {count}").format(count=dangers.replies)
+    kinds = ", ".join(f"{names[k]} {dangers.by_kind[k]}" for k in KINDS if dangers.by_kind.get(k))
+    return f"🚨 {total}" + (f" ({kinds})" if kinds else "")
