@@ -1,6 +1,6 @@
 """crisis replies are counted; /ask survives a restart
 
-Revision ID: 0007_conversation
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-01
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_conversation"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
