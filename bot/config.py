@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.db import normalize_database_url
+from knowledge.durations import parse_duration
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'resource-finder.db'}"
 
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     # how often the reminder job looks at the database (it also wakes for the next reminder).
     quiet_hours: str = "21:00-07:00"
     reminder_check_seconds: float = 30
+    # Follow-ups (issue 14): how long after a family opens a card it is asked "Did you get help?"
+    follow_up_delay: timedelta = timedelta(days=3)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -96,6 +100,11 @@ class Settings(BaseSettings):
         if not 0.1 <= value <= 3600:
             raise ValueError("expected seconds between 0.1 and 3600")
         return value
+
+    @field_validator("follow_up_delay", mode="before")
+    @classmethod
+    def _follow_up_delay(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("webhook_url")
     @classmethod
