@@ -89,6 +89,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "/broadcast – " + _("send a message to subscribed families"),
             "/stats – " + _("what families asked, and what nobody answered"),
             "/invite – " + _("invite a coordinator or staff member"),
+            "/review – " + _("families' reports of wrong listings"),
         ]
     await message.reply_text("\n".join(lines))
 
@@ -137,6 +138,12 @@ async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         + _(
             "Your questions are saved without your name or chat number, so the school can see "
             "which needs nobody answers yet."
+        )
+        + "\n\n"
+        + _(
+            "When you open a service's details, I remember which one for up to a month, to ask "
+            "you once a few days later whether you got help there, and your answer. Tap "
+            "“No more check-ins” to stop them. The school only sees counts, never who answered."
         )
         + "\n\n"
         + _("Use /forget to delete everything about you at any time.")
