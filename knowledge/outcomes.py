@@ -122,11 +122,12 @@ async def outcomes(session: AsyncSession, since: datetime, until: datetime) -> O
         if group.total.searches is None:
             group.total.searches = 0
     service_ids = {s for group in by_need.values() for s in group.services}
-    names = dict(
-        (await session.execute(select(Service.id, Service.name).where(Service.id.in_(service_ids))))
-        .tuples()
-        .all()
-    )
+    names = {
+        service_id: name
+        for service_id, name in await session.execute(
+            select(Service.id, Service.name).where(Service.id.in_(service_ids))
+        )
+    }
     needs = sorted(
         by_need.values(),
         key=lambda g: (
