@@ -39,6 +39,9 @@ _US_ADDRESS = re.compile(
 )
 
 
+_EXTENSION = re.compile(r"(?i)\b(?:ext|extension|x)\.?\s*\d+\s*$")
+
+
 class InvalidValue(ValueError):
     """The value cannot be used for `field` (the bot says so kindly and asks again)."""
 
@@ -94,11 +97,16 @@ async def _service(session: AsyncSession, service_id: str) -> Service:
 def normalize_phone(text: str) -> str:
     """A typed number in the form the directory shows ("(515) 555-0101"); InvalidValue if it
     is not a phone number."""
+    # Letters would be read as a vanity number ("555-0199 ext" -> 555-019-9398).
+    if re.search(r"[^\W\d_]", _EXTENSION.sub("", text)):
+        raise InvalidValue("phone")
     try:
         number = phonenumbers.parse(text.strip(), PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise InvalidValue("phone") from None
-    if not phonenumbers.is_possible_number(number):
+    # Not "possible locally" only: a number without its area code cannot be called from a card.
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise InvalidValue("phone")
     national = phonenumbers.region_code_for_number(number) == PHONE_REGION
     style = (
