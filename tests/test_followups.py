@@ -349,3 +349,33 @@ async def test_a_family_opens_details_and_answers_the_check_in(bot: BotHarness) 
     assert "expired" in texts(calls)
     calls = await bot.press_data(chat, f"fu:{owed.id}:y")
     assert "have your answer already" in texts(calls)
+
+
+async def test_the_information_was_wrong_leads_to_a_problem_report(bot: BotHarness) -> None:
+    from knowledge.models import ListingReport
+
+    app = bot.application.bot_data["services"]
+    chat = 5252
+    calls = await bot.send(chat, "necesito dentista", language="es")
+    detail = next(data for _label, data in buttons(calls[-1]) if data.startswith("d:"))
+    await bot.press_data(chat, detail, language="es")
+    async with app.sessions() as session:
+        owed = await session.scalar(select(FollowUp).where(FollowUp.chat_id == chat))
+    assert owed is not None
+    await _queue(app.sessions, owed.due_at)
+    calls = await bot.press_data(chat, f"fu:{owed.id}:w", language="es")
+    assert "¿Qué estaba mal en" in texts(calls)
+    calls = await bot.press(chat, "Horario equivocado", language="es")
+    assert "¿Cuál es el horario correcto?" in texts(calls)
+    calls = await bot.send(chat, "lun a vie 9-17", language="es")
+    assert "¡Gracias!" in texts(calls)
+    assert "Esto es lo que encontré" not in texts(calls)  # the text was the report's, not a search
+    async with app.sessions() as session:
+        report = await session.scalar(select(ListingReport))
+    assert report is not None
+    assert (report.problem, report.suggestion, report.source, report.status) == (
+        "hours",
+        "lun a vie 9-17",
+        "check_in",
+        "open",
+    )

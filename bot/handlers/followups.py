@@ -141,7 +141,9 @@ def _finder_buttons(need: str | None, _: Translate) -> list[list[InlineKeyboardB
     return rows
 
 
-def problem_buttons(service_id: str, _: Translate) -> list[list[InlineKeyboardButton]]:
+def problem_buttons(
+    service_id: str, _: Translate, after_check_in: bool = False
+) -> list[list[InlineKeyboardButton]]:
     problems = [
         ("📞 " + _("Wrong phone"), "phone"),
         ("🕘 " + _("Wrong hours"), "hours"),
@@ -149,7 +151,9 @@ def problem_buttons(service_id: str, _: Translate) -> list[list[InlineKeyboardBu
         ("🚫 " + _("Closed for good"), "closed"),
         ("✏️ " + _("Something else"), "other"),
     ]
-    return [[button(label, "rpk", problem, service_id)] for label, problem in problems]
+    # "c:" marks a report that came from a check-in's "The information was wrong".
+    via = ("c",) if after_check_in else ()
+    return [[button(label, "rpk", problem, *via, service_id)] for label, problem in problems]
 
 
 async def check_in_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -230,7 +234,9 @@ async def _after_answer(
         text = _("Sorry about that. What was wrong with {service}?").format(
             service=f"<b>{escape(service.name)}</b>"
         )
-        await message.reply_text(text, reply_markup=keyboard(problem_buttons(service.id, _)))
+        await message.reply_text(
+            text, reply_markup=keyboard(problem_buttons(service.id, _, after_check_in=True))
+        )
         return
     await message.reply_text(
         text if "<b>" in text else escape(text), reply_markup=keyboard(rows) if rows else None
@@ -281,10 +287,11 @@ async def choose_problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     _ = who._
     app = services(context)
     _prefix, problem, reference = query.data.split(":", 2)
-    service_id = app.finder.resolve(reference)
+    source = "check_in" if reference.startswith("c:") else "card"
+    service_id = app.finder.resolve(reference.removeprefix("c:"))
     async with app.transaction() as session:
         started = await start_report(
-            session, service_id=service_id, problem=problem, chat_id=who.chat_id
+            session, service_id=service_id, problem=problem, chat_id=who.chat_id, source=source
         )
         report_id = started[0].id if started else None
         status = started[0].status if started else None
