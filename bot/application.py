@@ -27,8 +27,10 @@ from bot.handlers import (
     coordinators,
     events,
     families,
+    followups,
     handoff,
     inline,
+    review,
     staff,
 )
 from bot.handlers import stats as stats_handlers
@@ -39,6 +41,7 @@ from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
 from bot.webhook import start_health_server
 from jobs import scheduler as scheduling
+from jobs.followups import FollowUpScheduler
 from jobs.reminders import ReminderScheduler
 from jobs.retention import schedule_retention
 from knowledge.calendar import parse_quiet_hours
@@ -70,6 +73,12 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CallbackQueryHandler(staff.toolkit_callback, pattern=r"^tk(:|$)"))
     application.add_handler(InlineQueryHandler(inline.answer_inline_query))
     # --- ask a person (handoff) ---
+    # --- follow-ups and the review queue: a family typing the right value for a report, a
+    # coordinator typing a fix (each their own group, tried first; both stop what they take) ---
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & private
+    application.add_handler(MessageHandler(text, review.edit_text), group=review.GROUP)
+    application.add_handler(CommandHandler("cancel", review.cancel_edit), group=review.GROUP)
+    application.add_handler(MessageHandler(text, followups.report_text), group=followups.GROUP)
     # Its own group, tried before the others: while a family is asked for their question (in
     # the database, so across restarts), their text is the question; anything else ends the
     # question and is handled as usual. Coordinators' replies are relayed from a group before.
@@ -134,6 +143,24 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CallbackQueryHandler(families.ask_for_location, pattern=r"^near$"))
     application.add_handler(CallbackQueryHandler(families.not_what_i_need, pattern=r"^nw$"))
     application.add_handler(CallbackQueryHandler(families.feedback, pattern=r"^fb:\d+:[01]$"))
+    # --- follow-ups: check-in answers, problem reports, the coordinators' review ---
+    application.add_handler(
+        CallbackQueryHandler(followups.check_in_answer, pattern=r"^fu:\d+:[yrtnwx]$")
+    )
+    application.add_handler(CallbackQueryHandler(followups.report_problem, pattern=r"^rp:."))
+    application.add_handler(
+        CallbackQueryHandler(
+            followups.choose_problem, pattern=r"^rpk:(phone|hours|address|closed|other):."
+        )
+    )
+    application.add_handler(CallbackQueryHandler(followups.skip_suggestion, pattern=r"^rps:\d+$"))
+    application.add_handler(CallbackQueryHandler(followups.cancel_report, pattern=r"^rpc:\d+$"))
+    application.add_handler(CommandHandler("review", review.review_command, filters=private))
+    application.add_handler(
+        CallbackQueryHandler(
+            review.review_button, pattern=r"^rv:\d+:([adnc]|f:(phone|hours|address|closed))$"
+        )
+    )
 
     application.add_handler(MessageHandler(filters.COMMAND & private, common.unknown_command))
     application.add_handler(MessageHandler(filters.LOCATION & private, families.shared_location))
@@ -182,6 +209,17 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.bot_data["reminders"] = reminders
     await reminders.start()
+    # --- follow-ups: check-ins owed after a card, looked for on the shared scheduler ---
+    follow_ups = FollowUpScheduler(
+        scheduler,
+        sessions,
+        zone=settings.zone,
+        texts=followups.ChatCheckInTexts(),
+        quiet_hours=parse_quiet_hours(settings.quiet_hours),
+        check_seconds=settings.reminder_check_seconds,
+    )
+    application.bot_data["follow_ups"] = follow_ups
+    await follow_ups.start()
     # --- privacy: expired rows go (PRIVACY.md), and so does idle chats' in-memory state ---
     schedule_retention(scheduler, sessions)
     scheduling.add_interval_job(
@@ -215,6 +253,8 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
     # --- events: no reminder check may be running when the engine goes ---
     if application.bot_data.get("reminders") is not None:
         await application.bot_data["reminders"].stop()
+    if application.bot_data.get("follow_ups") is not None:
+        await application.bot_data["follow_ups"].stop()
     # --- coordinators: stop the scheduler, then the delivery worker (before the engine goes) ---
     if application.bot_data.get("scheduler") is not None:
         scheduling.shutdown(application.bot_data["scheduler"])

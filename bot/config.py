@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.db import normalize_database_url
+from knowledge.durations import parse_duration
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('data') / 'resource-finder.db'}"
 
@@ -46,6 +48,8 @@ class Settings(BaseSettings):
     crisis_text_line: str = "988"
     dv_hotline: str = "1-800-799-7233"
     school_office_phone: str = ""
+    # Follow-ups (issue 14): how long after a family opens a card it is asked "Did you get help?"
+    follow_up_delay: timedelta = timedelta(days=3)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -129,6 +133,10 @@ class Settings(BaseSettings):
         if not is_phone_number(value, info.data.get("phone_region", "US")):
             raise ValueError("expected a phone number such as 911, 988 or +1 515-555-0100")
         return value
+    @field_validator("follow_up_delay", mode="before")
+    @classmethod
+    def _follow_up_delay(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("webhook_url")
     @classmethod

@@ -2,7 +2,8 @@
 
 Prefixes: cats (category list), cat:<id>[:page], con:<concept>, d:<ref> details, m:<ref> map,
 more, near, nw (not what I need), fb:<log>:<1|0>, ask, lang:<xx>, forget:<yes|no>, tk (toolkit
-list), tk:<id> (entry), mat:<id> (send the document).
+list), tk:<id> (entry), mat:<id> (send the document). Follow-ups (bot/handlers/followups.py,
+review.py): fu:<id>:<answer>, rp:<ref>, rpk:<problem>:<ref>, rps:<id>, rpc:<id>, rv:<id>:<action>.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from datetime import datetime, time
 from babel.dates import format_time, get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.freshness import freshness_line
 from bot.i18n import Translate
 from knowledge.directory import ServiceRecord
 from knowledge.fees import read_fees
@@ -217,6 +218,8 @@ def service_card(
         extras.append(f"💲 {escape(fees)}")
     if extras:
         lines.append(" · ".join(extras))
+    if fresh := freshness_line(record, now, _):
+        lines.append(fresh)
     return "\n".join(lines)
 
 
@@ -278,6 +281,8 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
         lines.append(f"<i>{escape(record.organization)}</i>")
     if record.alert:
         lines.append(f"⚠️ {escape(one_line(record.alert, 400))}")
+    if fresh := freshness_line(record, now, _):
+        lines.append(fresh)
     if record.description:
         lines += ["", escape(one_line(record.description, 1500))]
     lines.append("")

@@ -15,9 +15,12 @@ from knowledge.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    FollowUp,
     Handoff,
     Invitation,
+    ListingReport,
     Message,
+    OutcomeEvent,
     QueryLog,
     Rsvp,
     utcnow,
@@ -32,6 +35,9 @@ FINISHED_DELIVERY_DAYS = 30
 RSVP_DAYS_AFTER_EVENT = 30
 HANDOFF_DAYS = 90
 INVITATION_DAYS_AFTER_EXPIRY = 30
+FOLLOW_UP_DAYS = 30  # after the last question or answer
+OUTCOME_COUNT_DAYS = 730
+RESOLVED_REPORT_DAYS = 180
 FINISHED = (DeliveryStatus.DELIVERED, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED)
 
 
@@ -80,6 +86,28 @@ async def purge_expired(session: AsyncSession, now: datetime) -> dict[str, int]:
     await run(
         "crisis_signal",
         delete(CrisisSignal).where(CrisisSignal.created_at < now - timedelta(days=QUERY_LOG_DAYS)),
+    )
+    follow_up_cutoff = now - timedelta(days=FOLLOW_UP_DAYS)
+    await run(
+        "follow_up",
+        delete(FollowUp).where(
+            FollowUp.status != "pending",
+            FollowUp.created_at < follow_up_cutoff,
+            (FollowUp.answered_at.is_(None) | (FollowUp.answered_at < follow_up_cutoff)),
+            (FollowUp.sent_at.is_(None) | (FollowUp.sent_at < follow_up_cutoff)),
+        ),
+    )
+    await run(
+        "outcome_event",
+        delete(OutcomeEvent).where(
+            OutcomeEvent.created_at < now - timedelta(days=OUTCOME_COUNT_DAYS)
+        ),
+    )
+    await run(
+        "listing_report",
+        delete(ListingReport).where(
+            ListingReport.resolved_at < now - timedelta(days=RESOLVED_REPORT_DAYS)
+        ),
     )
     return removed
 

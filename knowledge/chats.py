@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.followups import forget_follow_ups
+from knowledge.listing_reports import forget_reporter
 from knowledge.models import (
     Chat,
     Delivery,
@@ -12,6 +14,7 @@ from knowledge.models import (
     Handoff,
     HandoffCopy,
     Invitation,
+    ListingChange,
     Message,
     Role,
     Rsvp,
@@ -66,4 +69,10 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     )
     await session.execute(update(Event).where(Event.created_by == chat_id).values(created_by=None))
     await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
+    # Check-ins, their answers and the opt-out; reports keep only the listing's side.
+    await forget_follow_ups(session, chat_id)
+    await forget_reporter(session, chat_id)
+    await session.execute(
+        update(ListingChange).where(ListingChange.changed_by == chat_id).values(changed_by=None)
+    )
     await session.execute(delete(Chat).where(Chat.id == chat_id))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.freshness import checked_on, unresolved_count
 from knowledge.hours import OpenInterval, weekly_intervals
 from knowledge.models import (
     Address,
@@ -51,6 +53,9 @@ class ServiceRecord:
     hours: list[OpenInterval] = field(default_factory=list)
     hours_note: str | None = None
     languages: list[str] = field(default_factory=list)
+    # Freshness (knowledge.listing_reports): when it was last checked, unresolved reports.
+    checked: date | None = None
+    open_reports: int = 0
 
     @property
     def mappable(self) -> Place | None:
@@ -158,6 +163,8 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         hours=weekly_intervals((s.freq, s.byday, s.opens_at, s.closes_at) for s in schedules),
         hours_note=next((s.description for s in schedules if s.description), None),
         languages=[name for name in dict.fromkeys(languages) if name],
+        checked=checked_on(service.assured_date, service.last_modified),
+        open_reports=await unresolved_count(session, service_id),
     )
 
 

@@ -68,6 +68,10 @@ class ResourceFinder:
             self._records[service_id] = task
         return await asyncio.shield(task)
 
+    def forget_record(self, service_id: str) -> None:
+        """Read this service again next time (a family reported a problem with it)."""
+        self._records.pop(service_id, None)
+
     async def _read_record(self, service_id: str) -> ServiceRecord | None:
         async with self._sessions() as session:
             return await service_record(session, service_id)

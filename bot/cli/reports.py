@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import UsageError, open_database
+from bot.cli.review import build_outcomes
 from bot.config import Settings
 from knowledge.lexicon import default_lexicon
 from knowledge.migrate import upgrade_database_async
@@ -35,6 +36,12 @@ def register(commands: Subcommands) -> None:
     reports = report.add_subparsers(dest="report", required=True, metavar="REPORT")
     gaps = add_report(reports, "gaps", "what families asked that found nothing good", build_gaps)
     add_period(gaps)
+    add_period(
+        add_report(
+            reports, "outcomes", "did families get help, per need and service", build_outcomes
+        ),
+        default_days=30,
+    )
 
 
 def add_report(

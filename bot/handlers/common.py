@@ -91,6 +91,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "/broadcast – " + _("send a message to subscribed families"),
             "/stats – " + _("what families asked, and what nobody answered"),
             "/invite – " + _("invite a coordinator or staff member"),
+            "/review – " + _("families' reports of wrong listings"),
         ]
     await message.reply_text("\n".join(lines))
 
@@ -146,6 +147,12 @@ async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             "Your searches are saved without your name or chat number, so the school can see "
             "which needs nobody answers yet. Messages about danger are only counted, never "
             "saved."
+        )
+        + "\n\n"
+        + _(
+            "When you open a service's details, I remember which one for up to a month, to ask "
+            "you once a few days later whether you got help there, and your answer. Tap "
+            "“No more check-ins” to stop them. The school only sees counts, never who answered."
         )
         + "\n\n"
         + _("Use /forget to delete everything about you at any time.")

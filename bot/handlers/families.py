@@ -10,6 +10,8 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.freshness import report_problem_button
+from bot.handlers import followups
 from bot.handlers.handoff import can_ask
 from bot.i18n import uses_miles
 from bot.keyboards import (
@@ -256,9 +258,13 @@ async def show_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await _reply(update, who._("Sorry, that listing is no longer in the directory."), None)
         return
     markup = render.keyboard(
-        [[render.button("📍 " + who._("Map"), "m", service_id)]] if record.mappable else []
+        [
+            [render.button("📍 " + who._("Map"), "m", service_id)] if record.mappable else [],
+            [report_problem_button(service_id, who._)],
+        ]
     )
     await _reply(update, render.service_details(record, app.local_now(), who._), markup)
+    await followups.after_details(update, context, who, service_id)
 
 
 async def send_map(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -282,6 +288,7 @@ async def send_map(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         title=render.one_line(record.name, 100),
         address=render.one_line(place.address or place.name or record.name, 100),
     )
+    await followups.after_details(update, context, who, service_id)
 
 
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -19,6 +19,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.freshness import report_problem_button
 from bot.handlers import events
 from bot.i18n import Translate, supported_language, translator
 from bot.render import escape, one_line
@@ -139,6 +140,7 @@ async def open_shared_service(
     if record is None:
         return False
     rows = [[render.button("📍 " + who._("Map"), "m", record.id)]] if record.mappable else []
+    rows.append([report_problem_button(record.id, who._)])
     await message.reply_text(
         render.service_details(record, app.local_now(), who._),
         reply_markup=render.keyboard(rows) if rows else None,

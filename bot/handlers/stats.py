@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.events import is_coordinator
+from bot.handlers.outcomes import send_outcomes
 from bot.i18n import Translate, supported_language
 from bot.render import escape, one_line, trim
 from bot.services import caller, services
@@ -72,6 +73,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     else:
         lines.append(escape(_("None this week.")))
     await message.reply_text(trim("\n".join(lines)))
+    await send_outcomes(message, who, app, stats.since, stats.until)
     if stats.is_empty:
         return
     png = await asyncio.to_thread(
