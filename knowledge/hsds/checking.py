@@ -306,7 +306,11 @@ def _coordinate(name: str, limit: float) -> Converter:
 
 def _phone_number(value: str, _warnings: list[str]) -> str | None:
     # Some exports quote numbers twice ("""+44 1234 234567""") so spreadsheets keep the "+".
-    return value.strip().strip("\"'").strip() or None
+    number = value.strip().strip("\"'").strip()
+    if number and not any(character.isdigit() for character in number):
+        # "no phone", "N/A", "call the front desk": a card would offer it as a number.
+        raise SkipRow(f"number {number!r} has no digits", "number without digits")
+    return number or None
 
 
 def _time_of_day(name: str) -> Converter:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.hsds.hsds1 import ORGANIZATION_PLACE_PREFIX
 from knowledge.hsds.report import ImportReport
 from knowledge.hsds.writing import upsert_rows
 from knowledge.models import (
@@ -50,6 +51,12 @@ IN_CLAUSE = 500  # ids per IN (...) list
 PREPOSITIONS = frozenset({"in", "for", "of", "serving", "throughout", "across", "within", "to"})
 COUNTY_WORD = re.compile(r"^Count(?:y|ies)\b", re.IGNORECASE)
 NAME_WORD = re.compile(r"^(?:[A-Z][\w'-]*\.?|Mc[A-Z]\w*|De|La|Du)$")
+# Place names that say nothing about whose place it is.
+GENERIC_PLACE = re.compile(
+    r"^(?:the\s+)?(?:main|head|central|administrative|home)?\s*"
+    r"(?:office|offices|headquarters|hq|site|location|building)$",
+    re.IGNORECASE,
+)
 STATEWIDE = re.compile(r"\b(?:statewide|state-wide)\b", re.IGNORECASE)
 
 
@@ -125,7 +132,7 @@ async def _name_stand_in_organizations(
         ):
             offered[organization_id].append((" ".join(name.split()), url))
     rows = []
-    for organization_id in ids:
+    for organization_id in sorted(ids, key=made.organizations.__getitem__):
         name, source = _stand_in_name(
             organization_id, places[organization_id], offered[organization_id]
         )
@@ -151,7 +158,7 @@ async def _name_stand_in_organizations(
 def _stand_in_name(
     organization_id: str, places: list[str], offered: list[tuple[str, str | None]]
 ) -> tuple[str, str]:
-    if len(set(places)) == 1:
+    if len(set(places)) == 1 and not GENERIC_PLACE.match(places[0]):
         return places[0], "from its one place"
     names = {name for name, _ in offered if name}
     if len(names) == 1:
@@ -187,7 +194,7 @@ async def _name_organization_places(
         ):
             rows.append({"id": location_id, "name": organization_name})
     await upsert_rows(session, "location", rows)
-    for location_id in location_ids:
+    for location_id in sorted(location_ids, key=made.places.__getitem__):
         display, line = made.places[location_id]
         report.warnings.append(
             f"{display}:{line}: address of an organization, not of a place; kept as the "
@@ -212,25 +219,31 @@ async def _offer_services_at_organization_places(
             .distinct()
         )
     )
-    organization_places: dict[str, list[str]] = defaultdict(list)
-    for location_id, organization_id in await session.execute(
-        select(Location.id, Location.organization_id)
+    organization_places: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for location_id, organization_id, name in await session.execute(
+        select(Location.id, Location.organization_id, Location.name)
         .where(Location.organization_id.is_not(None))
         .order_by(Location.id)
     ):
         if organization_id:
-            organization_places[organization_id].append(location_id)
+            organization_places[organization_id].append((location_id, name or ""))
     wanted: dict[str, dict[str, Any]] = {}
-    services_linked = 0
-    for service_id, organization_id in await session.execute(
-        select(Service.id, Service.organization_id)
+    services_linked = named = 0
+    for service_id, organization_id, service_name in await session.execute(
+        select(Service.id, Service.organization_id, Service.name)
     ):
         if service_id not in service_ids or service_id in placed:
             continue
-        if not organization_places.get(organization_id):
+        places = organization_places.get(organization_id)
+        if not places:
             continue
         services_linked += 1
-        for location_id in organization_places[organization_id]:
+        chosen = _places_named_in(service_name, places)
+        if chosen:
+            named += 1
+            # The organization's own address still tells a family how to reach it.
+            chosen += [i for i, _ in places if i.startswith(ORGANIZATION_PLACE_PREFIX)]
+        for location_id in chosen or [location_id for location_id, _ in places]:
             link_id = inferred_id("sal", service_id, location_id)
             wanted[link_id] = {
                 "id": link_id,
@@ -256,8 +269,22 @@ async def _offer_services_at_organization_places(
         report.inferred["services offered at their organization's places"] += services_linked
         report.warnings.append(
             f"{services_linked:,} services name no place of their own: each is offered at its "
-            f"organization's places ({len(wanted):,} links, HSDS 1.x practice)"
+            f"organization's places ({len(wanted):,} links, HSDS 1.x practice); for "
+            f"{named:,} of them, only at the places their name mentions"
         )
+
+
+def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[str]:
+    """The organization's places whose own name the service's name mentions ("Wheaton Office -
+    Legal help for seniors" is at the Wheaton Office, not at all thirteen offices)."""
+    wanted = " ".join(service_name.lower().split())
+    return [
+        location_id
+        for location_id, name in places
+        if len(name.strip()) >= 4
+        and not GENERIC_PLACE.match(name.strip())
+        and " ".join(name.lower().split()) in wanted
+    ]
 
 
 # --- Service areas from names ------------------------------------------------------------------
