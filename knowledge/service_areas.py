@@ -121,7 +121,9 @@ async def service_areas(
         through_place = through_place.where(ServiceAtLocation.service_id.in_(wanted))
     areas: dict[str, list[Area]] = defaultdict(list)
     for query in (direct, through_place):
-        for service_id, name in (await session.execute(query.order_by(ServiceArea.id))).all():
+        for service_id, name in (
+            await session.execute(query.order_by(ServiceArea.name, ServiceArea.id))
+        ).all():
             area = read_area(name or "")
             if service_id is not None and area not in areas[service_id]:
                 areas[service_id].append(area)

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge.hsds import importer
 from knowledge.db import create_engine, create_sessionmaker
-from knowledge.hsds import DirectoryFormatError, export_directory, import_directory
+from knowledge.hsds import DirectoryFormatError, export_directory, import_directory, importer
 from knowledge.models import (
     Address,
     Attribute,

@@ -136,6 +136,7 @@ async def _import_file(
         await upsert_rows(session, parent, [row for _, row in rows.values()])
         ids[parent].update(rows)
         made.record(parent, display, rows)
+        made.earlier_stand_ins -= set(rows)  # made again: known from here on
     records = [row.record for row in result.accepted.values()]
     await upsert(session, table(entity.table), result.columns, records)
     existing.update(result.accepted)
