@@ -25,7 +25,7 @@ from knowledge.hsds.checking import (
 from knowledge.hsds.coverage import directory_coverage
 from knowledge.hsds.files import FILE_KINDS, FileKind
 from knowledge.hsds.hsds1 import ORGANIZATION_PLACE_PREFIX
-from knowledge.hsds.inference import INFERRED, Made, fill_in, stand_in_organizations
+from knowledge.hsds.inference import Made, fill_in, organization_places, stand_in_organizations
 from knowledge.hsds.limits import DEFAULT_LIMITS, ImportLimits
 from knowledge.hsds.reading import CsvStream
 from knowledge.hsds.report import DirectoryFormatError, FileCounts, ImportReport
@@ -57,6 +57,7 @@ async def import_directory(
         report.not_imported = list(source.not_imported)
         known = KnownIds()
         made.earlier_stand_ins = await stand_in_organizations(session)
+        made.earlier_places = await organization_places(session)
         for display, (kind, file_path) in source.files.items():
             await _import_file(session, known, display, kind, file_path, limits, report, made)
     await session.flush()
@@ -103,7 +104,7 @@ async def _import_file(
     checked_against = {
         **ids,
         "organization": ids["organization"] - made.earlier_stand_ins,
-        "location": {i for i in ids.get("location", ()) if not i.startswith(INFERRED)},
+        "location": ids.get("location", set()) - made.earlier_places,
     }
     result = await asyncio.to_thread(
         _read_and_check, path, display, kind, checked_against, _stand_ins(ids), limits
@@ -136,10 +137,11 @@ async def _import_file(
         await upsert_rows(session, parent, [row for _, row in rows.values()])
         ids[parent].update(rows)
         made.record(parent, display, rows)
-        made.earlier_stand_ins -= set(rows)  # made again: known from here on
+        made.forget_earlier(rows)  # made again: known from here on
     records = [row.record for row in result.accepted.values()]
     await upsert(session, table(entity.table), result.columns, records)
     existing.update(result.accepted)
+    made.forget_earlier(result.accepted)  # in the files now: the directory's own rows
     if entity.table == "service":
         made.services.update(result.accepted)
 

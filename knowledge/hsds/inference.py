@@ -67,7 +67,15 @@ class Made:
     organizations: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> where
     places: dict[str, tuple[str, int]] = field(default_factory=dict)
     services: set[str] = field(default_factory=set)
+    # Stand-ins earlier imports made: made (and named) again when this import needs them.
     earlier_stand_ins: set[str] = field(default_factory=set)
+    earlier_places: set[str] = field(default_factory=set)
+
+    def forget_earlier(self, ids: Iterable[str]) -> None:
+        """These ids are this import's own rows (or made again by it) from here on."""
+        for row_id in ids:
+            self.earlier_stand_ins.discard(row_id)
+            self.earlier_places.discard(row_id)
 
     def record(self, parent: str, display: str, rows: dict[str, tuple[int, Any]]) -> None:
         target = self.organizations if parent == "organization" else self.places
@@ -76,10 +84,17 @@ class Made:
 
 
 async def stand_in_organizations(session: AsyncSession) -> set[str]:
-    """Stand-ins earlier imports made: made (and named) again when this import needs them."""
     return set(
         await session.scalars(
             select(Organization.id).where(Organization.description.startswith(STAND_IN_NOTE))
+        )
+    )
+
+
+async def organization_places(session: AsyncSession) -> set[str]:
+    return set(
+        await session.scalars(
+            select(Location.id).where(Location.id.startswith(ORGANIZATION_PLACE_PREFIX))
         )
     )
 
@@ -100,7 +115,9 @@ async def fill_in(session: AsyncSession, made: Made, report: ImportReport) -> No
     # HSDS 3.0 links services to places itself: a service with none there is meant so.
     linked_by_organization = made.services if report.flavour == "hsds1" else set()
     await _offer_services_at_organization_places(session, linked_by_organization, report)
-    await _service_areas_from_names(session, made.services, report)
+    # A 3.0 file's areas are the directory's word, whatever their ids; 1.x areas from names
+    # are made afresh each time.
+    await _service_areas_from_names(session, made.services, report.flavour != "hsds1", report)
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -291,20 +308,18 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
 
 
 async def _service_areas_from_names(
-    session: AsyncSession, service_ids: set[str], report: ImportReport
+    session: AsyncSession, service_ids: set[str], keep_given: bool, report: ImportReport
 ) -> None:
     ids = sorted(service_ids)
     if not ids:
         return
     with_areas: set[str] = set()
     for chunk in _chunks(ids):
-        with_areas.update(
-            await session.scalars(
-                select(ServiceArea.service_id).where(
-                    ServiceArea.service_id.in_(chunk), ~ServiceArea.id.startswith(INFERRED)
-                )
-            )
-        )
+        given = select(ServiceArea.service_id).where(ServiceArea.service_id.in_(chunk))
+        if keep_given:
+            with_areas.update(await session.scalars(given))
+            continue
+        with_areas.update(await session.scalars(given.where(~ServiceArea.id.startswith(INFERRED))))
         await session.execute(
             delete(ServiceArea).where(
                 ServiceArea.service_id.in_(chunk), ServiceArea.id.startswith(INFERRED)
