@@ -52,7 +52,6 @@ HSDS_TABLES = (
 HSDS3_PROBLEMS = [
     "organizations.csv:4: missing name",
     "services.csv:7: bad minimum_age 'twelve': not a number",
-    "locations.csv:5: bad latitude 123.4: out of range -90..90",
     "addresses.csv:4: missing address_1",
     "phones.csv:5: phone has no owner left (unknown service_id svc-9): "
     "needs one of location_id, service_id, organization_id, service_at_location_id",
@@ -61,6 +60,7 @@ HSDS3_PROBLEMS = [
 ]
 HSDS3_WARNINGS = [
     "locations.csv:4: unknown organization_id org-7; link dropped",
+    "locations.csv:5: bad latitude 123.4: not a number in -90..90; dropped",
     "phones.csv:4: unknown service_id svc-9; link dropped",
     "taxonomy_terms.csv:4: unknown parent_id tax-education; link dropped",
     "services.csv:6: organization org-9 is not in organizations.csv; kept its 1 service under "
@@ -104,10 +104,9 @@ async def test_hsds3_folder_imports_good_rows_and_reports_bad_ones(session: Asyn
         "services.csv: 5 read, 4 new, 0 updated, 1 skipped",
     ]
     assert report.summary_lines()[-5:] == [
-        "total: 34 read, 27 new, 0 updated, 7 skipped, 3 warned",
-        "skipped rows by reason: 1 missing name, 1 bad minimum_age, 1 bad latitude, "
-        "1 missing address_1, 1 phone has no owner, 1 missing number, "
-        "1 unknown taxonomy_term_id",
+        "total: 34 read, 28 new, 0 updated, 6 skipped, 4 warned",
+        "skipped rows by reason: 1 missing name, 1 bad minimum_age, 1 missing address_1, "
+        "1 phone has no owner, 1 missing number, 1 unknown taxonomy_term_id",
         "inferred: 1 stand-in organizations (missing from organizations.csv)",
         "coverage of 4 services: 4 with an address (100%), 2 with hours (50%), "
         "4 with coordinates (100%), 4 with a phone (100%), 0 with a service area (0%)",
@@ -115,7 +114,7 @@ async def test_hsds3_folder_imports_good_rows_and_reports_bad_ones(session: Asyn
     ]
     assert await ids(session, Organization) == ["org-1", "org-2", "org-9"]
     assert await ids(session, Service) == ["svc-1", "svc-2", "svc-3", "svc-4"]
-    assert await ids(session, Location) == ["loc-1", "loc-2", "loc-3"]
+    assert await ids(session, Location) == ["loc-1", "loc-2", "loc-3", "loc-4"]
     assert await ids(session, Address) == ["addr-1", "addr-2"]
     assert await ids(session, Phone) == ["ph-1", "ph-2", "ph-3"]
     assert await ids(session, Schedule) == ["sch-1", "sch-2"]
@@ -140,6 +139,8 @@ async def test_hsds3_values_are_cleaned(session: AsyncSession) -> None:
     assert groceries.description == "Same-day food boxes.\r\nBring a bag."
     school = await session.get(Location, "loc-1")
     assert school is not None and (school.latitude, school.longitude) == (41.5, -87.6)
+    impossible = await session.get(Location, "loc-4")  # kept, without its pin
+    assert impossible is not None and (impossible.latitude, impossible.longitude) == (None, None)
     online = await session.get(Location, "loc-3")
     assert online is not None and online.organization_id is None  # unknown org-7 dropped
     front_desk = await session.get(Phone, "ph-1")

@@ -239,6 +239,9 @@ class RowChecker:
                     raise SkipRow(spec.blank_reason)
                 value = spec.blank_value
             record[spec.name] = value
+        if "latitude" in record and "longitude" in record:
+            if (record["latitude"] is None) != (record["longitude"] is None):
+                record["latitude"] = record["longitude"] = None  # half a pin is no pin
         return record
 
     def _transformed(self, values: list[str]) -> dict[str, str] | None:
@@ -295,10 +298,16 @@ def _integer(name: str, value: str) -> int:
 
 
 def _coordinate(name: str, limit: float) -> Converter:
-    def clean(value: str, _warnings: list[str]) -> float:
-        number = _number(name, value)
+    """A coordinate out of range loses the place its map pin, not the place itself."""
+
+    def clean(value: str, warnings: list[str]) -> float | None:
+        try:
+            number = _number(name, value)
+        except SkipRow:
+            number = math.nan
         if not -limit <= number <= limit:
-            raise SkipRow(f"bad {name} {value}: out of range -{limit:g}..{limit:g}", f"bad {name}")
+            warnings.append(f"bad {name} {value}: not a number in -{limit:g}..{limit:g}; dropped")
+            return None
         return number
 
     return clean
