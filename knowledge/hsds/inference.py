@@ -46,7 +46,7 @@ STAND_IN_NAME = "Organization {id}"
 STAND_IN_NOTE = "Not in the directory's organizations file"
 # Enough of the directory's addresses in one state to read "Boone County" as Boone County there.
 STATE_MAJORITY = 0.75
-IN_CLAUSE = 500  # ids per IN (...) list
+IN_CLAUSE = 5000  # ids per IN (...) list: within SQLite's 32,766 parameters
 
 PREPOSITIONS = frozenset({"in", "for", "of", "serving", "throughout", "across", "within", "to"})
 COUNTY_WORD = re.compile(r"^Count(?:y|ies)\b", re.IGNORECASE)
