@@ -289,3 +289,24 @@ def test_service_area_names_are_read_as_places() -> None:
     other = read_area("The service is available to all residents of the MyCity area.")
     assert other.kind == "other" and not other.whole_area
     assert read_area("Maine").label == "Maine" and read_area("Main").kind == "other"
+
+
+async def test_the_state_of_a_county_is_this_directorys_not_the_databases(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    california = tmp_path / "california"
+    california.mkdir()
+    (california / "organizations.csv").write_text("id,name\nca-org,Bay Helpers\n")
+    (california / "locations.csv").write_text(
+        "id,organization_id,name\n" + "".join(f"ca-{n},ca-org,Office {n}\n" for n in range(5))
+    )
+    (california / "addresses.csv").write_text(
+        "id,location_id,address_1,city,state_province\n"
+        + "".join(f"ca-addr-{n},ca-{n},{n} Main St,Redwood City,CA\n" for n in range(5))
+    )
+    await import_directory(session, california)
+    await import_directory(session, ORGANIZATION_LEVEL)
+    await session.commit()
+
+    areas = await service_areas(session, ["svc-boone"])
+    assert [area.label for area in areas["svc-boone"]] == ["Boone County, IL"]

@@ -142,6 +142,8 @@ async def _import_file(
     await upsert(session, table(entity.table), result.columns, records)
     existing.update(result.accepted)
     made.forget_earlier(result.accepted)  # in the files now: the directory's own rows
+    if entity.table == "address":
+        made.states.update(r["state_province"] for r in records if r.get("state_province"))
     if entity.table == "service":
         made.services.update(result.accepted)
 

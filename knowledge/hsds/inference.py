@@ -70,6 +70,8 @@ class Made:
     # Stand-ins earlier imports made: made (and named) again when this import needs them.
     earlier_stand_ins: set[str] = field(default_factory=set)
     earlier_places: set[str] = field(default_factory=set)
+    # The states this import's addresses name: what "Boone County" means in this directory.
+    states: Counter[str] = field(default_factory=Counter)
 
     def forget_earlier(self, ids: Iterable[str]) -> None:
         """These ids are this import's own rows (or made again by it) from here on."""
@@ -117,7 +119,7 @@ async def fill_in(session: AsyncSession, made: Made, report: ImportReport) -> No
     await _offer_services_at_organization_places(session, linked_by_organization, report)
     # A 3.0 file's areas are the directory's word, whatever their ids; 1.x areas from names
     # are made afresh each time.
-    await _service_areas_from_names(session, made.services, report.flavour != "hsds1", report)
+    await _service_areas_from_names(session, made, report.flavour != "hsds1", report)
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -308,9 +310,9 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
 
 
 async def _service_areas_from_names(
-    session: AsyncSession, service_ids: set[str], keep_given: bool, report: ImportReport
+    session: AsyncSession, made: Made, keep_given: bool, report: ImportReport
 ) -> None:
-    ids = sorted(service_ids)
+    ids = sorted(made.services)
     if not ids:
         return
     with_areas: set[str] = set()
@@ -325,7 +327,11 @@ async def _service_areas_from_names(
                 ServiceArea.service_id.in_(chunk), ServiceArea.id.startswith(INFERRED)
             )
         )
-    state = await _directory_state(session)
+    state = _majority(
+        Counter(code for value in made.states.elements() if (code := state_code(value)))
+    )
+    if state is None and not made.states:
+        state = await _directory_state(session)
     rows: list[dict[str, Any]] = []
     services = 0
     for chunk in _chunks([i for i in ids if i not in with_areas]):
@@ -349,7 +355,7 @@ async def _service_areas_from_names(
 
 
 async def _directory_state(session: AsyncSession) -> str | None:
-    """The state nearly all of the directory's addresses are in, as a code, if there is one."""
+    """The state nearly all of the database's addresses are in (for an import with none)."""
     counts: Counter[str] = Counter()
     for value, count in await session.execute(
         select(Address.state_province, func.count()).group_by(Address.state_province)
@@ -357,6 +363,10 @@ async def _directory_state(session: AsyncSession) -> str | None:
         code = state_code(value)
         if code:
             counts[code] += count
+    return _majority(counts)
+
+
+def _majority(counts: Counter[str]) -> str | None:
     if not counts:
         return None
     code, count = counts.most_common(1)[0]
