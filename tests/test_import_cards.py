@@ -68,7 +68,7 @@ async def test_no_map_button_without_coordinates_the_place_in_words_instead(
     card = texts(details)
     assert "📍 Wheaton Office" in card
     assert "📮 Mailing address: Prairie Legal Aid, 100 Main Street, Springfield, IL 62701" in card
-    assert "📞 (630) 555-0101" in card and card.count("555-0101") == 1
+    assert "☎ +1 630-555-0101" in card and card.count("555-0101") == 1
     assert map_buttons(details) == []
 
 
