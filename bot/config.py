@@ -133,6 +133,7 @@ class Settings(BaseSettings):
         if not is_phone_number(value, info.data.get("phone_region", "US")):
             raise ValueError("expected a phone number such as 911, 988 or +1 515-555-0100")
         return value
+
     @field_validator("follow_up_delay", mode="before")
     @classmethod
     def _follow_up_delay(cls, value: object) -> object:

@@ -8,7 +8,7 @@ review.py): fu:<id>:<answer>, rp:<ref>, rpk:<problem>:<ref>, rps:<id>, rpc:<id>,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -56,13 +56,22 @@ def concepts_keyboard(
 
 
 def results_keyboard(
-    hits: Sequence[SearchHit], start: int, more: bool, log_id: int | None, _: Translate
+    hits: Sequence[SearchHit],
+    start: int,
+    more: bool,
+    log_id: int | None,
+    _: Translate,
+    mappable: Collection[str] = (),
 ) -> InlineKeyboardMarkup:
+    """One row per hit; 📍 Map only for services in `mappable` (those with coordinates)."""
     rows: list[list[InlineKeyboardButton]] = []
     for number, hit in enumerate(hits, start=start + 1):
         label = f"{number}. {one_line(hit.title, 28)}"
         if hit.kind == "service":
-            rows.append([button("ℹ️ " + label, "d", hit.id), button("📍 " + _("Map"), "m", hit.id)])
+            row = [button("ℹ️ " + label, "d", hit.id)]
+            if hit.id in mappable:
+                row.append(button("📍 " + _("Map"), "m", hit.id))
+            rows.append(row)
         elif hit.kind == "resource":
             rows.append([button("📘 " + label, "tk", hit.id)])
         elif hit.kind == "material":

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.freshness import freshness_line
 from bot.i18n import Translate
-from knowledge.directory import ServiceRecord
+from knowledge.directory import Place, ServiceRecord
 from knowledge.fees import read_fees
 from knowledge.hours import (
     MINUTES_PER_DAY,
@@ -26,6 +26,7 @@ from knowledge.hours import (
     next_opening,
 )
 from knowledge.phones import PhoneLine, dialable
+from knowledge.service_areas import Area
 from knowledge.text import short_hash
 
 MAX_MESSAGE = 4096
@@ -34,6 +35,7 @@ SNIPPET = 140
 KM_PER_MILE = 1.609344
 CARD_PHONES = 2  # numbers on a result card; the details card shows them all
 SHORT_LABEL = 24  # a directory's own description of a number is its label up to this length
+MAX_PLACES = 5  # places listed on a details card; a county's 22 libraries would drown it
 
 
 def escape(text: object) -> str:
@@ -188,6 +190,38 @@ def language_list(names: Sequence[str], _: Translate) -> str:
     return ", ".join(dict.fromkeys(shown))
 
 
+def areas_line(areas: Sequence[Area], _: Translate) -> str | None:
+    """ "🗺 Serves all of Boone County, IL" (or the area as the directory words it)."""
+    whole = [area.label for area in areas if area.whole_area]
+    if whole:
+        return "🗺 " + escape(_("Serves all of {places}").format(places=", ".join(whole)))
+    if areas:
+        named = "; ".join(one_line(area.label, 120) for area in areas[:3])
+        return "🗺 " + escape(_("Service area: {areas}").format(areas=named))
+    return None
+
+
+def street_address(record: ServiceRecord) -> str | None:
+    """The first address a family can go to (not a mailing address), or the name of the one
+    place it is offered at when the directory gives no address."""
+    visited = [place for place in record.places if place.kind != "postal"]
+    address = next((place.address for place in visited if place.address), None)
+    if address is None and len(visited) == 1:
+        return visited[0].name
+    return address
+
+
+def _place_line(place: Place, record: ServiceRecord, now: datetime, _: Translate) -> str | None:
+    where = ", ".join(part for part in (place.name, place.address) if part)
+    if not where:
+        return None
+    if place.kind == "postal":
+        label = _("Mailing address")
+        return f"📮 {escape(label)}: {escape(where)}"
+    today = today_hours(place.hours, now, _) if record.hours_differ_by_place else None
+    return f"📍 {escape(where)}" + (f" · 🕘 {escape(today)}" if today else "")
+
+
 def service_card(
     record: ServiceRecord,
     number: int,
@@ -199,6 +233,14 @@ def service_card(
     lines = [f"<b>{number}. {escape(record.name)}</b>"]
     if record.description:
         lines.append(escape(one_line(record.description)))
+    if distance is None and record.mappable is None:
+        # No map pin to offer: say where it is, and where it serves, in words.
+        where = street_address(record)
+        if where:
+            lines.append(f"📍 {escape(one_line(where, 120))}")
+        served = areas_line(record.areas, _)
+        if served:
+            lines.append(served)
     facts = []
     hours = today_hours(record.hours, now, _)
     if hours:
@@ -289,11 +331,20 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
     for phone, label in zip(record.phones, phone_labels(record.phones, _), strict=True):
         number = escape(dialable(phone.number, phone.extension))
         lines.append(f"☎ {escape(label)}: {number}" if label else f"☎ {number}")
-    for place in record.places:
-        where = ", ".join(p for p in (place.name, place.address) if p)
-        if where:
-            lines.append(f"📍 {escape(where)}")
-    if record.hours:
+    for place in record.places[:MAX_PLACES]:
+        place_line = _place_line(place, record, now, _)
+        if place_line:
+            lines.append(place_line)
+    if len(record.places) > MAX_PLACES:
+        more = _("More places: {count}").format(count=len(record.places) - MAX_PLACES)
+        lines.append(f"📍 {escape(more)}")
+    served = areas_line(record.areas, _)
+    if served:
+        lines.append(served)
+    if record.hours_differ_by_place:
+        differ = _("Hours differ by place: today’s are shown with each.")
+        lines += ["", f"🕘 {escape(differ)}"]
+    elif record.hours:
         today = today_hours(record.hours, now, _)
         heading = _("Hours")
         lines += ["", f"🕘 <b>{escape(heading)}</b>" + (f" ({escape(today)})" if today else "")]
@@ -307,6 +358,14 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
     fees = fees_text(record.fees, _, 300)
     if fees:
         lines.append(f"💲 {escape(fees)}")
+    for cost in record.costs[:5]:
+        lines.append(f"💲 {escape(one_line(cost, 200))}")
+    if record.required_documents:
+        heading = _("What to bring")
+        lines += ["", f"<b>{escape(heading)}</b>"]
+        lines += [
+            f"• {escape(one_line(document, 300))}" for document in record.required_documents[:6]
+        ]
     if record.eligibility:
         heading = _("Who can use it")
         lines += ["", f"<b>{escape(heading)}</b>", escape(one_line(record.eligibility, 600))]

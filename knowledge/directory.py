@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,17 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.freshness import checked_on, unresolved_count
 from knowledge.hours import OpenInterval, weekly_intervals
+from knowledge.hsds.inference import is_stand_in_name
 from knowledge.models import (
     Address,
+    CostOption,
     Language,
     Location,
     Organization,
     Phone,
+    RequiredDocument,
     Schedule,
     Service,
     ServiceAtLocation,
 )
 from knowledge.phones import PhoneLine
+from knowledge.service_areas import Area, service_areas
 
 MAX_PHONES = 3
 
@@ -31,6 +37,8 @@ class Place:
     address: str | None
     latitude: float | None
     longitude: float | None
+    kind: str = "physical"  # HSDS location_type: physical, postal (a mailing address), virtual
+    hours: tuple[OpenInterval, ...] = ()  # this place's own opening hours, if it has any
 
 
 @dataclass(slots=True)
@@ -56,12 +64,44 @@ class ServiceRecord:
     # Freshness (knowledge.listing_reports): when it was last checked, unresolved reports.
     checked: date | None = None
     open_reports: int = 0
+    areas: list[Area] = field(default_factory=list)  # where it is offered (HSDS service_area)
+    required_documents: list[str] = field(default_factory=list)
+    costs: list[str] = field(default_factory=list)  # HSDS cost_option rows, one line each
+
+    @property
+    def hours_differ_by_place(self) -> bool:
+        """True when the service has no hours of its own and its places keep different ones."""
+        distinct = {place.hours for place in self.places if place.hours}
+        return len(distinct) > 1
 
     @property
     def mappable(self) -> Place | None:
         return next(
             (p for p in self.places if p.latitude is not None and p.longitude is not None), None
         )
+
+
+def _distinct_phones(phones: Iterable[Phone]) -> list[Phone]:
+    """Voice numbers, each once (a service and its place often list the same one)."""
+    seen: set[str] = set()
+    kept = []
+    for phone in phones:
+        digits = "".join(character for character in phone.number or "" if character.isdigit())
+        if (phone.type or "voice").lower() == "fax" or digits in seen:
+            continue
+        seen.add(digits)
+        kept.append(phone)
+    return kept
+
+
+def format_cost(option: CostOption) -> str:
+    """ "Under 18s and Over 60s: 35 GBP per 1 hour session"."""
+    amount = ""
+    if option.amount is not None:
+        number = f"{option.amount:,.2f}".removesuffix(".00")
+        amount = f"{number} {(option.currency or '').upper()}".strip()
+    price = " ".join(part for part in (amount, option.amount_description) if part)
+    return ": ".join(part for part in (option.option, price) if part)
 
 
 def format_address(address: Address) -> str:
@@ -80,7 +120,14 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
             select(ServiceAtLocation.location_id).where(ServiceAtLocation.service_id == service_id)
         )
     )
-    locations = list(await session.scalars(select(Location).where(Location.id.in_(location_ids))))
+    locations = list(
+        await session.scalars(
+            select(Location)
+            .where(Location.id.in_(location_ids))
+            # Places a family can go to first; a mailing address last.
+            .order_by(Location.location_type == "postal", Location.name, Location.id)
+        )
+    )
     addresses: dict[str, Address] = {}
     for address in await session.scalars(
         select(Address).where(Address.location_id.in_(location_ids)).order_by(Address.address_type)
@@ -101,7 +148,7 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
                 select(Phone).where(Phone.organization_id == organization.id).order_by(Phone.id)
             )
         )
-    phones = [phone for phone in phones if (phone.type or "voice").lower() != "fax"][:MAX_PHONES]
+    phones = _distinct_phones(phones)[:MAX_PHONES]
     place_names = {location.id: location.name for location in locations if location.name}
     phone_languages: dict[str, list[str]] = {}
     for phone_id, code in await session.execute(
@@ -114,10 +161,35 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
     schedules = list(
         await session.scalars(select(Schedule).where(Schedule.service_id == service_id))
     )
+    place_hours: dict[str, tuple[OpenInterval, ...]] = {}
     if not schedules and location_ids:
         schedules = list(
             await session.scalars(select(Schedule).where(Schedule.location_id.in_(location_ids)))
         )
+        by_place: dict[str, list[Schedule]] = defaultdict(list)
+        for schedule in schedules:
+            by_place[str(schedule.location_id)].append(schedule)
+        place_hours = {
+            location_id: tuple(
+                weekly_intervals((s.freq, s.byday, s.opens_at, s.closes_at) for s in rows)
+            )
+            for location_id, rows in by_place.items()
+        }
+    documents = list(
+        await session.scalars(
+            select(RequiredDocument.document)
+            .where(
+                RequiredDocument.service_id == service_id, RequiredDocument.document.is_not(None)
+            )
+            .order_by(RequiredDocument.id)
+        )
+    )
+    costs = list(
+        await session.scalars(
+            select(CostOption).where(CostOption.service_id == service_id).order_by(CostOption.id)
+        )
+    )
+    areas = (await service_areas(session, [service_id])).get(service_id, [])
     languages = list(
         await session.scalars(
             select(func.coalesce(Language.name, Language.code)).where(
@@ -128,7 +200,9 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
     return ServiceRecord(
         id=service.id,
         name=service.name,
-        organization=organization.name if organization else None,
+        organization=organization.name
+        if organization and not is_stand_in_name(organization.id, organization.name)
+        else None,
         description=service.description,
         fees=service.fees_description,
         eligibility=service.eligibility_description,
@@ -157,6 +231,8 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
                 else None,
                 latitude=location.latitude,
                 longitude=location.longitude,
+                kind=location.location_type,
+                hours=place_hours.get(location.id, ()),
             )
             for location in locations
         ],
@@ -165,6 +241,9 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         languages=[name for name in dict.fromkeys(languages) if name],
         checked=checked_on(service.assured_date, service.last_modified),
         open_reports=await unresolved_count(session, service_id),
+        areas=areas,
+        required_documents=[d for d in dict.fromkeys((d or "").strip() for d in documents) if d],
+        costs=[line for line in dict.fromkeys(format_cost(c) for c in costs) if line],
     )
 
 

@@ -111,6 +111,7 @@ class Service(Base):
     alert: Mapped[str | None] = mapped_column(Text)
     # HSDS: when the listing was last confirmed right, and when anything in it last changed.
     assured_date: Mapped[date | None] = mapped_column(Date)
+    assurer_email: Mapped[str | None] = mapped_column(Text)  # who confirmed it (HSDS)
     last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship(back_populates="services")
@@ -235,6 +236,55 @@ class Language(Base):
     name: Mapped[str | None] = mapped_column(Text)
     code: Mapped[str | None] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceArea(Base):
+    """Where a service is offered (a county, a state, ZIP codes...), by name and/or GeoJSON."""
+
+    __tablename__ = "service_area"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    service_at_location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service_at_location.id", ondelete="CASCADE")
+    )
+    name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    extent: Mapped[str | None] = mapped_column(Text)
+    extent_type: Mapped[str | None] = mapped_column(String)
+    uri: Mapped[str | None] = mapped_column(Text)
+
+
+class RequiredDocument(Base):
+    """A document a family must bring to use a service."""
+
+    __tablename__ = "required_document"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    document: Mapped[str | None] = mapped_column(Text)
+    uri: Mapped[str | None] = mapped_column(Text)
+
+
+class CostOption(Base):
+    """One price of a service (who pays what, for what), as HSDS 3.0 cost_option."""
+
+    __tablename__ = "cost_option"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    valid_from: Mapped[str | None] = mapped_column(String)
+    valid_to: Mapped[str | None] = mapped_column(String)
+    option: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String)
+    amount: Mapped[float | None] = mapped_column(Float)
+    amount_description: Mapped[str | None] = mapped_column(Text)
 
 
 class TaxonomyTerm(Base):

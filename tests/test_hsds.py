@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge import hsds
 from knowledge.db import create_engine, create_sessionmaker
-from knowledge.hsds import DirectoryFormatError, export_directory, import_directory
+from knowledge.hsds import DirectoryFormatError, export_directory, import_directory, importer
 from knowledge.models import (
     Address,
     Attribute,
@@ -33,7 +32,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "hsds"
 HSDS3 = FIXTURES / "hsds3"
 HSDS3_DATAPACKAGE = FIXTURES / "hsds3-datapackage"
 HSDS1 = FIXTURES / "hsds1"
-SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 HSDS_TABLES = (
     "organization",
@@ -44,17 +42,17 @@ HSDS_TABLES = (
     "phone",
     "schedule",
     "language",
+    "service_area",
+    "required_document",
+    "cost_option",
     "taxonomy_term",
     "attribute",
 )
 
 HSDS3_PROBLEMS = [
     "organizations.csv:4: missing name",
-    "services.csv:6: unknown organization_id org-9",
     "services.csv:7: bad minimum_age 'twelve': not a number",
-    "locations.csv:5: bad latitude 123.4: out of range -90..90",
     "addresses.csv:4: missing address_1",
-    "service_at_location.csv:5: unknown service_id svc-4",
     "phones.csv:5: phone has no owner left (unknown service_id svc-9): "
     "needs one of location_id, service_id, organization_id, service_at_location_id",
     "phones.csv:6: missing number",
@@ -62,8 +60,11 @@ HSDS3_PROBLEMS = [
 ]
 HSDS3_WARNINGS = [
     "locations.csv:4: unknown organization_id org-7; link dropped",
+    "locations.csv:5: bad latitude 123.4: not a number in -90..90; dropped",
     "phones.csv:4: unknown service_id svc-9; link dropped",
     "taxonomy_terms.csv:4: unknown parent_id tax-education; link dropped",
+    "services.csv:6: organization org-9 is not in organizations.csv; kept its 1 service under "
+    "a stand-in named 'Service of an unknown organization' (from its services' name)",
 ]
 
 
@@ -100,15 +101,20 @@ async def test_hsds3_folder_imports_good_rows_and_reports_bad_ones(session: Asyn
     assert report.not_imported == ["contacts.csv"]
     assert report.summary_lines()[:2] == [
         "organizations.csv: 3 read, 2 new, 0 updated, 1 skipped",
-        "services.csv: 5 read, 3 new, 0 updated, 2 skipped",
+        "services.csv: 5 read, 4 new, 0 updated, 1 skipped",
     ]
-    assert report.summary_lines()[-2:] == [
-        "total: 34 read, 25 new, 0 updated, 9 skipped, 3 warned",
+    assert report.summary_lines()[-5:] == [
+        "total: 34 read, 28 new, 0 updated, 6 skipped, 4 warned",
+        "skipped rows by reason: 1 missing name, 1 bad minimum_age, 1 missing address_1, "
+        "1 phone has no owner, 1 missing number, 1 unknown taxonomy_term_id",
+        "inferred: 1 stand-in organizations (missing from organizations.csv)",
+        "coverage of 4 services: 4 with an address (100%), 2 with hours (50%), "
+        "4 with coordinates (100%), 4 with a phone (100%), 0 with a service area (0%)",
         "not imported: contacts.csv",
     ]
-    assert await ids(session, Organization) == ["org-1", "org-2"]
-    assert await ids(session, Service) == ["svc-1", "svc-2", "svc-3"]
-    assert await ids(session, Location) == ["loc-1", "loc-2", "loc-3"]
+    assert await ids(session, Organization) == ["org-1", "org-2", "org-9"]
+    assert await ids(session, Service) == ["svc-1", "svc-2", "svc-3", "svc-4"]
+    assert await ids(session, Location) == ["loc-1", "loc-2", "loc-3", "loc-4"]
     assert await ids(session, Address) == ["addr-1", "addr-2"]
     assert await ids(session, Phone) == ["ph-1", "ph-2", "ph-3"]
     assert await ids(session, Schedule) == ["sch-1", "sch-2"]
@@ -133,6 +139,8 @@ async def test_hsds3_values_are_cleaned(session: AsyncSession) -> None:
     assert groceries.description == "Same-day food boxes.\r\nBring a bag."
     school = await session.get(Location, "loc-1")
     assert school is not None and (school.latitude, school.longitude) == (41.5, -87.6)
+    impossible = await session.get(Location, "loc-4")  # kept, without its pin
+    assert impossible is not None and (impossible.latitude, impossible.longitude) == (None, None)
     online = await session.get(Location, "loc-3")
     assert online is not None and online.organization_id is None  # unknown org-7 dropped
     front_desk = await session.get(Phone, "ph-1")
@@ -168,7 +176,7 @@ async def test_hsds3_zip_imports_like_the_folder(
     assert report.flavour == "hsds3-zip"
     assert report.problems == HSDS3_PROBLEMS
     assert report.not_imported == ["contacts.csv"]
-    assert await ids(session, Service) == ["svc-1", "svc-2", "svc-3"]
+    assert await ids(session, Service) == ["svc-1", "svc-2", "svc-3", "svc-4"]
 
 
 async def test_datapackage_resources_are_followed(session: AsyncSession) -> None:
@@ -216,13 +224,16 @@ async def test_hsds1_folder_is_mapped_to_hsds3(session: AsyncSession) -> None:
 
     assert report.flavour == "hsds1"
     assert report.not_imported == ["holiday_schedules.csv"]
-    assert report.problems == [
-        "postal_addresses.csv:2: address has no location_id",
-        "regular_schedules.csv:4: bad weekday 'Funday'",
-    ]
-    assert len(report.warnings) == 3
-    assert re.fullmatch(r"phones\.csv:2: blank id; derived phones-[0-9a-f]{16}", report.warnings[0])
-    assert report.warnings[1].startswith("regular_schedules.csv:2: blank id; derived ")
+    assert report.problems == ["regular_schedules.csv:4: bad weekday 'Funday'"]
+    assert len(report.warnings) == 5
+    assert report.warnings[0].startswith("postal_addresses.csv:2: blank id; derived ")
+    assert re.fullmatch(r"phones\.csv:2: blank id; derived phones-[0-9a-f]{16}", report.warnings[1])
+    assert report.warnings[2].startswith("regular_schedules.csv:2: blank id; derived ")
+    # An address hung off the organization (1.x) becomes the organization's place (3.0).
+    assert report.warnings[-1] == (
+        "postal_addresses.csv:2: address of an organization, not of a place; kept as the "
+        "organization's place inferred-location-h1-org-1"
+    )
 
     org = await session.get(Organization, "h1-org-1")
     assert org is not None and org.website == "https://prairie.example"  # 1.x `url`
@@ -231,10 +242,18 @@ async def test_hsds1_folder_is_mapped_to_hsds3(session: AsyncSession) -> None:
     assert eviction.fees_description == "Free to everyone"  # 1.x `fees`
     assert eviction.status == "active"
     addresses = (await session.scalars(select(Address).order_by(Address.id))).all()
-    assert [(a.id, a.address_type) for a in addresses] == [
-        ("h1-addr-1", "physical"),
-        ("h1-post-1", "postal"),
+    assert [(a.id, a.location_id, a.address_type) for a in addresses] == [
+        ("h1-addr-1", "h1-loc-1", "physical"),
+        ("h1-post-1", "h1-loc-1", "postal"),
+        (addresses[2].id, "inferred-location-h1-org-1", "postal"),
     ]
+    place = await session.get(Location, "inferred-location-h1-org-1")
+    assert place is not None
+    assert (place.name, place.organization_id, place.location_type) == (
+        "Prairie Legal Aid",
+        "h1-org-1",
+        "postal",
+    )
     phones = (await session.scalars(select(Phone).order_by(Phone.number))).all()
     assert [(p.number, p.organization_id) for p in phones] == [
         ("(217) 555-0198", None),
@@ -284,9 +303,9 @@ async def test_reimport_updates_instead_of_duplicating(
         await session.commit()
 
     counts = report.files["services.csv"]
-    assert (counts.inserted, counts.updated, counts.skipped) == (0, 3, 2)
+    assert (counts.inserted, counts.updated, counts.skipped) == (0, 4, 1)
     async with session_factory() as session:
-        assert await count(session, Service) == 3
+        assert await count(session, Service) == 4
         names = await session.scalars(select(Service.name).where(Service.id == "svc-1"))
         assert names.all() == ["Homework club"]
 
@@ -312,14 +331,14 @@ async def test_duplicate_id_in_a_file_is_reported_and_the_later_row_wins(
 async def test_a_failed_import_leaves_nothing_once_rolled_back(
     session_factory: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_read_csv = hsds._read_csv
+    real_read_and_check = importer._read_and_check
 
-    def fail_on_phones(path: Path, display: str) -> Any:
+    def fail_on_phones(path: Path, *args: Any) -> Any:
         if path.name == "phones.csv":
             raise OSError("disk went away")
-        return real_read_csv(path, display)
+        return real_read_and_check(path, *args)
 
-    monkeypatch.setattr(hsds, "_read_csv", fail_on_phones)
+    monkeypatch.setattr(importer, "_read_and_check", fail_on_phones)
     async with session_factory() as session:
         with pytest.raises(OSError):
             await import_directory(session, HSDS3)
@@ -352,7 +371,7 @@ async def test_messy_values_are_normalised_or_reported(
 
     assert report.problems == []
     assert report.warnings == [
-        "organizations.csv: not UTF-8; read as Windows-1252",
+        "organizations.csv: not UTF-8 (1 line); read as Windows-1252",
         "services.csv:2: unknown status 'Closed for now'; kept as given",
         "schedules.csv:3: bad opens_at 'noonish'; dropped",
     ]
@@ -409,7 +428,7 @@ async def test_export_round_trip_gives_the_same_directory(
         written = await export_directory(session, exported)
     await engine.dispose()
 
-    assert written["services.csv"] == 3
+    assert written["services.csv"] == 4
     assert written["phones.csv"] == 3
     assert sorted(path.name for path in exported.iterdir()) == sorted(written)
     header = (exported / "services.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -427,25 +446,3 @@ async def test_export_round_trip_gives_the_same_directory(
 
     assert report.problems == [] and report.warnings == []
     assert after == before
-
-
-# --- The real directories in ../shared/datasets, where present -----------------------------
-
-
-@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="no ../shared/datasets here")
-@pytest.mark.parametrize(
-    "folder", ["hsds3-spec-example", "san-mateo-hsds3", "illinois-legal-aid-hsds1"]
-)
-async def test_real_directories_import(session: AsyncSession, folder: str) -> None:
-    report = await import_directory(session, SHARED_DATASETS / folder)
-    await session.commit()
-
-    assert report.ok
-    assert await count(session, Service) > 0
-    if folder == "illinois-legal-aid-hsds1":
-        assert report.flavour == "hsds1"
-        assert any(
-            re.fullmatch(r"phones\.csv:\d+: blank id; derived phones-[0-9a-f]{16}", warning)
-            for warning in report.warnings
-        )
-        assert "postal_addresses.csv:2: address has no location_id" in report.problems

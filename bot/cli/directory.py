@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,14 +24,16 @@ from knowledge.content import (
 from knowledge.finder import ResourceFinder
 from knowledge.hsds import export_directory, import_directory
 from knowledge.lexicon import default_lexicon
-from knowledge.migrate import upgrade_database_async
 from knowledge.queries import log_search
 from knowledge.search import SearchOutcome, SearchQuery
+from knowledge.setup import prepare_database
 
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
 
 EXAMPLES_PER_KIND = 5
+# What varies between lines of one kind of problem: quoted values, ids, numbers.
+VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|\S*\d\S*")
 
 
 def register(commands: Subcommands) -> None:
@@ -65,7 +68,9 @@ def register(commands: Subcommands) -> None:
 
 
 async def command_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
-    await upgrade_database_async(settings.database_url)
+    async with open_database(settings) as sessions:
+        for line in await prepare_database(settings.database_url, sessions, demo=False):
+            print(line)
     print("Database is up to date.")
     return 0
 
@@ -74,7 +79,8 @@ async def command_import(settings: Settings, args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
-    await upgrade_database_async(settings.database_url)
+    async with open_database(settings) as sessions:
+        await prepare_database(settings.database_url, sessions, demo=False)
     async with open_database(settings) as sessions, sessions() as session, session.begin():
         if path.suffix.lower() in (".yaml", ".yml"):
             if is_toolkit_file(path):
@@ -114,12 +120,13 @@ async def command_export(settings: Settings, args: argparse.Namespace) -> int:
 def grouped_lines(lines: list[str]) -> list[str]:
     """At most a few `file:line: reason` lines per file and kind of reason, then a count.
 
-    A directory with 2,000 rows of the same small problem should still be readable.
+    A directory with 2,000 rows of the same small problem should still be readable; the kind
+    is the reason's first words with its ids, numbers and quoted values left out.
     """
     kinds: dict[tuple[str, str], list[str]] = {}
     for line in lines:
         location, _, reason = line.partition(": ")
-        kind = " ".join(reason.split()[:2])
+        kind = " ".join(VALUES.sub("#", reason).split()[:3])
         kinds.setdefault((location.split(":")[0], kind), []).append(line)
     shown: list[str] = []
     for examples in kinds.values():

@@ -42,9 +42,10 @@ async def _render_results(
     app = services(context)
     now = app.local_now()
     blocks: list[str] = []
+    mappable: set[str] = set()  # a 📍 Map button only where there is a pin to show
     start = state["offset"]
     for number, hit in enumerate(outcome.hits, start=start + 1):
-        blocks.append(await _hit_block(app.finder, hit, number, now, who))
+        blocks.append(await _hit_block(app.finder, hit, number, now, who, mappable))
     header = header or (
         _("Here is what I found near you:")
         if state.get("near") and not state.get("text")
@@ -52,11 +53,12 @@ async def _render_results(
     )
     text = header + "\n\n" + "\n\n".join(blocks) + "\n\n" + _("Did this help?")
     more = start + len(outcome.hits) < outcome.total
-    return render.trim(text), results_keyboard(outcome.hits, start, more, state.get("log_id"), _)
+    markup = results_keyboard(outcome.hits, start, more, state.get("log_id"), _, mappable)
+    return render.trim(text), markup
 
 
 async def _hit_block(
-    finder: ResourceFinder, hit: SearchHit, number: int, now: Any, who: Caller
+    finder: ResourceFinder, hit: SearchHit, number: int, now: Any, who: Caller, mappable: set[str]
 ) -> str:
     _ = who._
     distance = (
@@ -67,6 +69,8 @@ async def _hit_block(
     if hit.kind == "service":
         record = await finder.service_record(hit.id)
         if record is not None:
+            if record.mappable:
+                mappable.add(hit.id)
             return render.service_card(record, number, now, _, distance)
     label = {"resource": _("Toolkit"), "material": _("Sample material"), "event": _("Event")}
     return f"<b>{number}. {escape(hit.title)}</b>\n{escape(label.get(hit.kind, ''))}"

@@ -55,9 +55,9 @@ def inline_card(record: ServiceRecord, now: datetime, _: Translate) -> str:
     phone = render.phone_line(record.phones[:1], _)
     if phone:
         lines.append(phone)
-    place = next((p for p in record.places if p.address), None)
-    if place is not None and place.address:
-        lines.append(f"📍 {escape(one_line(place.address, 200))}")
+    where = render.street_address(record)  # not a mailing address: a place to go
+    if where:
+        lines.append(f"📍 {escape(one_line(where, 200))}")
     hours = render.today_hours(record.hours, now, _)
     if hours:
         lines.append(f"🕘 {escape(hours)}")

@@ -121,8 +121,23 @@ def _document(folder: Path, base: str, language: str) -> Path | None:
     for suffix in (".md", ".txt", ".pdf", ".docx", ".odt"):
         candidate = folder / f"{base}.{language}{suffix}"
         if candidate.exists():
+            if not candidate.resolve().is_relative_to(folder.resolve()):
+                return None  # a symlink out of the folder: as if the document were not there
             return candidate
     return None
+
+
+def _confined_file(row: dict[str, Any], path: Path, number: int) -> str:
+    """The entry's `file:` as a name inside the materials folder: anything that could lead out
+    of it (an absolute path, `..`) would let a YAML file serve any file on the host."""
+    base = str(row["file"]).strip()
+    parts = base.replace("\\", "/").split("/")
+    if base.startswith(("/", "\\")) or ":" in base or any(p in ("", ".", "..") for p in parts):
+        raise ContentFormatError(
+            f"{path.name}: entry {number}: file {base!r} must name a document in the "
+            f"folder of {path.name} (no absolute paths, no '..')"
+        )
+    return base
 
 
 async def load_materials(session: AsyncSession, path: Path = MATERIALS_FILE) -> int:
@@ -131,12 +146,13 @@ async def load_materials(session: AsyncSession, path: Path = MATERIALS_FILE) -> 
     for position, row in enumerate(rows, start=1):
         if not row.get("id") or not row.get("file"):
             raise ContentFormatError(f"{path.name}: entry {position}: needs 'id' and 'file'")
-        english = _document(path.parent, str(row["file"]), "en")
+        base = _confined_file(row, path, position)
+        english = _document(path.parent, base, "en")
         if english is None:
             raise ContentFormatError(
-                f"{path.name}: entry {position}: no document {row['file']}.en.md next to it"
+                f"{path.name}: entry {position}: no document {base}.en.md in its folder"
             )
-        spanish = _document(path.parent, str(row["file"]), "es")
+        spanish = _document(path.parent, base, "es")
         title_en, title_es = _both(row, "title", path, position)
         description_en, description_es = _both(row, "description", path, position)
         await _upsert(
