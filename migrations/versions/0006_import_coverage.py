@@ -1,6 +1,6 @@
 """what real directories hold: service areas, required documents, cost options, assurer
 
-Revision ID: 0004_import_coverage
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_import_coverage"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
