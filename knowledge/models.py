@@ -665,7 +665,7 @@ class FollowUp(Base):
     asks: Mapped[int] = mapped_column(Integer, default=0)  # check-ins sent so far (max 2)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    answer: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(String(32))  # "wrong_information" is 17
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -689,5 +689,5 @@ class OutcomeEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))  # detail_open, check_in_sent, answer
     service_id: Mapped[str] = mapped_column(String, index=True)  # no FK: counts outlive listings
     need: Mapped[str | None] = mapped_column(String(64))
-    answer: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(String(32))  # "wrong_information" is 17
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("service_id", sa.String(), nullable=False),
         sa.Column("need", sa.String(length=64), nullable=True),
-        sa.Column("answer", sa.String(length=16), nullable=True),
+        sa.Column("answer", sa.String(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outcome_event")),
     )
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("asks", sa.Integer(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("answer", sa.String(length=16), nullable=True),
+        sa.Column("answer", sa.String(length=32), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
