@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import broadcast_bench, first_reply_bench, import_bench, load_bench, search_bench
+from benchmarks import (
+    broadcast_bench,
+    first_reply_bench,
+    import_bench,
+    load_bench,
+    search_bench,
+    sms_broadcast_bench,
+)
 
 
 def main() -> int:
@@ -17,6 +24,7 @@ def main() -> int:
         ("First reply through the whole stack", first_reply_bench.main),
         ("Load through the whole stack", load_bench.main),
         ("Broadcast to 10,000 subscribers", broadcast_bench.main),
+        ("SMS broadcast to 2,000 numbers", sms_broadcast_bench.main),
     ):
         print(f"\n== {title}", flush=True)
         run()  # type: ignore[operator]

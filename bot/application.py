@@ -18,7 +18,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.handlers import (
@@ -32,11 +32,13 @@ from bot.handlers import (
     inline,
     review,
     staff,
+    texts,
 )
 from bot.handlers import stats as stats_handlers
 from bot.i18n import translator
 from bot.replies import ReplyRateLimiter
 from bot.services import BotServices, forget_idle_chat_state
+from bot.sms import ChannelRequest, start_sms, stop_sms
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
 from bot.webhook import start_health_server
@@ -65,6 +67,11 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CommandHandler("language", common.language_command, filters=private))
     application.add_handler(CommandHandler("privacy", common.privacy_command, filters=private))
     application.add_handler(CommandHandler("forget", common.forget_command, filters=private))
+    # --- text messages: "2", "M", "YES", "JOIN" read as the button or command they stand for ---
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & texts.NUMBER_CHAT, texts.read_reply),
+        group=texts.GROUP,
+    )
 
     # --- staff (materials, toolkit) ---
     application.add_handler(CommandHandler("materials", staff.materials_command, filters=private))
@@ -190,6 +197,8 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     query_log.start()
     application.bot_data["services"] = BotServices(settings, engine, sessions, finder, query_log)
     application.bot_data["health_server"] = start_health_server(application, settings)
+    # --- text messages: the SMS channel, before the outbox may send to a number ---
+    await start_sms(application)
     # --- coordinators: the shared APScheduler and the outbox's delivery worker ---
     scheduler = application.bot_data.setdefault(
         "scheduler", scheduling.create_scheduler(settings.zone)
@@ -250,6 +259,9 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    sms_server = application.bot_data.pop("sms_server", None)
+    if sms_server is not None:  # no new texts; the outbox may still finish sending some
+        sms_server.stop()
     # --- events: no reminder check may be running when the engine goes ---
     if application.bot_data.get("reminders") is not None:
         await application.bot_data["reminders"].stop()
@@ -259,6 +271,7 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
     if application.bot_data.get("scheduler") is not None:
         scheduling.shutdown(application.bot_data["scheduler"])
     await stop_delivery(application)
+    await stop_sms(application)
     health_server = application.bot_data.get("health_server")
     if health_server is not None:
         health_server.stop()
@@ -280,7 +293,12 @@ def build_application(
         .post_shutdown(post_shutdown)
         .rate_limiter(ReplyRateLimiter())
     )
-    if request is not None:
+    if settings.sms_enabled:  # a number's chat is answered by text, any other on Telegram
+        inner = request or HTTPXRequest(connection_pool_size=32)
+        builder = builder.request(ChannelRequest(inner))
+        if request is not None:
+            builder = builder.get_updates_request(request)
+    elif request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
         # Telegram takes about 30 messages a second; more connections than that only queue.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +51,15 @@ class Settings(BaseSettings):
     school_office_phone: str = ""
     # Follow-ups (issue 14): how long after a family opens a card it is asked "Did you get help?"
     follow_up_delay: timedelta = timedelta(days=3)
+    # SMS through Twilio (issue 13): on when the first three are set. Twilio posts incoming
+    # texts to SMS_WEBHOOK_URL; the bot serves that URL's path on SMS_PORT (on WEBHOOK_LISTEN).
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_phone_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_webhook_url: str = Field(default="", validate_default=True)
+    sms_port: int = 8081
+    sms_rate_per_second: float = 1.0
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -159,6 +169,62 @@ class Settings(BaseSettings):
         ):
             raise ValueError("expected 1-256 characters of letters, digits, _ and -")
         return value
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+            raise ValueError("expected AC followed by 32 hex digits (Twilio Console, Account Info)")
+        return value
+
+    @field_validator("twilio_phone_number")
+    @classmethod
+    def _twilio_number_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("expected an E.164 number such as +15551234567")
+        return value
+
+    @field_validator("twilio_api_url")
+    @classmethod
+    def _twilio_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.twilio.com")
+        return value.rstrip("/")
+
+    @field_validator("sms_webhook_url")
+    @classmethod
+    def _sms_webhook_shape(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        sms = all(info.data.get(k) for k in ("twilio_account_sid", "twilio_phone_number"))
+        if not value and sms and info.data.get("twilio_auth_token"):
+            raise ValueError(
+                "required with TWILIO_*: the public URL Twilio posts texts to "
+                "(signatures are checked against it)"
+            )
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("expected the https URL set on the Twilio number for incoming texts")
+        return value
+
+    @field_validator("sms_port")
+    @classmethod
+    def _sms_port_range(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("expected a port number between 1 and 65535")
+        return value
+
+    @field_validator("sms_rate_per_second")
+    @classmethod
+    def _sms_rate_range(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("expected messages a second above 0 (a long code sends 1)")
+        return value
+
+    @property
+    def sms_enabled(self) -> bool:
+        """SMS is on when Twilio's account, token and number are all set."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_phone_number)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -21,6 +21,7 @@ from typing import Any
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
+from bot.choices import TERMINAL, Choice, choices_of, find_choice
 from bot.config import Settings
 from knowledge.chats import get_chat
 from knowledge.models import Role
@@ -231,7 +232,8 @@ class Terminal:
     """Prints what the bot sends; remembers the latest buttons so a number presses one."""
 
     def __init__(self) -> None:
-        self.buttons: list[tuple[str, str, dict[str, Any]]] = []  # (label, data, message)
+        self.choices: list[Choice] = []
+        self.message: dict[str, Any] = {}  # the message the choices were on
 
     def show(self, call: Call) -> None:
         params, result = call.params, call.result
@@ -254,14 +256,12 @@ class Terminal:
         if isinstance(markup, str):
             markup = json.loads(markup)
         if markup and "inline_keyboard" in markup and isinstance(result, dict):
-            self.buttons = [
-                (b["text"], b.get("callback_data", ""), result)
-                for row in markup["inline_keyboard"]
-                for b in row
-                if b.get("callback_data")
-            ]
-            for number, (label, _, _) in enumerate(self.buttons, start=1):
-                print(f"  [{number}] {label}")
+            self.choices, links = choices_of(markup, TERMINAL)
+            self.message = result
+            for line in links:
+                print(f"  {line}")
+            for choice in self.choices:
+                print(f"  [{choice.key}] {choice.label}")
         elif markup and "keyboard" in markup:
             print("  (share a location by typing @LAT,LON, e.g. @41.59,-93.62)")
         print()
@@ -308,9 +308,9 @@ async def run_local_chat(
 def _update_for(
     text: str, chat_id: int, terminal: Terminal, language: str | None
 ) -> dict[str, Any]:
-    if text.isdigit() and 1 <= int(text) <= len(terminal.buttons):
-        _, data, message = terminal.buttons[int(text) - 1]
-        return callback_update(chat_id, message, data, language)
+    choice = find_choice(text, terminal.choices) if text.strip().isdigit() else None
+    if choice is not None:
+        return callback_update(chat_id, terminal.message, choice.data, language)
     point = re.fullmatch(r"@\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)", text)
     if point:
         return location_update(chat_id, float(point.group(1)), float(point.group(2)), language)

@@ -22,6 +22,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.telegram_sender import retry_seconds
 from jobs.sender import SendLimiter
+from knowledge.sms import is_sms_chat
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
                 log.warning("%s: Telegram asked to wait %.0f s; retrying", endpoint, seconds)
                 continue
             chat_id = data.get("chat_id")
-            if self.outbox is not None and is_message(endpoint) and isinstance(chat_id, int):
+            if (
+                self.outbox is not None
+                and is_message(endpoint)
+                and isinstance(chat_id, int)
+                and not is_sms_chat(chat_id)  # a text: Twilio's budget, not Telegram's
+            ):
                 self.outbox.record(chat_id)
             return result

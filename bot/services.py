@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from knowledge.chats import follow_language
 from knowledge.finder import ResourceFinder
 from knowledge.models import Chat, Role, utcnow
 from knowledge.queries import QueryLogger
+from knowledge.sms import is_sms_chat
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,14 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     return context.bot_data["services"]  # type: ignore[no-any-return]
 
 
+class Dialect(enum.StrEnum):
+    """How a chat reads the bot: Telegram (HTML, buttons) or SMS (short plain texts, numbered
+    choices). Handlers ask only where a text message needs a shorter answer."""
+
+    TELEGRAM = "telegram"
+    SMS = "sms"
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who is talking, as the handlers need it: chat, language, role, texts."""
@@ -58,6 +68,7 @@ class Caller:
     _: Translate
     # Whether the chat has a row, when this very update read it (None: answered from the cache).
     stored: bool | None = None
+    dialect: Dialect = Dialect.TELEGRAM
 
     @property
     def is_coordinator(self) -> bool:
@@ -91,8 +102,15 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
             )
     cached["seen"] = time.time()
     language = cached["language"]
+    dialect = Dialect.SMS if is_sms_chat(chat.id) else Dialect.TELEGRAM
     return Caller(
-        chat.id, language, Role(cached["role"]), telegram_language, translator(language), stored
+        chat.id,
+        language,
+        Role(cached["role"]),
+        telegram_language,
+        translator(language),
+        stored,
+        dialect,
     )
 
 

@@ -40,6 +40,8 @@ from jobs.sender import (
     RateLimited,
     TemporaryFailure,
 )
+from knowledge.calendar import parse_quiet_hours
+from knowledge.sms import texts_in_quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +142,17 @@ async def start_delivery(
         get_updates_request=request,  # never polls; saves a second connection pool
     )
     await bot.initialize()
+    held = (  # texts wait out quiet hours; Telegram messages do not
+        texts_in_quiet_hours(parse_quiet_hours(settings.quiet_hours), settings.zone)
+        if settings.sms_enabled
+        else None
+    )
     worker = DeliveryWorker(
-        services.sessions, TelegramSender(bot), describe=describe, max_in_flight=MAX_IN_FLIGHT
+        services.sessions,
+        TelegramSender(bot),
+        describe=describe,
+        max_in_flight=MAX_IN_FLIGHT,
+        held=held,
     )
     await worker.start()
     application.bot_data["delivery"] = worker

@@ -56,7 +56,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import delete, event, exists, func, insert, select, text, update
+from sqlalchemy import ColumnElement, delete, event, exists, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -329,9 +329,15 @@ class Claimed:
     priority: int
 
 
-async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -> list[Claimed]:
+async def claim(
+    session: AsyncSession,
+    worker: str,
+    limit: int,
+    now: datetime,
+    held: ColumnElement[bool] | None = None,
+) -> list[Claimed]:
     """Take up to `limit` due pending rows for `worker`, urgent then oldest first, in one
-    statement.
+    statement; rows matching `held` (texts in quiet hours) wait.
 
     PostgreSQL: rows another transaction is claiming are skipped (SKIP LOCKED), not waited
     for, so two processes claim disjoint batches. The locking select is a MATERIALIZED CTE,
@@ -343,6 +349,7 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
     due = (
         select(Delivery.id)
         .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+        .where(*(() if held is None else (~held,)))
         .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -584,8 +591,10 @@ class DeliveryWorker:
         housekeeping_seconds: float = 1.0,
         idle_seconds: float = 30.0,
         name: str | None = None,
+        held: Callable[[], ColumnElement[bool] | None] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.held = held  # rows that wait for now (texts in quiet hours), asked each round
         self.sender = sender
         self.describe = describe
         self.per_second = per_second
@@ -715,10 +724,11 @@ class DeliveryWorker:
         """Until the next row is due, or the safety-net poll."""
         wait = self.idle_seconds
         async with self.sessions() as session:
+            held = self.held() if self.held else None
             due = await session.scalar(
-                select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.status == DeliveryStatus.PENDING
-                )
+                select(func.min(Delivery.next_attempt_at))
+                .where(Delivery.status == DeliveryStatus.PENDING)
+                .where(*(() if held is None else (~held,)))
             )
         if due is not None:
             wait = min(wait, (due - utcnow()).total_seconds())
@@ -903,7 +913,8 @@ class DeliveryWorker:
         if self._stopping:
             return []
         async with self._write_lock, self.sessions() as session, session.begin():
-            rows = await claim(session, self.name, self.batch_size, utcnow())
+            held = self.held() if self.held else None
+            rows = await claim(session, self.name, self.batch_size, utcnow(), held)
             missing = {r.message_id for r in rows} - set(self._contents)
             if missing:
                 for message in await session.scalars(

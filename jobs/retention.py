@@ -25,6 +25,7 @@ from knowledge.models import (
     Rsvp,
     utcnow,
 )
+from knowledge.sms import purge_expired_sms
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ async def purge_expired(session: AsyncSession, now: datetime) -> dict[str, int]:
             ListingReport.resolved_at < now - timedelta(days=RESOLVED_REPORT_DAYS)
         ),
     )
+    removed.update(await purge_expired_sms(session, now))
     return removed
 
 

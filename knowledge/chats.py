@@ -19,6 +19,7 @@ from knowledge.models import (
     Role,
     Rsvp,
 )
+from knowledge.sms import forget_number
 
 
 async def get_chat(
@@ -76,3 +77,4 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
         update(ListingChange).where(ListingChange.changed_by == chat_id).values(changed_by=None)
     )
     await session.execute(delete(Chat).where(Chat.id == chat_id))
+    await forget_number(session, chat_id)  # a text-message chat: the phone number too

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands) -> None:
     run = commands.add_parser(
-        "run", help="run the bot (long polling; webhook when WEBHOOK_URL is set)"
+        "run",
+        help="run the bot (long polling; webhook when WEBHOOK_URL is set; texts with TWILIO_*)",
     )
     run.set_defaults(run=None)  # blocking: main() calls command_run outside asyncio.run
 
@@ -35,6 +36,11 @@ async def command_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def command_run(settings: Settings) -> int:
     """Blocking: python-telegram-bot runs its own event loop for polling or the webhook."""
+    if not settings.telegram_bot_token and settings.sms_enabled:
+        from bot.__main__ import run_sms_only
+
+        run_sms_only(settings)
+        return 0
     if not settings.telegram_bot_token:
         print(
             "No TELEGRAM_BOT_TOKEN set: starting the local chat instead "

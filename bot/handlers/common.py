@@ -14,7 +14,7 @@ from bot.handlers import families, handoff, inline
 from bot.i18n import LANGUAGES, supported_language, translator
 from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
-from bot.services import caller, forget_cached, services
+from bot.services import Dialect, caller, forget_cached, services
 from knowledge.chats import forget_chat, get_chat
 from knowledge.handoffs import coordinators
 
@@ -33,10 +33,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _open_deep_link(update, context, payload):
         return
     # One message: Telegram allows about one message per second in a chat.
+    how = (
+        _("Text what you need in your own words or your ZIP code, or reply with a number:")
+        if who.dialect is Dialect.SMS
+        else _("Type what you need in your own words, share your location, or pick a category.")
+    )
     await message.reply_text(
         _("Hi! I help families find local services: food, health, learning, housing and more.")
         + "\n"
-        + _("Type what you need in your own words, share your location, or pick a category."),
+        + how,
         reply_markup=categories_keyboard(
             services(context).finder.lexicon, who.language, _, ask=await handoff.can_ask(context)
         ),
@@ -131,11 +136,20 @@ async def privacy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     assert message is not None
     who = await caller(update, context)
     _ = who._
-    await message.reply_text(
+    kept = (
         _(
+            "What I keep about you: your phone number (only to answer you and send what you "
+            "asked for), your language, whether you asked for school announcements, and your "
+            "answers to event invitations. That is all."
+        )
+        if who.dialect is Dialect.SMS
+        else _(
             "What I keep about you: your chat number, your language, whether you asked for "
             "school announcements and for which school, and your answers to event invitations."
         )
+    )
+    await message.reply_text(
+        kept
         + "\n\n"
         + _(
             "When you ask a person at the school (/ask), I keep your question and which chat "

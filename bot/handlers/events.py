@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot.i18n import Translate, supported_language, translator
 from bot.render import button, escape, keyboard, one_line
-from bot.services import Caller, caller, services
+from bot.services import Caller, Dialect, caller, services
 from jobs.reminders import announce_event, notify_going
 from knowledge.calendar import (
     RsvpCount,
@@ -302,6 +302,9 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             update, escape(_("There are no upcoming events right now.")) + "\n" + escape(hint)
         )
         return
+    if who.dialect is Dialect.SMS and not coordinator:  # one text; a number opens an event
+        await _say(update, *_texted_list(listed, app.settings.zone, who))
+        return
     await _say(update, escape(_("Upcoming events:")))
     for event in listed:
         if coordinator:
@@ -316,6 +319,21 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             chosen = answers.get(event.id)
             text = event_card(event, app.settings.zone, who.language, chosen=chosen)
             await _say(update, text, rsvp_keyboard(event.id, _, chosen, calendar=True))
+
+
+def _texted_list(
+    listed: Sequence[Event], zone: ZoneInfo, who: Caller
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Upcoming events as one text message: a line each, a number to open one (and answer
+    YES or NO there: several invitations in one text would make YES ambiguous)."""
+    _ = who._
+    lines = [_("Upcoming events:")]
+    for number, event in enumerate(listed, start=1):
+        when = format_when(event.starts_at, zone, who.language)
+        lines.append(f"{number}. {one_line(event.title, MAX_TITLE)} - {when}")
+    lines.append(_("Reply a number to answer or to get it for your calendar."))
+    markup = keyboard([[button(str(n), "ev", str(e.id))] for n, e in enumerate(listed, start=1)])
+    return escape("\n".join(lines)), markup
 
 
 async def show_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

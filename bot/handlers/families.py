@@ -21,11 +21,13 @@ from bot.keyboards import (
     results_keyboard,
 )
 from bot.render import escape
-from bot.services import Caller, caller, language_notice, services, switch_language
+from bot.services import Caller, Dialect, caller, language_notice, services, switch_language
+from bot.sms import cards as sms_cards
 from knowledge.crisis import crisis_results
 from knowledge.directory import postal_code_point
 from knowledge.finder import ResourceFinder
 from knowledge.search import SearchHit, SearchOutcome, SearchQuery, read_open_now
+from knowledge.sms import save_search
 
 PAGE_SIZE = 3
 POSTAL_CODE = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
@@ -55,6 +57,42 @@ async def _render_results(
     more = start + len(outcome.hits) < outcome.total
     markup = results_keyboard(outcome.hits, start, more, state.get("log_id"), _, mappable)
     return render.trim(text), markup
+
+
+async def _texted_results(
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Caller,
+    outcome: SearchOutcome,
+    state: dict[str, Any],
+    header: str | None,
+    notice: str,
+) -> tuple[str, Any]:
+    """The results as a text message: short numbered cards and what to reply."""
+    _ = who._
+    app = services(context)
+    header = header or (
+        _("Here is what I found near you:")
+        if state.get("near") and not state.get("text")
+        else _("Here is what I found:")
+    )
+    miles = uses_miles(who.telegram_language)
+    records = [
+        await app.finder.service_record(hit.id) if hit.kind == "service" else None
+        for hit in outcome.hits
+    ]
+    distances = [
+        render.format_distance(hit.distance_km, miles) if hit.distance_km is not None else None
+        for hit in outcome.hits
+    ]
+    start = state["offset"]
+    more = start + len(outcome.hits) < outcome.total
+    text = sms_cards.results_text(
+        notice + header, outcome.hits, records, distances, start, more, app.local_now(), _
+    )
+    if more:  # so "M" still pages on after a restart (the number's last search, a day)
+        async with app.transaction() as session:
+            await save_search(session, who.chat_id, state)
+    return escape(text), sms_cards.results_keyboard(outcome.hits, start, more)
 
 
 async def _hit_block(
@@ -140,6 +178,10 @@ async def run_search(
     header = (
         who._("Nothing like that is open right now. Here is when these open:") if closed else None
     )
+    if who.dialect is Dialect.SMS:  # short numbered cards; the notice within the same text
+        text, markup = await _texted_results(context, who, outcome, state, header, notice)
+        await _reply(update, text, markup)
+        return
     text, markup = await _render_results(context, who, outcome, state, header)
     await _reply(update, render.trim(notice + text), markup)
 
@@ -227,6 +269,9 @@ async def ask_for_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     assert query is not None
     await query.answer()
     who = await caller(update, context)
+    if who.dialect is Dialect.SMS:  # a text cannot share a location
+        await _reply(update, who._("Text your ZIP code, or what you need and your town."), None)
+        return
     await _reply(
         update,
         who._("Tap the button below to share your location, or type your ZIP code."),
@@ -261,13 +306,17 @@ async def show_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if record is None:
         await _reply(update, who._("Sorry, that listing is no longer in the directory."), None)
         return
-    markup = render.keyboard(
-        [
-            [render.button("📍 " + who._("Map"), "m", service_id)] if record.mappable else [],
-            [report_problem_button(service_id, who._)],
-        ]
-    )
-    await _reply(update, render.service_details(record, app.local_now(), who._), markup)
+    if who.dialect is Dialect.SMS:  # two segments, with the phone and a map link
+        text = escape(sms_cards.details_text(record, app.local_now(), who._))
+        await _reply(update, text, sms_cards.menu_keyboard())
+    else:
+        markup = render.keyboard(
+            [
+                [render.button("📍 " + who._("Map"), "m", service_id)] if record.mappable else [],
+                [report_problem_button(service_id, who._)],
+            ]
+        )
+        await _reply(update, render.service_details(record, app.local_now(), who._), markup)
     await followups.after_details(update, context, who, service_id)
 
 
