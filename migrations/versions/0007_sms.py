@@ -1,6 +1,6 @@
 """text messages: numbers, their numbered choices, incoming ids, files served as links
 
-Revision ID: 0011_sms
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_sms"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
