@@ -71,6 +71,11 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CommandHandler("toolkit", staff.toolkit_command, filters=private))
     application.add_handler(CallbackQueryHandler(staff.send_material, pattern=r"^mat:"))
     application.add_handler(CallbackQueryHandler(staff.toolkit_callback, pattern=r"^tk(:|$)"))
+    application.add_handler(
+        CallbackQueryHandler(staff.send_material_format, pattern=r"^matf:(docx|pdf):")
+    )
+    application.add_handler(CallbackQueryHandler(staff.materials_list, pattern=r"^mats$"))
+    application.add_handler(CallbackQueryHandler(staff.toolkit_section_callback, pattern=r"^tks:"))
     application.add_handler(InlineQueryHandler(inline.answer_inline_query))
     # --- ask a person (handoff) ---
     # --- follow-ups and the review queue: a family typing the right value for a report, a

@@ -262,6 +262,9 @@ class Terminal:
             ]
             for number, (label, _, _) in enumerate(self.buttons, start=1):
                 print(f"  [{number}] {label}")
+            for row in markup["inline_keyboard"]:  # link buttons: the address to open
+                for link in (b for b in row if b.get("url")):
+                    print(f"  [link] {link['text']}: {link['url']}")
         elif markup and "keyboard" in markup:
             print("  (share a location by typing @LAT,LON, e.g. @41.59,-93.62)")
         print()
