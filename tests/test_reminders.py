@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.events import ChatEventTexts
+from bot.handlers.event_cards import ChatEventTexts
 from jobs.reminders import (
     ANNOUNCEMENT,
     REMINDER,
