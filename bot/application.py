@@ -123,9 +123,7 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     )
     application.add_handler(CommandHandler("invite", coordinators.invite_command, filters=private))
     application.add_handler(CommandHandler("join", coordinators.join_command, filters=private))
-    application.add_handler(
-        CommandHandler("broadcast", coordinators.broadcast_command, filters=private)
-    )
+    application.add_handler(coordinators.broadcast_conversation())
     application.add_handler(
         CallbackQueryHandler(coordinators.choose_school_button, pattern=r"^sub:")
     )
