@@ -307,7 +307,7 @@ async def test_staff_start_opens_the_staff_menu_in_both_languages(
         "cats",
     }
     calls = await bot.send(SPANISH_STAFF, "/start", language="es")
-    assert "guía de alianzas" in texts(calls)
+    assert "kit de herramientas de alianzas" in texts(calls)
     assert "Materiales de ejemplo (Word, PDF)" in [label[2:] for label, _ in buttons(calls[-1])]
 
     practices = await bot.press(STAFF, "Best practices")

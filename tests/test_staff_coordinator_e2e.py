@@ -124,7 +124,7 @@ def test_staff_start_menu_and_the_mou_as_word_and_pdf_in_both_languages(bot: Bot
     assert_reads_well(text)
 
     menu = send(api, STAFF_ES, "/start", "es")
-    assert "guía de alianzas" in said(menu)
+    assert "kit de herramientas de alianzas" in said(menu)
     press(api, STAFF_ES, "Materiales de ejemplo")
     offer = press(api, STAFF_ES, "memorando")
     assert "imprimirlo" in said(offer)
