@@ -22,6 +22,8 @@ import matplotlib
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.table import _Cell
+from docx.text.paragraph import Paragraph
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from markdown_it import MarkdownIt
@@ -185,15 +187,15 @@ def plain_text(runs: Iterable[Run]) -> str:
 # --- DOCX ----------------------------------------------------------------------------------------
 
 
-def _docx_runs(paragraph: object, runs: Iterable[Run]) -> None:
+def _docx_runs(paragraph: Paragraph, runs: Iterable[Run]) -> None:
     for run in runs:
-        added = paragraph.add_run(run.text)  # type: ignore[attr-defined]
+        added = paragraph.add_run(run.text)
         added.bold = run.bold or None
         added.italic = run.italic or None
 
 
-def _shade(cell: object, fill: str) -> None:
-    properties = cell._tc.get_or_add_tcPr()  # type: ignore[attr-defined]
+def _shade(cell: _Cell, fill: str) -> None:
+    properties = cell._tc.get_or_add_tcPr()
     shading = OxmlElement("w:shd")
     shading.set(qn("w:val"), "clear")
     shading.set(qn("w:color"), "auto")
@@ -201,8 +203,8 @@ def _shade(cell: object, fill: str) -> None:
     properties.append(shading)
 
 
-def _bottom_border(paragraph: object) -> None:
-    properties = paragraph._p.get_or_add_pPr()  # type: ignore[attr-defined]
+def _bottom_border(paragraph: Paragraph) -> None:
+    properties = paragraph._p.get_or_add_pPr()
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
     for name, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "999999")):
