@@ -25,11 +25,14 @@ from bot.handlers import (
     common,
     conversation,
     coordinators,
+    event_admin,
+    event_cards,
     events,
     families,
     followups,
     handoff,
     inline,
+    new_event,
     review,
     staff,
     texts,
@@ -78,6 +81,11 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CommandHandler("toolkit", staff.toolkit_command, filters=private))
     application.add_handler(CallbackQueryHandler(staff.send_material, pattern=r"^mat:"))
     application.add_handler(CallbackQueryHandler(staff.toolkit_callback, pattern=r"^tk(:|$)"))
+    application.add_handler(
+        CallbackQueryHandler(staff.send_material_format, pattern=r"^matf:(docx|pdf):")
+    )
+    application.add_handler(CallbackQueryHandler(staff.materials_list, pattern=r"^mats$"))
+    application.add_handler(CallbackQueryHandler(staff.toolkit_section_callback, pattern=r"^tks:"))
     application.add_handler(InlineQueryHandler(inline.answer_inline_query))
     # --- ask a person (handoff) ---
     # --- follow-ups and the review queue: a family typing the right value for a report, a
@@ -122,22 +130,20 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     )
     application.add_handler(CommandHandler("invite", coordinators.invite_command, filters=private))
     application.add_handler(CommandHandler("join", coordinators.join_command, filters=private))
-    application.add_handler(
-        CommandHandler("broadcast", coordinators.broadcast_command, filters=private)
-    )
+    application.add_handler(coordinators.broadcast_conversation())
     application.add_handler(
         CallbackQueryHandler(coordinators.choose_school_button, pattern=r"^sub:")
     )
     application.add_handler(CallbackQueryHandler(coordinators.broadcast_button, pattern=r"^bc:"))
     # --- events ---
-    application.add_handler(events.new_event_conversation())
-    application.add_handler(events.edit_event_conversation())
+    application.add_handler(new_event.new_event_conversation())
+    application.add_handler(event_admin.edit_event_conversation())
     application.add_handler(CommandHandler("events", events.events_command, filters=private))
     application.add_handler(CommandHandler("stats", stats_handlers.stats_command, filters=private))
     application.add_handler(CallbackQueryHandler(events.rsvp, pattern=r"^rsvp:\d+:[01]$"))
     application.add_handler(CallbackQueryHandler(events.show_event, pattern=r"^ev:\d+$"))
     application.add_handler(CallbackQueryHandler(events.send_calendar_file, pattern=r"^evi:\d+$"))
-    application.add_handler(CallbackQueryHandler(events.manage_event, pattern=r"^evm:\d+:"))
+    application.add_handler(CallbackQueryHandler(event_admin.manage_event, pattern=r"^evm:\d+:"))
 
     application.add_handler(CallbackQueryHandler(common.set_language, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(common.confirm_forget, pattern=r"^forget:"))
@@ -212,7 +218,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         scheduler,
         sessions,
         zone=settings.zone,
-        texts=events.ChatEventTexts(settings.zone),
+        texts=event_cards.ChatEventTexts(settings.zone),
         quiet_hours=parse_quiet_hours(settings.quiet_hours),
         check_seconds=settings.reminder_check_seconds,
     )

@@ -34,16 +34,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jobs.delivery import enqueue
 from knowledge.calendar import (
     NO_QUIET_HOURS,
+    TELLING_KINDS,
     QuietHours,
     Recipient,
     audience,
     by_language,
     coordinator_recipients,
     event_ics,
-    going_recipients,
     ics_filename,
     reminder_recipients,
     send_time,
+    told_recipients,
+    withdraw_unsent,
 )
 from knowledge.models import Event, Message, Reminder, ReminderStatus, utcnow
 
@@ -146,7 +148,12 @@ async def announce_new_events(
     announced = exists().where(Message.event_id == Event.id, Message.kind == ANNOUNCEMENT)
     candidates = list(
         await session.scalars(
-            select(Event.id).where(Event.cancelled_at.is_(None), Event.starts_at > now, ~announced)
+            select(Event.id).where(
+                Event.cancelled_at.is_(None),
+                Event.announce.is_(True),  # not the ones created with --no-announce
+                Event.starts_at > now,
+                ~announced,
+            )
         )
     )
     done = []
@@ -170,7 +177,7 @@ async def announce_new_events(
     return done
 
 
-async def notify_going(
+async def notify_told(
     session: AsyncSession,
     event: Event,
     texts: EventTexts,
@@ -179,8 +186,17 @@ async def notify_going(
     cancelled: bool,
     created_by: int | None = None,
 ) -> int:
-    """Tell the families who said Going that the event was cancelled or changed."""
-    recipients = await going_recipients(session, event.id)
+    """Tell everyone who heard of the event (its announcement, a change notice, Going) that it
+    was cancelled or changed; returns how many.
+
+    Call it after `cancel_event`, which has already withdrawn what had not gone out (those
+    families never heard of it). For a change, what had not gone out carries the old details:
+    it is withdrawn, and the change notice, with the new details and the RSVP buttons, goes in
+    its place.
+    """
+    recipients = await told_recipients(session, event.id, with_unsent=not cancelled)
+    if not cancelled:
+        await withdraw_unsent(session, event.id, TELLING_KINDS, reason="event changed")
     if not recipients:
         return 0
     await _enqueue_by_language(
@@ -193,6 +209,7 @@ async def notify_going(
             else texts.update_notice(event, language)
         ),
         event=event,
+        markup=None if cancelled else (lambda language: texts.rsvp_markup(event, language)),
         attachment=not cancelled,
         zone=zone,
         created_by=created_by,

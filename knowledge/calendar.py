@@ -36,6 +36,8 @@ PRODID = "-//Community Schools Resource Finder//Events//EN"
 UID_DOMAIN = "community-schools-resource-finder"
 # Outbox messages about an event that must not go out once it is cancelled.
 EVENT_MESSAGE_KINDS = ("announcement", "reminder", "event_update")
+# Outbox messages that tell people about an event: whoever got one hears of a change.
+TELLING_KINDS = ("announcement", "event_update")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +160,39 @@ async def audience(session: AsyncSession, event: Event) -> list[Recipient]:
 
 
 async def reminder_recipients(session: AsyncSession, event: Event) -> list[Recipient]:
-    """The audience, less those who said they can't go."""
+    """The audience, less those who said they can't go; for an event that was never announced,
+    only those who said Going (nobody else was told of it)."""
+    if not event.announce:
+        return await going_recipients(session, event.id)
     declined = set(
         await session.scalars(
             select(Rsvp.chat_id).where(Rsvp.event_id == event.id, Rsvp.going.is_(False))
         )
     )
     return [r for r in await audience(session, event) if r.chat_id not in declined]
+
+
+async def told_recipients(
+    session: AsyncSession, event_id: int, *, with_unsent: bool
+) -> list[Recipient]:
+    """Everyone the event's announcement or a change notice reached (and, `with_unsent`, those
+    it is still on its way to), plus everyone who said Going: whoever must hear of a change."""
+    statuses = [DeliveryStatus.DELIVERED, DeliveryStatus.SENDING]
+    if with_unsent:
+        statuses.append(DeliveryStatus.PENDING)
+    told = select(Delivery.chat_id).where(
+        Delivery.status.in_(statuses),
+        Delivery.message_id.in_(
+            select(Message.id).where(Message.event_id == event_id, Message.kind.in_(TELLING_KINDS))
+        ),
+    )
+    going = select(Rsvp.chat_id).where(Rsvp.event_id == event_id, Rsvp.going.is_(True))
+    rows = await session.execute(
+        select(Chat.id, Chat.language)
+        .where(or_(Chat.id.in_(told), Chat.id.in_(going)), Chat.blocked.is_(False))
+        .order_by(Chat.id)
+    )
+    return [Recipient(chat_id, language) for chat_id, language in rows]
 
 
 async def going_recipients(session: AsyncSession, event_id: int) -> list[Recipient]:
@@ -266,7 +294,12 @@ async def set_rsvp(session: AsyncSession, event_id: int, chat_id: int, going: bo
     return rsvp
 
 
-async def withdraw_unsent(session: AsyncSession, event_id: int) -> int:
+async def withdraw_unsent(
+    session: AsyncSession,
+    event_id: int,
+    kinds: Iterable[str] = EVENT_MESSAGE_KINDS,
+    reason: str = "event cancelled",
+) -> int:
     """Stop outbox rows about the event that have not gone out yet; returns how many."""
     result = await session.execute(
         update(Delivery)
@@ -274,11 +307,11 @@ async def withdraw_unsent(session: AsyncSession, event_id: int) -> int:
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.message_id.in_(
                 select(Message.id).where(
-                    Message.event_id == event_id, Message.kind.in_(EVENT_MESSAGE_KINDS)
+                    Message.event_id == event_id, Message.kind.in_(list(kinds))
                 )
             ),
         )
-        .values(status=DeliveryStatus.FAILED, error="event cancelled")
+        .values(status=DeliveryStatus.FAILED, error=reason)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

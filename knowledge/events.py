@@ -35,8 +35,10 @@ async def create_event(
     school_id: str | None = None,
     created_by: int | None = None,
     reminders: list[timedelta] | None = None,
+    announce: bool = True,
 ) -> Event:
-    """Add an event with one reminder row per offset (defaults: a day and an hour before)."""
+    """Add an event with one reminder row per offset (defaults: a day and an hour before).
+    `announce=False`: nobody is told (the reminder job will not announce it)."""
     if starts_at.tzinfo is None:
         raise ValueError("the start time needs a time zone")
     check_end(starts_at, ends_at)
@@ -48,6 +50,7 @@ async def create_event(
         description=description,
         school_id=school_id,
         created_by=created_by,
+        announce=announce,
     )
     offsets = DEFAULT_REMINDERS if reminders is None else reminders
     event.reminders = [

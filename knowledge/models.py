@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -337,6 +338,8 @@ class ToolkitResource(Base):
     body_es: Mapped[str] = mapped_column(Text)
     keywords_en: Mapped[str] = mapped_column(Text, default="")
     keywords_es: Mapped[str] = mapped_column(Text, default="")
+    # Where to read the whole thing (a report's public page); None for the toolkit's own texts.
+    url: Mapped[str | None] = mapped_column(Text)
 
 
 class SampleMaterial(Base):
@@ -401,6 +404,9 @@ class Event(Base):
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False: created without an announcement (`event add --no-announce`); the reminder job
+    # then never announces it, and only those who said Going get its reminders.
+    announce: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     reminders: Mapped[list[Reminder]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Reminder.due_at"

@@ -23,6 +23,7 @@ class ToolkitEntry:
     title: str
     summary: str
     body: str
+    url: str | None = None  # where to read the whole thing (a report's public page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ def _entry(resource: ToolkitResource, language: str | None) -> ToolkitEntry:
         title=resource.title_es if es else resource.title_en,
         summary=resource.summary_es if es else resource.summary_en,
         body=resource.body_es if es else resource.body_en,
+        url=resource.url,
     )
 
 
@@ -72,6 +74,18 @@ async def list_toolkit(session: AsyncSession, language: str | None) -> list[Tool
     ).all()
     entries = [_entry(resource, language) for resource in resources]
     return sorted(entries, key=lambda entry: _section_rank(entry.section))
+
+
+async def toolkit_section(
+    session: AsyncSession, section: str, language: str | None
+) -> list[ToolkitEntry]:
+    """The entries of one section (the best practices, say), in the file's order."""
+    resources = await session.scalars(
+        select(ToolkitResource)
+        .where(ToolkitResource.section == section)
+        .order_by(ToolkitResource.position)
+    )
+    return [_entry(resource, language) for resource in resources]
 
 
 async def toolkit_entry(

@@ -131,6 +131,7 @@ async def test_event_add_creates_the_event_and_its_reminders(
         database_url,
         "event", "add", "--title", "Family math night", "--starts", "2031-03-05T18:00",
         "--ends", "2031-03-05T20:00", "--where", "Lincoln Elementary gym", "--remind", "1h,10m",
+        "--no-announce",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "18:00 CST to 20:00" in result.stdout
@@ -146,7 +147,10 @@ async def test_event_add_creates_the_event_and_its_reminders(
 async def test_event_add_defaults_to_a_day_and_an_hour_before(
     database_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    result = cli(database_url, "event", "add", "--title", "Clinic", "--starts", "2031-03-05T18:00Z")
+    result = cli(
+        database_url,
+        "event", "add", "--title", "Clinic", "--starts", "2031-03-05T18:00Z", "--no-announce",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     async with session_factory() as session:
         assert sorted(await session.scalars(select(Reminder.offset_minutes))) == [60, 1440]
@@ -166,7 +170,7 @@ async def test_event_add_defaults_to_a_day_and_an_hour_before(
 def test_event_add_bad_input_is_one_clear_line(
     database_url: str, args: list[str], message: str
 ) -> None:
-    result = cli(database_url, "event", "add", "--title", "X", *args)
+    result = cli(database_url, "event", "add", "--title", "X", "--announce", *args)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 

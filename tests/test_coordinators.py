@@ -19,6 +19,7 @@ from knowledge.models import (
     Chat,
     Delivery,
     Message,
+    QueryLog,
     Role,
     ServiceAtLocation,
     TaxonomyTerm,
@@ -221,9 +222,66 @@ async def test_broadcast_previews_then_sends_to_every_subscriber_once(bot: BotHa
     assert sends_to(bot, COORDINATOR_ID, "Delivered: 3") == 1
 
 
-async def test_broadcast_without_text_explains_how(bot: BotHarness) -> None:
+async def query_log_rows(bot: BotHarness) -> int:
+    await bot.flush_query_log()
+    async with sessions(bot)() as session:
+        return int(await session.scalar(select(func.count()).select_from(QueryLog)) or 0)
+
+
+async def test_broadcast_without_text_asks_for_it_and_the_next_message_is_the_announcement(
+    bot: BotHarness,
+) -> None:
+    await subscribe_families(bot, *FAMILIES)
     calls = await bot.send(COORDINATOR_ID, "/broadcast")
-    assert "Write the announcement after the command" in texts(calls)
+    assert "Send the announcement as your next message" in texts(calls)
+    assert "/cancel" in texts(calls)
+    # A word a family search would answer: here it is the announcement, and nothing is logged.
+    calls = await bot.send(
+        COORDINATOR_ID,
+        "Dentist van at school Friday",
+        entities=[{"type": "bold", "offset": 0, "length": 11}],
+    )
+    preview = texts(calls)
+    assert "Preview, for all schools. Subscribers who will get it: 3" in preview
+    assert "<b>Dentist van</b> at school Friday" in preview  # the sender's bold is kept
+    assert "Dental" not in preview and "Did this help" not in preview
+    assert await query_log_rows(bot) == 0
+    await bot.press(COORDINATOR_ID, "Send")
+    await wait_until_sent(bot)
+    assert sends_to(bot, FAMILIES[0], "<b>Dentist van</b> at school Friday") == 1
+    # The conversation is over: the next message is a search again.
+    calls = await bot.send(COORDINATOR_ID, "dentist")
+    assert "Dental" in texts(calls)
+
+
+async def test_broadcast_can_be_cancelled_midway_in_spanish(bot: BotHarness) -> None:
+    calls = await bot.send(COORDINATOR_ID, "/broadcast", language="es")
+    assert "envíe el anuncio" in texts(calls).lower()
+    calls = await bot.send(COORDINATOR_ID, "/cancel", language="es")
+    assert "No se envió nada" in texts(calls)
+    async with sessions(bot)() as session:
+        assert not await session.scalar(select(func.count()).select_from(Message))
+    calls = await bot.send(COORDINATOR_ID, "dentista", language="es")
+    assert "Preview" not in texts(calls) and "Vista previa" not in texts(calls)
+
+
+async def test_broadcast_wizard_asks_again_for_text_or_a_shorter_one(bot: BotHarness) -> None:
+    await bot.send(COORDINATOR_ID, "/broadcast")
+    sticker = {"file_id": "s", "file_unique_id": "s", "width": 512, "height": 512}
+    sticker |= {"is_animated": False, "is_video": False, "type": "regular"}
+    calls = await bot.send(COORDINATOR_ID, "", sticker=sticker)
+    assert "text only" in texts(calls)
+    calls = await bot.send(COORDINATOR_ID, "x" * 3501)
+    assert "too long" in texts(calls) and "shorter" in texts(calls)
+    calls = await bot.send(COORDINATOR_ID, "Short and sweet")
+    assert "Preview" in texts(calls)
+
+
+async def test_a_family_cannot_start_the_broadcast_wizard(bot: BotHarness) -> None:
+    calls = await bot.send(601, "/broadcast")
+    assert "only coordinators can do that" in texts(calls)
+    calls = await bot.send(601, "dentist")
+    assert "Dental" in texts(calls)
 
 
 async def test_a_family_pressing_a_forged_send_button_is_refused(bot: BotHarness) -> None:

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.events import ChatEventTexts, parse_date, parse_hours, parse_time, parse_when
+from bot.handlers.event_cards import ChatEventTexts
 from harness import COORDINATOR_ID, BotHarness, buttons, texts
 from jobs.reminders import ANNOUNCEMENT, CANCELLATION, announce_new_events
 from knowledge.calendar import (
@@ -23,6 +23,7 @@ from knowledge.calendar import (
     set_rsvp,
     upcoming_events,
 )
+from knowledge.dates import parse_date, parse_hours, parse_time, parse_when
 from knowledge.events import create_event
 from knowledge.models import (
     Chat,
@@ -122,9 +123,32 @@ def test_dates_and_times_as_people_type_them() -> None:
     assert parse_when("2026-12-03T18:00", today, "en") == (day, time(18, 0), None)
     assert parse_when("12/3 6 pm", today, "en") == (day, time(18, 0), None)
     assert parse_when("2026-12-03", today, "en") == (day, None, None)
-    assert parse_when("next thursday", today, "en") == (None, None, None)
+    assert parse_when("next thursday", today, "en") == (date(2026, 12, 3), None, None)
+    assert parse_when("sometime soon", today, "en") == (None, None, None)
     assert parse_when("12/3 6 pm - 8 pm", today, "en") == (day, time(18), time(20))
     assert parse_when("3/12 18 a 20h", today, "es") == (day, time(18), time(20))
+
+
+def test_day_words_in_english_and_spanish() -> None:
+    today = date(2026, 12, 1)  # a Tuesday
+    next_tuesday, thursday, tomorrow = date(2026, 12, 8), date(2026, 12, 3), date(2026, 12, 2)
+    six, eight = time(18), time(20)
+    assert parse_when("next tuesday 6pm", today, "en") == (next_tuesday, six, None)
+    assert parse_when("tuesday 6pm", today, "en") == (today, six, None)
+    assert parse_when("Thursday, 6-8pm", today, "en") == (thursday, six, eight)
+    assert parse_when("tomorrow at 6:30 pm", today, "en") == (tomorrow, time(18, 30), None)
+    assert parse_when("December 3 at 6pm", today, "en") == (thursday, six, None)
+    assert parse_when("mañana a las 18:00", today, "es") == (tomorrow, six, None)
+    assert parse_when("mañana a las 6 de la tarde", today, "es") == (tomorrow, six, None)
+    assert parse_when("hoy a las 9 de la mañana", today, "es") == (today, time(9), None)
+    assert parse_when("el próximo martes a las 18:00", today, "es") == (next_tuesday, six, None)
+    assert parse_when("el martes que viene 6-8pm", today, "es") == (next_tuesday, six, eight)
+    assert parse_when("el jueves de 6 a 8 pm", today, "es") == (thursday, six, eight)
+    assert parse_when("3 de diciembre a las 18", today, "es") == (thursday, six, None)
+    assert parse_when("miercoles 18h", today, "es") == (tomorrow, six, None)
+    assert parse_when("esta noche a las 7", today, "es") == (today, time(19), None)
+    assert parse_when("pasado mañana 18:00", today, "es") == (thursday, six, None)
+    assert parse_when("friday 6-8", today, "en") == (None, None, None)  # morning or evening?
 
 
 def test_hours_as_people_type_them() -> None:
@@ -418,9 +442,9 @@ async def test_cancelling_tells_those_going_and_stops_reminders(
         await set_rsvp(session, event.id, FAMILY_B, False)
     await bot.send(COORDINATOR_ID, "/events")
     calls = await bot.press(COORDINATOR_ID, "Cancel event")
-    assert "Families who said Going will be told" in texts(calls)
+    assert "Everyone who was told about it will be told" in texts(calls)
     calls = await bot.press(COORDINATOR_ID, "Yes, cancel it")
-    assert "who said Going (1)" in texts(calls)
+    assert "heard about it (1)" in texts(calls)
     async with session_factory() as session:
         notice = (await session.scalars(select(Message).where(Message.kind == CANCELLATION))).one()
         told = list(
@@ -489,3 +513,78 @@ async def test_coordinator_buttons_check_the_role_on_every_press(
     async with session_factory() as session:
         assert (await session.get(Event, event.id)).cancelled_at is None  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(Rsvp)) == 0
+
+
+# --- changes reach everyone who heard of the event ----
+
+
+async def _deliveries(
+    sessions: async_sessionmaker[AsyncSession], kind: str
+) -> dict[int, DeliveryStatus]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.status)
+            .join(Message, Message.id == Delivery.message_id)
+            .where(Message.kind == kind)
+        )
+        return {chat_id: status for chat_id, status in rows}
+
+
+async def _announce(sessions: async_sessionmaker[AsyncSession], title: str) -> Event:
+    """An event announced to the subscribers, delivered to A and B, still owed to C (waiting
+    to retry after a failure)."""
+    async with sessions() as session, session.begin():
+        event = await create_event(session, title=title, starts_at=next_week())
+        await announce_new_events(session, utcnow(), ChatEventTexts(ZONE), ZONE)
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.chat_id.in_([FAMILY_A, FAMILY_B]))
+            .values(status=DeliveryStatus.DELIVERED)
+        )
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.chat_id == FAMILY_C)
+            .values(next_attempt_at=utcnow() + timedelta(days=1))
+        )
+    return event
+
+
+async def test_cancelling_tells_everyone_the_announcement_reached(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await add_chats(session_factory, FAMILY_A, FAMILY_B, FAMILY_C)
+    event = await _announce(session_factory, "Book fair")
+    await bot.send(COORDINATOR_ID, "/events")
+    await bot.press(COORDINATOR_ID, "Cancel event")
+    calls = await bot.press(COORDINATOR_ID, "Yes, cancel it")
+    assert "heard about it (2)" in texts(calls)  # nobody said Going: told anyway
+    told = await _deliveries(session_factory, CANCELLATION)
+    assert set(told) == {FAMILY_A, FAMILY_B}  # C never got the announcement: withdrawn
+    announcement = await _deliveries(session_factory, ANNOUNCEMENT)
+    assert announcement[FAMILY_C] == DeliveryStatus.FAILED
+    assert event.id
+
+
+async def test_moving_tells_everyone_and_replaces_what_was_not_sent(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await add_chats(session_factory, FAMILY_A, FAMILY_B, FAMILY_C)
+    await add_chats(session_factory, FAMILY_C + 1, subscribed=False)
+    event = await _announce(session_factory, "Book fair")
+    async with session_factory() as session, session.begin():
+        await set_rsvp(session, event.id, FAMILY_C + 1, True)  # found it through /events
+    await bot.send(COORDINATOR_ID, "/events")
+    await bot.press(COORDINATOR_ID, "Edit time/place")
+    await bot.press(COORDINATOR_ID, "Place")
+    calls = await bot.send(COORDINATOR_ID, "The library")
+    assert "heard about it (4)" in texts(calls)
+    told = await _deliveries(session_factory, "event_update")
+    assert set(told) == {FAMILY_A, FAMILY_B, FAMILY_C, FAMILY_C + 1}
+    # C's announcement still carried the old place: the change notice replaces it.
+    assert (await _deliveries(session_factory, ANNOUNCEMENT))[FAMILY_C] == DeliveryStatus.FAILED
+    async with session_factory() as session:
+        notice = (
+            await session.scalars(select(Message).where(Message.kind == "event_update"))
+        ).first()
+    assert notice is not None and "The library" in notice.text
+    assert notice.reply_markup is not None and "rsvp:" in notice.reply_markup

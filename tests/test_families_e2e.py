@@ -21,12 +21,10 @@ from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
 from harness import reset_postgres
-from knowledge.content import MATERIALS_FILE
 from knowledge.db import create_engine
 from knowledge.models import Chat
 
 COORDINATOR = 880_001
-MOU_BYTES = (MATERIALS_FILE.parent / "partnership-mou-template.en.md").read_bytes()
 STARTUP_SECONDS = 90
 REPLY_SECONDS = 20
 
@@ -193,14 +191,17 @@ def test_staff_gets_the_mou_document(running_bot: RunningBot) -> None:
     chat, api = 880_105, running_bot.api
     mark = api.mark()
     api.push_message(chat, "/materials mou")
+    offer = wait_for_text(running_bot, chat, "Which format", mark)
+    assert "MOU" in reply_text(offer)
+    api.press(chat, "PDF", timeout=REPLY_SECONDS)
     sent = api.wait_for(
         lambda c: c.ok and c.method == "sendDocument" and c.chat_id == chat,
         timeout=REPLY_SECONDS,
         after_index=mark,
     )
     assert sent.document is not None
-    assert sent.document.data == MOU_BYTES
-    assert sent.document.file_name == "partnership-mou-template.en.md"
+    assert sent.document.data.startswith(b"%PDF")
+    assert sent.document.file_name == "partnership-mou-template.en.pdf"
     assert "MOU" in reply_text(sent)
     assert not running_bot.errors_for(chat)
 

@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.events import ChatEventTexts
+from bot.handlers.event_cards import ChatEventTexts
 from jobs.reminders import (
     ANNOUNCEMENT,
     REMINDER,
@@ -356,7 +356,7 @@ async def test_an_event_added_with_the_cli_while_running_is_announced_and_remind
     env = {**os.environ, "DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": ""}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "event", "add", "--title", "CLI night",
-        "--starts", starts.isoformat(timespec="seconds"), "--remind", "1m",
+        "--starts", starts.isoformat(timespec="seconds"), "--remind", "1m", "--announce",
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from opened_documents import assert_reads_well, docx_paragraphs, docx_text, pdf_text
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,7 +12,7 @@ from bot.local_chat import Call
 from botapi import parse_html
 from botapi.server import utf16_len
 from harness import BotHarness, buttons, texts
-from knowledge.models import SampleMaterial, ToolkitResource
+from knowledge.models import Chat, Role, SampleMaterial, ToolkitResource
 
 STAFF = 611
 SPANISH_STAFF = 612
@@ -24,8 +25,8 @@ def assert_telegram_accepts(calls: list[Call]) -> None:
             if call.params.get(key):
                 visible, _ = parse_html(str(call.params[key]))
                 assert utf16_len(visible) <= limit, (call.method, len(visible))
-        for _, data in buttons(call):
-            assert 1 <= len(data.encode()) <= 64
+        for _, data in buttons(call):  # (a link button has no data)
+            assert len(data.encode()) <= 64
 
 
 def documents(calls: list[Call]) -> list[dict[str, object]]:
@@ -50,31 +51,75 @@ async def test_materials_without_words_lists_every_material(bot: BotHarness) -> 
     assert not documents(calls)
 
 
-async def test_materials_with_one_match_sends_the_document_itself(
+def format_buttons(call: Call) -> list[str]:
+    return [d for _, d in buttons(call) if d.startswith("matf:")]
+
+
+async def test_materials_with_one_match_offers_word_and_pdf(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     calls = await bot.send(STAFF, "/materials mou")
     assert_telegram_accepts(calls)
-    [document] = documents(calls)
-    material = await stored_material(session_factory, "material-mou-template")
-    assert document["filename"] == material.filename_en
-    assert document["content"] == material.content_en
-    caption = next(c.params["caption"] for c in calls if c.method == "sendDocument")
-    assert "Partnership MOU template" in caption and "memorandum" in caption
+    assert not documents(calls)
+    assert "Partnership MOU template" in texts(calls) and "memorandum" in texts(calls)
+    assert format_buttons(calls[-1]) == [
+        "matf:docx:material-mou-template",
+        "matf:pdf:material-mou-template",
+    ]
+    word = await bot.press(STAFF, "Word")
+    assert_telegram_accepts(word)
+    [document] = documents(word)
+    assert document["filename"] == "partnership-mou-template.en.docx"
+    paragraphs = docx_paragraphs(bytes(document["content"]))  # type: ignore[arg-type]
+    headings = [text for style, text in paragraphs if style.startswith("Heading")]
+    assert "Memorandum of Understanding" in headings[0] and len(headings) > 5
+    assert any(style == "List Bullet" for style, _ in paragraphs)
+    assert any(style == "cell" for style, _ in paragraphs)  # its tables are tables
+    assert_reads_well(docx_text(bytes(document["content"])))  # type: ignore[arg-type]
+    caption = next(c.params["caption"] for c in word if c.method == "sendDocument")
+    assert "Partnership MOU template" in caption
+
+    printed = await bot.press(STAFF, "PDF")
+    [document] = documents(printed)
+    assert document["filename"] == "partnership-mou-template.en.pdf"
+    text = pdf_text(bytes(document["content"]))  # type: ignore[arg-type]
+    assert "Memorandum of Understanding" in text and "Purpose" in text
+    assert_reads_well(text)
+
+    calls = await bot.press_data(STAFF, "mat:no-such-thing")
+    assert calls[0].method == "answerCallbackQuery"
+    assert "no longer available" in texts(calls)
+    calls = await bot.press_data(STAFF, "matf:pdf:no-such-thing")
+    assert "no longer available" in texts(calls)
 
 
-async def test_spanish_chat_gets_the_spanish_document(
-    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
-) -> None:
+async def test_spanish_chat_gets_the_spanish_document_in_both_formats(bot: BotHarness) -> None:
     calls = await bot.send(SPANISH_STAFF, "/materials mou", language="es")
     assert_telegram_accepts(calls)
-    [document] = documents(calls)
-    material = await stored_material(session_factory, "material-mou-template")
-    assert material.content_es is not None and material.content_es != material.content_en
-    assert document["filename"] == material.filename_es
-    assert document["content"] == material.content_es
-    caption = next(c.params["caption"] for c in calls if c.method == "sendDocument")
-    assert "Plantilla de memorando" in caption
+    assert "Plantilla de memorando" in texts(calls) and "imprimirlo" in texts(calls)
+    word = await bot.press(SPANISH_STAFF, "Word", language="es")
+    [document] = documents(word)
+    assert document["filename"] == "partnership-mou-template.es.docx"
+    text = docx_text(bytes(document["content"]))  # type: ignore[arg-type]
+    assert "Memorando de entendimiento" in text and "Propósito" in text
+    assert_reads_well(text)
+    printed = await bot.press(SPANISH_STAFF, "PDF", language="es")
+    [document] = documents(printed)
+    assert document["filename"] == "partnership-mou-template.es.pdf"
+    text = pdf_text(bytes(document["content"]))  # type: ignore[arg-type]
+    # The embedded font has the accents: they come back out as the letters they are.
+    assert "Propósito" in text and "organización" in text and "año" in text
+    assert_reads_well(text)
+
+
+async def test_the_survey_prints_tick_boxes_not_brackets(bot: BotHarness) -> None:
+    await bot.send(SPANISH_STAFF, "/materials", language="es")
+    await bot.press_data(SPANISH_STAFF, "mat:material-needs-assessment", language="es")
+    printed = await bot.press(SPANISH_STAFF, "PDF", language="es")
+    [document] = documents(printed)
+    text = pdf_text(bytes(document["content"]))  # type: ignore[arg-type]
+    assert "☐ Español" in text and "¿En qué idioma" in text
+    assert "[ ] Español" not in text
 
 
 async def test_english_document_for_a_spanish_chat_says_so(
@@ -87,9 +132,23 @@ async def test_english_document_for_a_spanish_chat_says_so(
     await bot.send(SPANISH_STAFF, "/materials", language="es")
     calls = await bot.press_data(SPANISH_STAFF, "mat:material-meeting-agenda", language="es")
     assert_telegram_accepts(calls)
-    [document] = documents(calls)
-    assert str(document["filename"]).endswith(".en.md")
     assert "disponible en inglés" in texts(calls)  # told, in Spanish, that it is English
+    printed = await bot.press(SPANISH_STAFF, "PDF", language="es")
+    [document] = documents(printed)
+    assert str(document["filename"]).endswith(".en.pdf")
+
+
+async def test_an_imported_pdf_material_is_sent_as_it_is(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session, session.begin():
+        material = await session.get(SampleMaterial, "material-self-assessment")
+        assert material is not None
+        material.content_en, material.filename_en = b"%PDF-1.4 made elsewhere", "rubric.en.pdf"
+    calls = await bot.press_data(STAFF, "mat:material-self-assessment")
+    [document] = documents(calls)
+    assert document["filename"] == "rubric.en.pdf"
+    assert document["content"] == b"%PDF-1.4 made elsewhere"
 
 
 async def test_several_matches_offer_buttons_and_a_press_sends_that_one(
@@ -103,9 +162,13 @@ async def test_several_matches_offer_buttons_and_a_press_sends_that_one(
     assert len(data) < 5  # only the matches, not the whole shelf
     pressed = await bot.press(STAFF, "Data-sharing")
     assert pressed[0].method == "answerCallbackQuery"
-    [document] = documents(pressed)
-    material = await stored_material(session_factory, "material-data-sharing")
-    assert document["content"] == material.content_en
+    assert format_buttons(pressed[-1]) == [
+        "matf:docx:material-data-sharing",
+        "matf:pdf:material-data-sharing",
+    ]
+    [document] = documents(await bot.press(STAFF, "Word"))
+    assert document["filename"] == "data-sharing-agreement-template.en.docx"
+    assert "FERPA" in docx_text(bytes(document["content"]))  # type: ignore[arg-type]
 
 
 async def test_materials_with_no_match_says_so_and_lists_all(bot: BotHarness) -> None:
@@ -122,16 +185,16 @@ async def test_unknown_material_is_answered_politely(bot: BotHarness) -> None:
     assert "no longer available" in texts(calls)
 
 
-async def test_material_from_family_search_results(
-    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
-) -> None:
+async def test_material_from_family_search_results(bot: BotHarness) -> None:
     family = 613
     results = await bot.send(family, "MOU template")
     assert any(d.startswith("mat:") for _, d in buttons(results[-1]))
+    # The result says what the material is, not just "Sample material".
+    assert "memorandum of understanding" in texts(results)
     calls = await bot.press(family, "📄")
-    [document] = documents(calls)
-    material = await stored_material(session_factory, "material-mou-template")
-    assert document["content"] == material.content_en
+    assert format_buttons(calls[-1])
+    [document] = documents(await bot.press(family, "PDF"))
+    assert "Memorandum of Understanding" in pdf_text(bytes(document["content"]))  # type: ignore[arg-type]
 
 
 async def test_toolkit_lists_entries_grouped_by_section(
@@ -219,3 +282,70 @@ async def test_commands_are_listed_for_telegram(bot: BotHarness) -> None:
     assert commands
     names = {item["command"] for item in json.loads(json.dumps(commands[0].params["commands"]))}
     assert {"ask", "toolkit", "materials"} <= names
+
+
+async def make_staff(
+    factory: async_sessionmaker[AsyncSession], chat_id: int, language: str
+) -> None:
+    async with factory() as session, session.begin():
+        session.add(Chat(id=chat_id, language=language, role=Role.STAFF))
+
+
+async def test_staff_start_opens_the_staff_menu_in_both_languages(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_staff(session_factory, STAFF, "en")
+    await make_staff(session_factory, SPANISH_STAFF, "es")
+    calls = await bot.send(STAFF, "/start")
+    assert_telegram_accepts(calls)
+    assert "toolkit for staff" in texts(calls)
+    assert {d for _, d in buttons(calls[-1])} == {
+        "mats",
+        "tks:best-practice",
+        "tk",
+        "tks:report",
+        "cats",
+    }
+    calls = await bot.send(SPANISH_STAFF, "/start", language="es")
+    assert "kit de herramientas de alianzas" in texts(calls)
+    assert "Materiales de ejemplo (Word, PDF)" in [label[2:] for label, _ in buttons(calls[-1])]
+
+    practices = await bot.press(STAFF, "Best practices")
+    assert_telegram_accepts(practices)
+    assert "Start small, then scale up" in texts(practices)
+    assert "Begin with one or two services" in texts(practices)  # each with its summary
+    shelf = await bot.press(STAFF, "Sample materials")
+    assert len([d for _, d in buttons(shelf[-1]) if d.startswith("mat:")]) == 5
+    reports = await bot.press(STAFF, "Reports")
+    assert "Community Schools Strategy" in texts(reports)
+
+
+async def test_a_family_start_is_unchanged(bot: BotHarness) -> None:
+    calls = await bot.send(615, "/start")
+    assert "toolkit for staff" not in texts(calls)
+    assert not any(d == "mats" for _, d in buttons(calls[-1]))
+
+
+async def test_report_entries_link_to_the_report(bot: BotHarness) -> None:
+    for chat, language in ((STAFF, "en"), (SPANISH_STAFF, "es")):
+        calls = await bot.press_data(chat, "tk:toolkit-report-nlc-health", language=language)
+        assert_telegram_accepts(calls)
+        markup = next(c.params["reply_markup"] for c in calls if c.params.get("reply_markup"))
+        links = [
+            b["url"]
+            for row in json.loads(json.dumps(markup))["inline_keyboard"]
+            for b in row
+            if b.get("url")
+        ]
+        assert links == [
+            "https://www.nlc.org/resource/advancing-education-and-health-through-a-community-schools-strategy/"
+        ]
+        assert "search for its title" not in texts(calls)
+        assert "búsquelo por su título" not in texts(calls)
+
+
+async def test_toolkit_results_show_their_summary(bot: BotHarness) -> None:
+    calls = await bot.send(616, "community school partnership best practices")
+    said = texts(calls)
+    assert "Toolkit · Best practices" in said or "Toolkit · Overview" in said
+    assert "brings schools, families and local groups together" in said or "Design programs" in said

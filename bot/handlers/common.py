@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers import families, handoff, inline
+from bot.handlers import families, handoff, inline, staff
 from bot.i18n import LANGUAGES, supported_language, translator
 from bot.keyboards import categories_keyboard
 from bot.render import button, keyboard
@@ -31,6 +31,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = who._
     payload = context.args[0] if context.args else ""
     if await _open_deep_link(update, context, payload):
+        return
+    if await staff.start_menu(update, context, who):
         return
     # One message: Telegram allows about one message per second in a chat.
     how = (

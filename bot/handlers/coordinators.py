@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import ContextTypes
+from telegram.ext import (
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.i18n import Translate, translator
 from bot.render import button, escape, keyboard
@@ -37,6 +43,7 @@ from knowledge.text import short_hash
 # The preview shows a header above the text; both must fit one 4096-character message.
 MAX_BROADCAST = 3500
 ALL = "all"
+WRITING = 0  # /broadcast's one state: the next message is the announcement
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?\s*")
 
 
@@ -272,34 +279,104 @@ async def _preview(
     return f"{header}\n\n{text}", keyboard(rows)
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Preview an announcement with its audience size, and [Send] [Cancel] (coordinators only)."""
+async def _preview_draft(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, who: Caller, html: str, plain: str
+) -> bool:
+    """Store the announcement as a draft and show its preview with the audience and [Send]
+    [Cancel]; False (and why) when it is too long."""
+    _ = who._
+    if len(plain) > MAX_BROADCAST:
+        await message.reply_text(
+            _("That is too long: keep it under {limit} characters.").format(
+                limit=number(MAX_BROADCAST, who.language)
+            )
+            + "\n"
+            + _("Send a shorter one, or /cancel.")
+        )
+        return False
+    async with services(context).transaction() as session:
+        draft = await save_draft(session, text=html, created_by=who.chat_id)
+        text, markup = await _preview(session, draft.id, draft.text, None, _, who.language)
+    await message.reply_text(text, reply_markup=markup)
+    return True
+
+
+async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/broadcast [text]: preview the text (coordinators only), or ask for it."""
     message = update.effective_message
     assert message is not None
     who = await caller(update, context)
     _ = who._
     if await _role(update, context) != Role.COORDINATOR:
         await _refuse(update, context, who)
-        return
+        return ConversationHandler.END
     body_html, body_plain = _body(message)
-    if not body_plain:
-        await message.reply_text(
-            _("Write the announcement after the command, for example:")
-            + "\n/broadcast "
-            + _("Family night is Thursday at 6 pm in the gym.")
+    if body_plain:
+        return (
+            WRITING
+            if not await _preview_draft(message, context, who, body_html, body_plain)
+            else ConversationHandler.END
         )
-        return
-    if len(body_plain) > MAX_BROADCAST:
-        await message.reply_text(
-            _("That is too long: keep it under {limit} characters.").format(
-                limit=number(MAX_BROADCAST, who.language)
-            )
-        )
-        return
-    async with services(context).transaction() as session:
-        draft = await save_draft(session, text=body_html, created_by=who.chat_id)
-        text, markup = await _preview(session, draft.id, draft.text, None, _, who.language)
-    await message.reply_text(text, reply_markup=markup)
+    await message.reply_text(
+        "📣 "
+        + _("What do you want to tell the families? Send the announcement as your next message.")
+        + "\n"
+        + _("You will see a preview, choose who gets it, and confirm before anything is sent.")
+        + "\n"
+        + _("You can stop at any time with /cancel.")
+    )
+    return WRITING
+
+
+async def got_announcement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The message after a bare /broadcast is the announcement (never a search, never logged)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    who = await caller(update, context)
+    if await _role(update, context) != Role.COORDINATOR:
+        await _refuse(update, context, who)
+        return ConversationHandler.END
+    plain = message.text.strip()
+    if not plain:
+        return WRITING
+    shown = await _preview_draft(message, context, who, message.text_html.strip(), plain)
+    return ConversationHandler.END if shown else WRITING
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """A photo or sticker while an announcement is awaited: ask for text."""
+    message = update.effective_message
+    assert message is not None
+    who = await caller(update, context)
+    await message.reply_text(who._("Announcements are text only: please type it, or /cancel."))
+    return WRITING
+
+
+async def stop_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/cancel while writing an announcement: nothing is stored or sent."""
+    message = update.effective_message
+    assert message is not None
+    who = await caller(update, context)
+    await message.reply_text(who._("OK, no announcement. Nothing was sent."))
+    return ConversationHandler.END
+
+
+def broadcast_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    """/broadcast: the text after the command, or the next message, then the preview; its
+    [Send] and [Cancel] buttons are `broadcast_button`'s (they work after a restart too)."""
+    private = filters.ChatType.PRIVATE
+    return ConversationHandler(
+        entry_points=[CommandHandler("broadcast", broadcast_command, filters=private)],
+        states={
+            WRITING: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND & private, got_announcement),
+                MessageHandler(~filters.COMMAND & private & ~filters.StatusUpdate.ALL, not_text),
+            ]
+        },
+        fallbacks=[CommandHandler("cancel", stop_broadcast, filters=private)],
+        allow_reentry=True,
+        name="broadcast",
+    )
 
 
 async def broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

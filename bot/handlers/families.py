@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.freshness import report_problem_button
-from bot.handlers import followups
+from bot.handlers import followups, staff
 from bot.handlers.handoff import can_ask
 from bot.i18n import uses_miles
 from bot.keyboards import (
@@ -25,7 +25,6 @@ from bot.services import Caller, Dialect, caller, language_notice, services, swi
 from bot.sms import cards as sms_cards
 from knowledge.crisis import crisis_results
 from knowledge.directory import postal_code_point
-from knowledge.finder import ResourceFinder
 from knowledge.search import SearchHit, SearchOutcome, SearchQuery, read_open_now
 from knowledge.sms import save_search
 
@@ -47,7 +46,7 @@ async def _render_results(
     mappable: set[str] = set()  # a 📍 Map button only where there is a pin to show
     start = state["offset"]
     for number, hit in enumerate(outcome.hits, start=start + 1):
-        blocks.append(await _hit_block(app.finder, hit, number, now, who, mappable))
+        blocks.append(await _hit_block(app, hit, number, now, who, mappable))
     header = header or (
         _("Here is what I found near you:")
         if state.get("near") and not state.get("text")
@@ -96,7 +95,7 @@ async def _texted_results(
 
 
 async def _hit_block(
-    finder: ResourceFinder, hit: SearchHit, number: int, now: Any, who: Caller, mappable: set[str]
+    app: Any, hit: SearchHit, number: int, now: Any, who: Caller, mappable: set[str]
 ) -> str:
     _ = who._
     distance = (
@@ -105,12 +104,14 @@ async def _hit_block(
         else None
     )
     if hit.kind == "service":
-        record = await finder.service_record(hit.id)
+        record = await app.finder.service_record(hit.id)
         if record is not None:
             if record.mappable:
                 mappable.add(hit.id)
             return render.service_card(record, number, now, _, distance)
-    label = {"resource": _("Toolkit"), "material": _("Sample material"), "event": _("Event")}
+    if hit.kind in ("resource", "material"):
+        return await staff.toolkit_hit_block(app.sessions, hit, number, who)
+    label = {"event": _("Event")}
     return f"<b>{number}. {escape(hit.title)}</b>\n{escape(label.get(hit.kind, ''))}"
 
 

@@ -111,6 +111,7 @@ async def load_toolkit(session: AsyncSession, path: Path = TOOLKIT_FILE) -> int:
                 "body_es": body_es,
                 "keywords_en": _keywords(row, "en"),
                 "keywords_es": _keywords(row, "es"),
+                "url": str(row["url"]).strip() if row.get("url") else None,
             },
         )
     await session.flush()
