@@ -759,7 +759,10 @@ class SearchIndex:
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
         keep = scores >= floor if top >= floor else np.zeros(len(scores), dtype=bool)
-        if query.open_now:
+        if query.open_now and keep.any():
+            # Keep to the need: only matches as complete as the best one, then those open now
+            # ("ocarina lessons open now" is not answered by open swim lessons).
+            keep &= coverage >= float(coverage[keep].max()) - 1e-6
             keep &= self._open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
         distances: np.ndarray | None = None

@@ -257,7 +257,7 @@ def add_event(bot: SmsBot, title: str, starts_in: timedelta, remind: str) -> Non
     env = {**os.environ, "DATABASE_URL": bot.database_url}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "event", "add", "--title", title, "--starts", starts]
-        + ["--where", "Lincoln cafeteria", "--remind", remind],
+        + ["--where", "Lincoln cafeteria", "--remind", remind, "--announce"],
         env=env,
         cwd=bot.folder,
         capture_output=True,
