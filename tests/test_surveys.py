@@ -336,3 +336,25 @@ async def test_a_poll_and_its_results(bot: BotHarness) -> None:
     said = texts(calls)
     assert "Families who started: 3. Finished: 3." in said
     assert "Thursday: 2 (100%)" in said and "Tuesday: 0" in said and "skipped: 1" in said
+
+
+# --- by text message -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_question_fits_a_text_with_all_its_choices(language: str) -> None:
+    from bot.handlers.surveys import question_view
+    from bot.sms.channel import MAX_SEGMENTS, render
+    from bot.sms.text import segments, to_gsm
+
+    survey = available_surveys()[NEEDS_SURVEY]
+    run = SurveyRun(id=123456, kind="survey", survey_id=survey.id, definition=survey.to_json())
+    for position, question in enumerate(survey.questions):
+        text, markup = question_view(Step("ask", run, survey, position), language)
+        rendered = render(text, markup.to_dict(), language=language)
+        assert segments(rendered.body) <= MAX_SEGMENTS
+        assert "..." not in rendered.body, rendered.body  # the question is whole
+        assert to_gsm(question.options[-1].label(language)) in rendered.body
+        assert len(rendered.choices) == len(markup.inline_keyboard[-1]) + sum(
+            len(row) for row in markup.inline_keyboard[:-1]
+        )
