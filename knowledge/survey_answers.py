@@ -33,7 +33,7 @@ DRAFT_TTL = timedelta(days=2)
 PROGRESS_IDLE_DAYS = 60  # an unfinished survey's answers go after this long untouched
 MAX_OTHER = 200  # characters kept of a typed "other" answer
 
-StepState = Literal["ask", "other", "paused", "finished", "stale"]
+StepState = Literal["ask", "other", "paused", "finished", "stale", "gone"]
 Action = Literal["begin", "option", "done", "skip", "other", "pause"]
 
 
@@ -183,6 +183,10 @@ async def press(
         return None
     survey = survey_of(run)
     progress = await _progress(session, run_id, chat_id)
+    if progress is None and position != 0:
+        # A button from past the first question with no progress: finished (or forgotten)
+        # already. Nothing says who finished, so only a first question can start one.
+        return Step("gone", run, survey, position)
     if progress is None:
         # The first press starts it: [Start], or a poll's option straight away.
         response = SurveyResponse(run_id=run_id, language=language)

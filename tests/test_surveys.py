@@ -186,6 +186,10 @@ async def test_answers_are_kept_per_question_and_lose_the_chat_when_finished(
     step = await answer_all(session, run, 701)
     assert step.state == "finished"
     assert await session.get(SurveyProgress, (701, run.id)) is None
+    # An old button past the first question starts nothing again.
+    gone = await press(session, run.id, 701, position=4, action="option", option=0)
+    assert gone is not None and gone.state == "gone"
+    assert await session.get(SurveyProgress, (701, run.id)) is None
 
     # 702: household, then ticks two food options, writes "other" on language, skips, stops.
     step = await press(session, run.id, 702, position=0, action="option", option=1)
@@ -317,6 +321,15 @@ async def test_a_coordinator_sends_the_survey_and_a_family_answers(bot: BotHarne
         assert await session.scalar(select(func.count()).select_from(SurveyRun)) == 1
 
 
+def callback_data_of(bot: BotHarness, chat_id: int, label: str) -> str:
+    for call in reversed(bot.api.calls):
+        if int(call.params.get("chat_id", 0)) == chat_id:
+            for text, data in buttons(call):
+                if label in text:
+                    return data
+    raise AssertionError(f"no button {label!r} in chat {chat_id}")
+
+
 async def test_a_poll_and_its_results(bot: BotHarness) -> None:
     for chat_id in (741, 742, 743):
         await bot.send(chat_id, "/subscribe", language="es" if chat_id == 743 else "en")
@@ -329,6 +342,8 @@ async def test_a_poll_and_its_results(bot: BotHarness) -> None:
     await bot.press(COORDINATOR_ID, "Send")
     await wait_until_sent(bot)
     await bot.press(741, "Thursday")
+    calls = await bot.press_data(741, callback_data_of(bot, 741, "Thursday"))
+    assert "answered this one already" in str([c.params for c in calls])  # a double tap
     await bot.press(742, "Thursday")
     calls = await bot.press(743, "Omitir")  # Spanish: Skip
     assert "Gracias" in texts(calls)

@@ -26,6 +26,9 @@ from knowledge.surveys import Survey
 
 GROUP = -6  # before everything else, SMS numbered replies (-5) included: the text is the answer
 OTHER_KEY = "survey_other"  # chat_data: False when known not to be typing an "other" answer
+# chat_data: runs this chat finished since the bot started. In memory only: the database keeps
+# no list of who answered; it stops a double tap on a poll from counting twice.
+FINISHED_KEY = "surveys_finished"
 ACTIONS: dict[str, Action] = {
     "b": "begin",
     "o": "option",
@@ -168,6 +171,11 @@ async def survey_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     parts = query.data.split(":")
     run_id, position, action = int(parts[1]), int(parts[2]), ACTIONS[parts[3]]
     option = int(parts[4]) if len(parts) > 4 else None
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    finished: set[int] = chat_data.setdefault(FINISHED_KEY, set())
+    if run_id in finished:  # a double tap on a poll, an old [Start]: answered already
+        await query.answer(_("You have answered this one already. Thank you!"))
+        return
     async with services(context).transaction() as session:
         step = await press(
             session,
@@ -181,6 +189,11 @@ async def survey_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if step is None:
         await query.answer(_("That survey has ended. Thank you!"))
         return
+    if step.state == "gone":
+        await query.answer(_("You have answered this one already. Thank you!"))
+        return
+    if step.state == "finished":
+        finished.add(run_id)
     if step.state == "stale":
         await query.answer(_("That one is answered already. Here is where you are."))
     else:
@@ -228,6 +241,8 @@ async def other_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     chat_data[OTHER_KEY] = False
     if step is None:
         return
+    if step.state == "finished":
+        chat_data.setdefault(FINISHED_KEY, set()).add(step.run.id)
     await _show(update, context, who, step, edit=False)
     raise ApplicationHandlerStop
 
