@@ -192,9 +192,15 @@ async def press(
         response = SurveyResponse(run_id=run_id, language=language)
         session.add(response)
         await session.flush()
-        progress = SurveyProgress(chat_id=chat_id, run_id=run_id, response_id=response.id)
-        progress.position, progress.answers, progress.ticked = 0, "{}", ""
-        progress.awaiting_other = False
+        progress = SurveyProgress(
+            chat_id=chat_id,
+            run_id=run_id,
+            response_id=response.id,
+            position=0,
+            answers="{}",
+            ticked="",
+            awaiting_other=False,
+        )
         session.add(progress)
         await session.flush()
     if action == "begin" or position != progress.position:
@@ -203,8 +209,8 @@ async def press(
         return _step("ask" if action == "begin" else "stale", run, survey, progress)
     question = survey.questions[progress.position]
     progress.updated_at = utcnow()
+    progress.awaiting_other = False  # any press but [Other] ends the wait for a typed answer
     if action == "pause":
-        progress.awaiting_other = False
         return _step("paused", run, survey, progress)
     if action == "other" and question.other:
         progress.awaiting_other = True
