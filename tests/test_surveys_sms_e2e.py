@@ -106,6 +106,7 @@ def answer_by_text(bot: SmsBot) -> None:
     # Spanish: household, then skip to the end.
     assert "Cuantas personas" in choose(bot, FAMILY_ES, "Empezar", "1/16")
     choose(bot, FAMILY_ES, "1 o 2", "2/16")
+    assert "2/16" in bot.ask(FAMILY_ES, "encuesta", "2/16")  # the word for /survey: where it is
     while "Gracias" not in last_text(twilio, FAMILY_ES):
         choose(bot, FAMILY_ES, "Omitir", "")
 
