@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from test_coordinators import sessions, wait_until_sent
 
 from bot.config import SettingsError, load_settings
@@ -45,6 +45,9 @@ from knowledge.surveys import (
     load_surveys,
     poll_survey,
 )
+
+LINCOLN = "loc-lincoln-elementary"
+ROOSEVELT = "loc-roosevelt-middle"
 
 # --- the files -----------------------------------------------------------------------------------
 
@@ -373,3 +376,53 @@ def test_every_question_fits_a_text_with_all_its_choices(language: str) -> None:
         assert len(rendered.choices) == len(markup.inline_keyboard[-1]) + sum(
             len(row) for row in markup.inline_keyboard[:-1]
         )
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+async def test_survey_send_list_and_report_needs_from_the_command_line(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from test_cli import cli
+
+    cli(database_url, "chat", stdin="")  # the demo directory: three schools
+    async with session_factory() as session, session.begin():
+        session.add(Chat(id=751, language="en", subscribed=True, school_id=LINCOLN))
+        session.add(Chat(id=752, language="es", subscribed=True))
+        session.add(Chat(id=753, language="en", subscribed=True, school_id=ROOSEVELT))
+
+    listed = json.loads(cli(database_url, "survey", "list", "--json").stdout)
+    assert listed[0]["id"] == NEEDS_SURVEY and listed[0]["questions"] == 16
+    refused = cli(database_url, "survey", "send", "nope")
+    assert refused.returncode == 2 and "survey list" in refused.stderr
+    done = cli(database_url, "survey", "send", NEEDS_SURVEY, "--school", "Lincoln")
+    assert done.returncode == 0, done.stderr
+    assert "queued for 2" in done.stdout
+
+    async with session_factory() as session, session.begin():
+        queued = dict(
+            (
+                await session.execute(
+                    select(Delivery.chat_id, Message.text).join(
+                        Message, Message.id == Delivery.message_id
+                    )
+                )
+            ).all()
+        )
+        assert set(queued) == {751, 752}  # Lincoln's and the all-schools subscriber
+        assert "Family survey" in queued[751] and "Encuesta para familias" in queued[752]
+        run = await session.scalar(select(SurveyRun))
+        assert run is not None and run.school_id == LINCOLN and run.created_by is None
+        await answer_all(session, run, 751)
+        await press(session, run.id, 752, position=0, action="skip")
+
+    text = cli(database_url, "report", "needs").stdout
+    assert "household" in text and "started" in text and "finished" in text
+    rows = json.loads(cli(database_url, "report", "needs", NEEDS_SURVEY, "--json").stdout)
+    by_key = {(r["question"], r["option"]): r for r in rows}
+    assert by_key[("", "started")]["count"] == 2 and by_key[("", "finished")]["count"] == 1
+    assert by_key[("household", "1-2")]["count"] == 1
+    assert by_key[("household", "1-2")]["share"] == 1.0
+    csv_text = cli(database_url, "report", "needs", "--csv").stdout
+    assert csv_text.splitlines()[0] == "survey,question,option,label,count,share"
