@@ -462,7 +462,8 @@ def option_label(question: SurveyQuestion, option_id: str, language: str = "en")
 def ordered_options(question: SurveyQuestion, seen: Iterable[str]) -> list[str]:
     """The question's options in order, then "other" and "skip", then any an older version of
     the survey had."""
+    chosen = set(seen)
     known = [option.id for option in question.options]
-    extra = [OTHER] if question.other else []
-    tail = sorted(set(seen) - set(known) - {OTHER, SKIP})
-    return [*known, *extra, *(o for o in (OTHER,) if o in seen and not question.other), *tail, SKIP]
+    other = [OTHER] if question.other or OTHER in chosen else []
+    older = sorted(chosen - set(known) - {OTHER, SKIP})
+    return [*known, *other, *older, SKIP]
