@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import UsageError, open_database
 from bot.cli.review import build_outcomes
+from bot.cli.surveys import build_needs
 from bot.config import Settings
 from knowledge.lexicon import default_lexicon
 from knowledge.migrate import upgrade_database_async
@@ -42,6 +43,8 @@ def register(commands: Subcommands) -> None:
         ),
         default_days=30,
     )
+    needs = add_report(reports, "needs", "needs-assessment answers per question", build_needs)
+    needs.add_argument("survey_id", nargs="?", metavar="SURVEY_ID", help="one survey only")
 
 
 def add_report(
