@@ -53,6 +53,7 @@ from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
+from knowledge.log_privacy import install_log_privacy
 from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
 from knowledge.setup import prepare_database
@@ -290,6 +291,7 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
 def build_application(
     settings: Settings, request: BaseRequest | None = None, token: str | None = None
 ) -> Application:  # type: ignore[type-arg]
+    install_log_privacy()  # before anything can log (PRIVACY.md, "Logs")
     builder = (
         ApplicationBuilder()
         .token(token or settings.telegram_bot_token)

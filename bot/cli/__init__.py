@@ -16,6 +16,7 @@ from bot.cli.common import UsageError
 from bot.config import SettingsError, load_settings
 from knowledge.content import ContentFormatError
 from knowledge.hsds import DirectoryFormatError
+from knowledge.log_privacy import install_log_privacy
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_log_privacy()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
