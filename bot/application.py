@@ -22,6 +22,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.handlers import (
+    access,
     common,
     conversation,
     coordinators,
@@ -56,6 +57,7 @@ from knowledge.lexicon import default_lexicon
 from knowledge.log_privacy import install_log_privacy
 from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
+from knowledge.roles import apply_coordinator_ids
 from knowledge.setup import prepare_database
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ COMMANDS = ("start", "help", "language", "privacy", "forget")
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order they are tried."""
     private = filters.ChatType.PRIVATE
+    # --- access: business, channel and group updates and invalid buttons stop here ---
+    application.add_handler(TypeHandler(Update, access.screen_update), group=access.SCREEN_GROUP)
     application.add_handler(CommandHandler("start", common.start, filters=private))
     application.add_handler(CommandHandler("help", common.help_command, filters=private))
     application.add_handler(CommandHandler("language", common.language_command, filters=private))
@@ -131,6 +135,12 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     )
     application.add_handler(CommandHandler("invite", coordinators.invite_command, filters=private))
     application.add_handler(CommandHandler("join", coordinators.join_command, filters=private))
+    application.add_handler(
+        CommandHandler("coordinators", access.coordinators_command, filters=private)
+    )
+    application.add_handler(
+        CallbackQueryHandler(access.remove_coordinator_button, pattern=r"^crm:\d+$")
+    )
     application.add_handler(coordinators.broadcast_conversation())
     application.add_handler(
         CallbackQueryHandler(coordinators.choose_school_button, pattern=r"^sub:")
@@ -198,6 +208,10 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     sessions = create_sessionmaker(engine)
     for line in await prepare_database(settings.database_url, sessions):
         log.info(line)
+    async with sessions() as session, session.begin():  # COORDINATOR_IDS is the truth at start
+        demoted = await apply_coordinator_ids(session, settings.coordinator_ids)
+    if demoted:
+        log.warning("%d coordinators left COORDINATOR_IDS and are families again", demoted)
     finder = ResourceFinder(sessions, default_lexicon(), settings.zone)
     await finder.refresh(force=True)
     query_log = QueryLogger(sessions)
