@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.api_link import BotApiLink, WatchedRequest
 from bot.config import Settings
 from bot.handlers import (
     access,
@@ -318,17 +319,20 @@ def build_application(
     if settings.sms_enabled:  # a number's chat is answered by text, any other on Telegram
         inner = request or HTTPXRequest(connection_pool_size=32)
         builder = builder.request(ChannelRequest(inner))
-        if request is not None:
-            builder = builder.get_updates_request(request)
     elif request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
     else:
         # Telegram takes about 30 messages a second; more connections than that only queue.
         builder = builder.connection_pool_size(32)
+    # /healthz reports how the last getUpdates went (bot/api_link.py).
+    link = BotApiLink()
+    polling = request or HTTPXRequest(connection_pool_size=1)
+    builder = builder.get_updates_request(WatchedRequest(polling, link))
     processor = ChatOrderedProcessor(max_concurrent_updates=256)
     application = builder.concurrent_updates(processor).build()
     processor.on_flood = partial(common.ask_to_slow_down, application)
     application.bot_data["settings"] = settings
+    application.bot_data["bot_api_link"] = link
     use_region(settings.phone_region)  # one community per process: its numbers' country
     register_handlers(application)
     return application
