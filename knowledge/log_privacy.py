@@ -94,8 +94,10 @@ def install_log_privacy() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to logging to report
             return record
+        record.template = str(record.msg)  # what makes two records alike (log_repeats.py)
         record.msg, record.args = redact(message), None
         if record.exc_info and record.exc_info[1] is not None:
+            record.error_type = type(record.exc_info[1]).__name__
             record.exc_text = redacted_traceback(record.exc_info)  # type: ignore[arg-type]
             record.exc_info = None
         return record

@@ -17,6 +17,7 @@ from bot.config import SettingsError, load_settings
 from knowledge.content import ContentFormatError
 from knowledge.hsds import DirectoryFormatError
 from knowledge.log_privacy import install_log_privacy
+from knowledge.log_repeats import install_log_repeats
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_repeats()  # while the database is down: once a minute, with a count
     try:
         settings = load_settings()
         if args.run is None:  # `run`: blocking, owns its event loop
