@@ -24,7 +24,7 @@ from sqlalchemy.exc import StatementError
 
 from knowledge.sms import mask
 
-_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
+_TOKEN = re.compile(r"\b(bot)?\d{5,}:[A-Za-z0-9_-]{30,}")
 _PHONE = re.compile(r"(?<![\w+])\+[1-9]\d{7,14}\b")
 _TABLE = re.compile(
     r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|FROM)\s+\"?([A-Za-z_][\w]*)", re.IGNORECASE
@@ -37,7 +37,7 @@ VERBATIM_LOGGERS = ("aiosqlite", "telegram.Bot", "telegram.ext.ExtBot", "httpcor
 
 def redact(text: str) -> str:
     """A log line without bot tokens or phone numbers."""
-    text = _TOKEN.sub("bot<token>", text)
+    text = _TOKEN.sub(lambda match: (match.group(1) or "") + "<token>", text)
     return _PHONE.sub(lambda match: mask(match.group(0)), text)
 
 
