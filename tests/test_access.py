@@ -3,6 +3,10 @@ from COORDINATOR_IDS at start, and invited ones that coordinators can list and r
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -164,3 +168,27 @@ async def test_coordinators_list_and_remove_invited_ones(bot: BotHarness) -> Non
     assert "nothing changed" in texts(again)
     removed = await bot.press_data(COORDINATOR_ID, f"crm:{COORDINATOR_ID}")
     assert "nothing changed" in texts(removed)  # COORDINATOR_IDS change only in the settings
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "COORDINATOR_IDS": str(COORDINATOR_ID)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+async def test_the_cli_lists_and_removes_invited_coordinators(database_url: str) -> None:
+    async with bot_with_settings(database_url) as bot:
+        await invite_coordinator(bot, INVITED)
+    listing = cli(database_url, "coordinators", "list", "--json")
+    assert json.loads(listing.stdout) == [
+        {"chat_id": COORDINATOR_ID, "from": "COORDINATOR_IDS"},
+        {"chat_id": INVITED, "from": "invitation"},
+    ]
+    refused = cli(database_url, "coordinators", "remove", str(COORDINATOR_ID))
+    assert refused.returncode == 2 and "COORDINATOR_IDS" in refused.stderr
+    assert cli(database_url, "coordinators", "remove", "x; DROP").returncode == 2
+    removed = cli(database_url, "coordinators", "remove", str(INVITED))
+    assert removed.returncode == 0, removed.stderr
+    assert await role(database_url, INVITED) == Role.FAMILY
+    assert cli(database_url, "coordinators", "remove", str(INVITED)).returncode == 1
