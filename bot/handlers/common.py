@@ -17,6 +17,7 @@ from bot.render import button, keyboard
 from bot.services import Dialect, caller, forget_cached, services
 from knowledge.chats import forget_chat, get_chat
 from knowledge.handoffs import coordinators
+from knowledge.log_privacy import describe_exception
 
 log = logging.getLogger(__name__)
 
@@ -311,8 +312,12 @@ async def _alert_coordinators(context: ContextTypes.DEFAULT_TYPE, kind: str, wha
     app = context.bot_data.get("services")
     if suppressed is None or app is None:
         return
-    async with app.sessions() as session:
-        recipients = await coordinators(session, app.settings.coordinator_ids)
+    try:
+        async with app.sessions() as session:
+            recipients = await coordinators(session, app.settings.coordinator_ids)
+    except Exception as error:  # the database may be what failed: the log has to do
+        log.warning("Could not look up whom to alert (%s)", describe_exception(error))
+        return
     for recipient in recipients:
         _ = translator(recipient.language)
         text = _("⚠️ The bot hit an unexpected error: {kind}. Details are in the log.").format(
