@@ -125,17 +125,17 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
         else:
             cached["language"] = supported_language(telegram_language)
             cached["role"] = Role.FAMILY
-        if person is None:  # roles belong to a user in their own chat, never to a chat
-            cached["role"] = Role.FAMILY
-        elif person in app.settings.coordinator_ids:
+        if person is not None and person in app.settings.coordinator_ids:
             cached["role"] = Role.COORDINATOR
     cached["seen"] = time.time()
     language = cached["language"]
     dialect = Dialect.SMS if is_sms_chat(chat.id) else Dialect.TELEGRAM
+    # Roles belong to a user in their own private chat, never to a chat.
+    role = Role(cached["role"]) if person is not None else Role.FAMILY
     return Caller(
         chat.id,
         language,
-        Role(cached["role"]),
+        role,
         telegram_language,
         translator(language),
         stored,
