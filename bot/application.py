@@ -20,8 +20,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.api_link import BotApiLink, WatchedRequest
 from bot.config import Settings
 from bot.handlers import (
+    access,
     common,
     conversation,
     coordinators,
@@ -55,8 +57,10 @@ from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
+from knowledge.log_privacy import install_log_privacy
 from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
+from knowledge.roles import apply_coordinator_ids
 from knowledge.setup import prepare_database
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,8 @@ COMMANDS = ("start", "help", "language", "privacy", "forget")
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order they are tried."""
     private = filters.ChatType.PRIVATE
+    # --- access: business, channel and group updates and invalid buttons stop here ---
+    application.add_handler(TypeHandler(Update, access.screen_update), group=access.SCREEN_GROUP)
     application.add_handler(CommandHandler("start", common.start, filters=private))
     application.add_handler(CommandHandler("help", common.help_command, filters=private))
     application.add_handler(CommandHandler("language", common.language_command, filters=private))
@@ -141,6 +147,12 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     )
     application.add_handler(CommandHandler("invite", coordinators.invite_command, filters=private))
     application.add_handler(CommandHandler("join", coordinators.join_command, filters=private))
+    application.add_handler(
+        CommandHandler("coordinators", access.coordinators_command, filters=private)
+    )
+    application.add_handler(
+        CallbackQueryHandler(access.remove_coordinator_button, pattern=r"^crm:\d+$")
+    )
     application.add_handler(coordinators.broadcast_conversation())
     application.add_handler(
         CallbackQueryHandler(coordinators.choose_school_button, pattern=r"^sub:")
@@ -215,6 +227,10 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     sessions = create_sessionmaker(engine)
     for line in await prepare_database(settings.database_url, sessions):
         log.info(line)
+    async with sessions() as session, session.begin():  # COORDINATOR_IDS is the truth at start
+        demoted = await apply_coordinator_ids(session, settings.coordinator_ids)
+    if demoted:
+        log.warning("%d coordinators left COORDINATOR_IDS and are families again", demoted)
     finder = ResourceFinder(sessions, default_lexicon(), settings.zone)
     await finder.refresh(force=True)
     query_log = QueryLogger(sessions)
@@ -308,6 +324,7 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
 def build_application(
     settings: Settings, request: BaseRequest | None = None, token: str | None = None
 ) -> Application:  # type: ignore[type-arg]
+    install_log_privacy()  # before anything can log (PRIVACY.md, "Logs")
     builder = (
         ApplicationBuilder()
         .token(token or settings.telegram_bot_token)
@@ -320,17 +337,20 @@ def build_application(
     if settings.sms_enabled:  # a number's chat is answered by text, any other on Telegram
         inner = request or HTTPXRequest(connection_pool_size=32)
         builder = builder.request(ChannelRequest(inner))
-        if request is not None:
-            builder = builder.get_updates_request(request)
     elif request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
     else:
         # Telegram takes about 30 messages a second; more connections than that only queue.
         builder = builder.connection_pool_size(32)
+    # /healthz reports how the last getUpdates went (bot/api_link.py).
+    link = BotApiLink()
+    polling = request or HTTPXRequest(connection_pool_size=1)
+    builder = builder.get_updates_request(WatchedRequest(polling, link))
     processor = ChatOrderedProcessor(max_concurrent_updates=256)
     application = builder.concurrent_updates(processor).build()
     processor.on_flood = partial(common.ask_to_slow_down, application)
     application.bot_data["settings"] = settings
+    application.bot_data["bot_api_link"] = link
     use_region(settings.phone_region)  # one community per process: its numbers' country
     register_handlers(application)
     return application

@@ -7,6 +7,7 @@ split under 4096 characters; callback data is kept under 64 bytes.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import datetime, time
 
@@ -71,28 +72,66 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     return InlineKeyboardMarkup([list(row) for row in rows if row])
 
 
+# A tag, an entity or one character: cutting between tokens never breaks `&amp;` or `<b>`.
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?([a-zA-Z-]+)")
+
+
+def _telegram_length(token: str) -> int:
+    """What Telegram counts for a token: UTF-16 units of the text it shows, tags count 0."""
+    if token.startswith("<") and token.endswith(">") and len(token) > 1:
+        return 0
+    return len(html.unescape(token).encode("utf-16-le")) // 2
+
+
+def telegram_length(text: str) -> int:
+    """The length Telegram measures against 4096: the parsed text, in UTF-16 units."""
+    return sum(_telegram_length(token) for token in _TOKEN.findall(text))
+
+
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split on blank lines, then lines, so no part exceeds `limit` and no tag is cut."""
-    if len(text) <= limit:
+    """Split HTML so no part shows more than `limit` characters: at a line, else between words,
+    never inside an entity or a tag; tags open at a cut are closed and opened again."""
+    if telegram_length(text) <= limit:
         return [text]
     parts: list[str] = []
-    current = ""
-    for block in text.split("\n"):
-        candidate = f"{current}\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        while len(block) > limit:  # one enormous line: cut between words
-            cut = block.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            parts.append(block[:cut])
-            block = block[cut:].lstrip()
-        current = block
-    if current:
-        parts.append(current)
+    tokens = _TOKEN.findall(text)
+    start, reopen = 0, ""
+    while start < len(tokens):
+        length, end, line_end, word_end = 0, start, start, start
+        while end < len(tokens) and length + _telegram_length(tokens[end]) <= limit:
+            if tokens[end] == "\n" and length >= limit // 2:
+                line_end = end
+            elif tokens[end] == " " and length >= limit // 2:
+                word_end = end
+            length += _telegram_length(tokens[end])
+            end += 1
+        if end < len(tokens):  # more to come: cut at a line, else a word, in the second half
+            end = line_end if line_end > start else word_end if word_end > start else end
+        piece = reopen + "".join(tokens[start:end])
+        closing, reopen = _open_tags(piece)
+        if html.unescape(re.sub(r"<[^>]*>", "", piece)).strip():
+            parts.append(piece + closing)
+        start = end
+        while start < len(tokens) and tokens[start] in ("\n", " "):
+            start += 1  # the separator at the cut is not sent
     return parts
+
+
+def _open_tags(piece: str) -> tuple[str, str]:
+    """The closing tags for what `piece` leaves open, and those opening tags to start the next."""
+    stack: list[tuple[str, str]] = []
+    for tag in re.findall(r"<[^>]*>", piece):
+        match = _TAG_NAME.match(tag)
+        if match is None:
+            continue
+        if tag.startswith("</"):
+            if stack and stack[-1][0] == match.group(1):
+                stack.pop()
+        else:
+            stack.append((match.group(1), tag))
+    closing = "".join(f"</{name}>" for name, _tag in reversed(stack))
+    return closing, "".join(tag for _name, tag in stack)
 
 
 def format_distance(km: float, miles: bool) -> str:
@@ -384,8 +423,8 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
 
 
 def trim(text: str, limit: int = MAX_MESSAGE) -> str:
-    """Cut a single message to `limit` at a line boundary (cards are built line by line)."""
-    if len(text) <= limit:
+    """Cut a single message to `limit` at a line boundary (cards are built line by line),
+    never inside an entity or a tag."""
+    if telegram_length(text) <= limit:
         return text
-    cut = text[: limit - 2].rsplit("\n", 1)[0]
-    return cut + "\n…"
+    return split_message(text, limit - 2)[0] + "\n…"

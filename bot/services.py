@@ -20,6 +20,7 @@ from knowledge.chats import follow_language
 from knowledge.finder import ResourceFinder
 from knowledge.models import Chat, Role, utcnow
 from knowledge.queries import QueryLogger
+from knowledge.roles import role_of
 from knowledge.sms import is_sms_chat
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,31 @@ class Caller:
         return self.role == Role.COORDINATOR
 
 
+def acting_user(update: Update) -> int | None:
+    """Who acts: the user, in their own private chat. None anywhere else (a group, a channel,
+    a business chat the bot reads for someone), where nobody may act as a coordinator."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != "private" or chat.id != user.id:
+        return None
+    if update.business_message or update.edited_business_message:
+        return None
+    return user.id
+
+
+async def current_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
+    """The acting user's role, read from the database now (the chat's cache brought up to
+    date): whatever the client sends, or has cached, can be out of date or forged."""
+    person = acting_user(update)
+    if person is None:
+        return Role.FAMILY
+    app = services(context)
+    async with app.sessions() as session:
+        role = await role_of(session, person, app.settings.coordinator_ids)
+    if context.chat_data is not None:
+        context.chat_data["role"] = role
+    return role
+
+
 async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     """The chat's language and role, from the cache or the database.
 
@@ -85,6 +111,7 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     chat = update.effective_chat
     user = update.effective_user
     assert chat is not None
+    person = acting_user(update)
     telegram_language = user.language_code if user else None
     app = services(context)
     cached = context.chat_data if context.chat_data is not None else {}
@@ -97,16 +124,18 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
             cached["language"], cached["role"] = row.language, row.role
         else:
             cached["language"] = supported_language(telegram_language)
-            cached["role"] = (
-                Role.COORDINATOR if chat.id in app.settings.coordinator_ids else Role.FAMILY
-            )
+            cached["role"] = Role.FAMILY
+        if person is not None and person in app.settings.coordinator_ids:
+            cached["role"] = Role.COORDINATOR
     cached["seen"] = time.time()
     language = cached["language"]
     dialect = Dialect.SMS if is_sms_chat(chat.id) else Dialect.TELEGRAM
+    # Roles belong to a user in their own private chat, never to a chat.
+    role = Role(cached["role"]) if person is not None else Role.FAMILY
     return Caller(
         chat.id,
         language,
-        Role(cached["role"]),
+        role,
         telegram_language,
         translator(language),
         stored,

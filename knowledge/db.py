@@ -61,6 +61,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (already normalized or not)."""
     url = normalize_database_url(url)
     parsed = make_url(url)
+    # A failed statement's values are what people wrote: never render them into an error.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

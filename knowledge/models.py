@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -385,6 +386,8 @@ class Chat(Base):
     # Narrows announcements to one school (an HSDS location id); None means all schools.
     school_id: Mapped[str | None] = mapped_column(String)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The role came from an invitation; one from COORDINATOR_IDS goes when the id leaves it.
+    invited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set by /ask until the family's next message, which is their question for a person; in the
     # database so that a restart in between does not turn the question into a search.

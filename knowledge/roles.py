@@ -2,8 +2,11 @@
 
 Coordinators come from COORDINATOR_IDS (made so on first contact by `get_chat`) or from a
 one-time invitation: a coordinator makes a code with `/invite coordinator|staff`, the new
-person sends `/join CODE`. Handlers check `role_of` against the database for every coordinator
-action, button presses included, because whatever the client sends can be forged.
+person sends `/join CODE`. COORDINATOR_IDS is the truth at start: an id that left it loses the
+role (`apply_coordinator_ids`); invited coordinators keep theirs until a coordinator removes
+them (`/coordinators`, `remove_coordinator`). Handlers check `role_of` against the database
+for every coordinator action, button presses included, because whatever the client sends can
+be forged.
 
 The session is the caller's; nothing here commits.
 """
@@ -11,6 +14,7 @@ The session is the caller's; nothing here commits.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -100,5 +104,54 @@ async def redeem_invitation(
     granted = Role(invitation.role)
     if RANK[granted] > RANK[Role(chat.role)]:
         chat.role = granted
+        chat.invited = True
     await session.flush()
     return Role(chat.role)
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorEntry:
+    chat_id: int
+    configured: bool  # from COORDINATOR_IDS: only the operator can remove it, by editing that
+
+
+async def apply_coordinator_ids(session: AsyncSession, coordinator_ids: frozenset[int]) -> int:
+    """Coordinators made so by COORDINATOR_IDS whose id has left it are families again;
+    invited ones keep their role. Returns how many lost it."""
+    demoted = update(Chat).where(Chat.role == Role.COORDINATOR, Chat.invited.is_(False))
+    if coordinator_ids:
+        demoted = demoted.where(Chat.id.not_in(coordinator_ids))
+    result = await session.execute(
+        demoted.values(role=Role.FAMILY).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def list_coordinators(
+    session: AsyncSession, coordinator_ids: frozenset[int]
+) -> list[CoordinatorEntry]:
+    """Everyone who is a coordinator now: COORDINATOR_IDS first, then the invited ones."""
+    invited = await session.scalars(
+        select(Chat.id).where(Chat.role == Role.COORDINATOR).order_by(Chat.id)
+    )
+    entries = [CoordinatorEntry(chat_id, True) for chat_id in sorted(coordinator_ids)]
+    entries += [
+        CoordinatorEntry(chat_id, False) for chat_id in invited if chat_id not in coordinator_ids
+    ]
+    return entries
+
+
+async def remove_coordinator(
+    session: AsyncSession, chat_id: int, coordinator_ids: frozenset[int]
+) -> bool:
+    """An invited coordinator becomes a family again. False if `chat_id` is not one (already
+    removed, or from COORDINATOR_IDS, which only its operator can change)."""
+    if chat_id in coordinator_ids:
+        return False
+    result = await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id, Chat.role == Role.COORDINATOR)
+        .values(role=Role.FAMILY, invited=False)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -131,3 +131,34 @@ def test_long_polling_serves_health_when_asked(database_url: str) -> None:
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def wait_for_health(port: int, wanted: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while health(port) != wanted:
+        assert time.monotonic() < deadline, f"/healthz never answered {wanted}"
+        time.sleep(0.2)
+
+
+def test_health_is_503_while_get_updates_fails_and_recovers(database_url: str) -> None:
+    port = free_port()
+    with FakeBotApi() as api:
+        env = {**os.environ, **api.env(), "DATABASE_URL": database_url, "HEALTH_PORT": str(port)}
+        env.pop("WEBHOOK_URL", None)
+        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env)
+        try:
+            api.wait_until_polling(timeout=60)
+            wait_for_health(port, 200, 30)
+            for _ in range(4):
+                api.fail_next("getUpdates", 502)
+            api.push_message(61, "hello")  # ends the long poll waiting now
+            wait_for_health(port, 503, 60)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                pytest.fail(f"healthy while getUpdates fails: {answer.read()!r}")
+        except urllib.error.HTTPError as error:
+            assert json.loads(error.read())["bot_api"] == "failing"
+            wait_for_health(port, 200, 90)  # the failures end; so does the alarm
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)

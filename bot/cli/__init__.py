@@ -11,15 +11,17 @@ import asyncio
 import logging
 import sys
 
-from bot.cli import directory, events, reports, review, running, surveys
+from bot.cli import coordinators, directory, events, reports, review, running, surveys
 from bot.cli.common import UsageError
 from bot.config import SettingsError, load_settings
 from knowledge.content import ContentFormatError
 from knowledge.hsds import DirectoryFormatError
+from knowledge.log_privacy import install_log_privacy
+from knowledge.log_repeats import install_log_repeats
 
 log = logging.getLogger(__name__)
 
-CONCERNS = (running, directory, events, reports, review, surveys)
+CONCERNS = (running, directory, events, reports, review, surveys, coordinators)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_log_privacy()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_repeats()  # while the database is down: once a minute, with a count
     try:
         settings = load_settings()
         if args.run is None:  # `run`: blocking, owns its event loop

@@ -17,6 +17,7 @@ from bot.render import button, keyboard
 from bot.services import Dialect, caller, forget_cached, services
 from knowledge.chats import forget_chat, get_chat
 from knowledge.handoffs import coordinators
+from knowledge.log_privacy import describe_exception
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "/broadcast – " + _("send a message to subscribed families"),
             "/stats – " + _("what families asked, and what nobody answered"),
             "/invite – " + _("invite a coordinator or staff member"),
+            "/coordinators – " + _("who the coordinators are; remove invited ones"),
             "/review – " + _("families' reports of wrong listings"),
             "/survey – " + _("send the family needs survey, see its results"),
             "/poll – " + _("ask families one quick question"),
@@ -286,12 +288,13 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     where = _describe(update)
     log.error("Error while handling %s", where, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat is not None:
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if chat is not None and chat.type == "private":  # never a word into a group
         language = (context.chat_data or {}).get("language", "en")
         _ = translator(language)
         try:
             await context.bot.send_message(
-                update.effective_chat.id,
+                chat.id,
                 html.escape(
                     _("Sorry, something went wrong on my side. Please try again, or /start.")
                 ),
@@ -300,23 +303,27 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             log.warning("Could not send the apology", exc_info=True)
     if isinstance(error, NetworkError | RetryAfter):
         return  # Telegram or the network hiccuped: not something a coordinator can fix
-    await _alert_coordinators(context, f"{type(error).__name__} in {where}", error)
+    # One alert per type of error per window: each forged button's data must not make its own.
+    kind = type(error).__name__
+    await _alert_coordinators(context, kind, f"{kind} in {where}")
 
 
-async def _alert_coordinators(
-    context: ContextTypes.DEFAULT_TYPE, kind: str, error: BaseException | None
-) -> None:
+async def _alert_coordinators(context: ContextTypes.DEFAULT_TYPE, kind: str, what: str) -> None:
     alerts: ErrorAlerts = context.bot_data.setdefault("error_alerts", ErrorAlerts())
     suppressed = alerts.should_alert(kind, time.monotonic())
     app = context.bot_data.get("services")
     if suppressed is None or app is None:
         return
-    async with app.sessions() as session:
-        recipients = await coordinators(session, app.settings.coordinator_ids)
+    try:
+        async with app.sessions() as session:
+            recipients = await coordinators(session, app.settings.coordinator_ids)
+    except Exception as error:  # the database may be what failed: the log has to do
+        log.warning("Could not look up whom to alert (%s)", describe_exception(error))
+        return
     for recipient in recipients:
         _ = translator(recipient.language)
         text = _("⚠️ The bot hit an unexpected error: {kind}. Details are in the log.").format(
-            kind=html.escape(kind)
+            kind=html.escape(what)
         )
         if suppressed:
             text += "\n" + _("(Not reported since the last alert: {count} more like it.)").format(

@@ -25,10 +25,10 @@ from telegram.ext import (
 
 from bot.i18n import Translate, translator
 from bot.render import button, escape, keyboard
-from bot.services import Caller, caller, services
+from bot.services import Caller, caller, current_role, services
 from jobs.delivery import BROADCAST, Progress, discard_draft, get_draft, save_draft, send_draft
 from knowledge.models import Role
-from knowledge.roles import INVITABLE, create_invitation, display_code, redeem_invitation, role_of
+from knowledge.roles import INVITABLE, create_invitation, display_code, redeem_invitation
 from knowledge.subscriptions import (
     School,
     choose_school,
@@ -52,15 +52,8 @@ def number(value: int, language: str) -> str:
 
 
 async def _role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Role:
-    """The chat's role, read from the database now (and the handlers' cache brought up to date)."""
-    chat = update.effective_chat
-    assert chat is not None
-    app = services(context)
-    async with app.transaction() as session:
-        role = await role_of(session, chat.id, app.settings.coordinator_ids)
-    if context.chat_data is not None:
-        context.chat_data["role"] = role
-    return role
+    """The user's role, read from the database now (and the handlers' cache brought up to date)."""
+    return await current_role(update, context)
 
 
 async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, who: Caller) -> None:

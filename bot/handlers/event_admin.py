@@ -31,7 +31,7 @@ from bot.handlers.event_cards import (
     event_card,
 )
 from bot.render import button, escape, keyboard, one_line
-from bot.services import Caller, caller, services
+from bot.services import Caller, caller, current_role, services
 from jobs.reminders import notify_told
 from knowledge.calendar import (
     cancel_event,
@@ -40,7 +40,6 @@ from knowledge.calendar import (
 from knowledge.content import bump_content_version
 from knowledge.dates import event_times, parse_when
 from knowledge.models import Event, Role, utcnow
-from knowledge.roles import role_of
 
 EDIT_TIME, EDIT_PLACE = range(10, 12)
 
@@ -50,15 +49,7 @@ EDIT_TIME, EDIT_PLACE = range(10, 12)
 
 async def is_coordinator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """Read the role from the database now (not from the chat's cache)."""
-    chat = update.effective_chat
-    if chat is None:
-        return False
-    app = services(context)
-    async with app.transaction() as session:
-        role = await role_of(session, chat.id, app.settings.coordinator_ids)
-    if context.chat_data is not None:
-        context.chat_data["role"] = role
-    return role == Role.COORDINATOR
+    return await current_role(update, context) == Role.COORDINATOR
 
 
 async def after_change(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.sms.channel import SmsChannel
 from bot.sms.inbound import read_incoming, take_in
 from bot.sms.links import FILE_ROUTE
-from bot.webhook import HEALTH_PATH, HealthCheck
+from bot.webhook import BODY_TIMEOUT, HEADER_TIMEOUT, HEALTH_PATH, HealthCheck
 from knowledge.models import utcnow
 from knowledge.sms import stored_file
 
@@ -121,7 +121,12 @@ def start_sms_server(
         (FILE_ROUTE, FileLink, {"channel": channel}),
         (path, IncomingText, incoming),
     ]
-    server = HTTPServer(WebApplication(routes), max_body_size=MAX_BODY_BYTES)
+    server = HTTPServer(
+        WebApplication(routes),
+        max_body_size=MAX_BODY_BYTES,
+        idle_connection_timeout=HEADER_TIMEOUT,  # no half-open connection held for long
+        body_timeout=BODY_TIMEOUT,
+    )
     server.listen(settings.sms_port, address=settings.webhook_listen)
     log.info("Taking texts on %s:%s%s", settings.webhook_listen, settings.sms_port, path)
     return server

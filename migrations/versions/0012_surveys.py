@@ -1,7 +1,7 @@
 """surveys and polls: runs, anonymous responses and answers, progress while answering
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-02
 
 A coordinator sends a survey (the family needs assessment, or one of their own) or a quick
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
