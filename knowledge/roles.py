@@ -85,9 +85,11 @@ async def redeem_invitation(
     *,
     now: datetime | None = None,
     coordinator_ids: frozenset[int] = frozenset(),
+    language: str = "en",
 ) -> Role | None:
     """Use a code once: the chat gets its role (never a lower one than it has). Returns the
-    chat's role afterwards, or None when the code is unknown, expired or already used."""
+    chat's role afterwards, or None when the code is unknown, expired or already used.
+    `language` is the chat's when this makes its row (what the scheduler later writes in)."""
     now = now or utcnow()
     normalized = normalize_code(code)
     invitation = await session.get(Invitation, normalized)
@@ -106,7 +108,7 @@ async def redeem_invitation(
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return None
-    chat = await get_chat(session, chat_id, coordinator_ids=coordinator_ids)
+    chat = await get_chat(session, chat_id, language, coordinator_ids=coordinator_ids)
     granted = Role(invitation.role)
     if RANK[granted] > RANK[Role(chat.role)]:
         chat.role = granted

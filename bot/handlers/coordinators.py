@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers import partners
 from bot.i18n import Translate, translator
 from bot.render import button, escape, keyboard
 from bot.services import Caller, caller, services
@@ -178,9 +179,14 @@ async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await _refuse(update, context, who)
         return
     wanted = (context.args[0].lower() if context.args else "").strip()
+    if wanted == "partner":  # /invite partner ORG: linked to that organization's listings
+        await partners.invite_partner(update, context, who, " ".join((context.args or [])[1:]))
+        return
     role = INVITABLE.get(wanted)
     if role is None:
-        await message.reply_text(_("Use /invite coordinator or /invite staff."))
+        await message.reply_text(
+            _("Use /invite coordinator, /invite staff or /invite partner ORGANIZATION.")
+        )
         return
     async with services(context).transaction() as session:
         invitation = await create_invitation(session, role=role, created_by=who.chat_id)
@@ -210,7 +216,11 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     app = services(context)
     async with app.transaction() as session:
         role = await redeem_invitation(
-            session, code, who.chat_id, coordinator_ids=app.settings.coordinator_ids
+            session,
+            code,
+            who.chat_id,
+            coordinator_ids=app.settings.coordinator_ids,
+            language=who.language,
         )
     if role is None:
         await message.reply_text(
@@ -222,7 +232,9 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if context.chat_data is not None:
         context.chat_data["role"] = role
-    if role == Role.COORDINATOR:
+    if role == Role.PARTNER:
+        await partners.welcome_partner(message, context, who)
+    elif role == Role.COORDINATOR:
         await message.reply_text(
             _("Welcome! You are a coordinator now.")
             + "\n/broadcast – "
