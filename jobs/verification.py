@@ -2,8 +2,9 @@
 (knowledge.partners); APScheduler says when to look.
 
 `queue_due_checks` is the whole decision, in one transaction: services that gained partners
-get their first check, and each due check is claimed (pending -> asked) and queued as one
-outbox message to the organization's partners in the same transaction, so it goes out exactly
+get their first check, and each due check is claimed (asked now; again VERIFY_EVERY later
+unless answered) and queued as one outbox message to the organization's partners in the same
+transaction, so it goes out exactly
 once however many processes look and however often the bot restarts. Quiet hours hold them.
 
 `VerificationScheduler` runs it on the shared AsyncIOScheduler like the follow-ups: an interval
@@ -64,7 +65,7 @@ async def queue_due_checks(
         return run
     for due in await due_checks(session, now):
         record = await service_record(session, due.service_id)
-        if record is None or not await claim_check(session, due.check_id, now):
+        if record is None or not await claim_check(session, due.check_id, now, every):
             continue  # gone, or another process took it
         by_language: dict[str, list[int]] = defaultdict(list)
         for chat_id, language in due.partners:

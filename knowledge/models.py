@@ -720,19 +720,19 @@ class ListingCheck(Base):
     """When a partner is next asked "Is this still right?" about one service, and whether the
     question is out: one row per service, so it is never asked twice at once.
 
-    pending (due at `due_at`) -> asked (sent to the organization's partners) -> pending again,
-    VERIFY_EVERY after someone answers. A partner typing a new value is recorded here
-    (`editing_by`, `editing_field`), so a restart loses nothing."""
+    pending (due at `due_at`) -> asked (sent to the organization's partners; due again
+    VERIFY_EVERY later while nobody answers) -> pending, VERIFY_EVERY after someone answers.
+    A partner typing a new value is recorded here (`editing_by`, `editing_field`), so a
+    restart loses nothing."""
 
     __tablename__ = "listing_check"
-    __table_args__ = (Index("ix_listing_check_status_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[str] = mapped_column(
         ForeignKey("service.id", ondelete="CASCADE"), unique=True
     )
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     editing_by: Mapped[int | None] = mapped_column(BigInteger, index=True)

@@ -3,8 +3,9 @@ its services is next asked "Is this still right?", and the answers (a confirmati
 applied at once and recorded by knowledge.listing_changes with who and when).
 
 The database says what is owed: one `listing_check` row per service of an organization that
-has partners, `pending` until `due_at`, then `asked` until someone answers, then pending again
-VERIFY_EVERY later. Partners see their organization's listings and nothing of families.
+has partners, `pending` until `due_at`, then `asked` (and asked again VERIFY_EVERY later while
+nobody answers), then pending again VERIFY_EVERY after the answer. Partners see their
+organization's listings and nothing of families.
 
 The session is the caller's; nothing here commits.
 """
@@ -130,14 +131,15 @@ async def schedule_checks(session: AsyncSession, now: datetime, every: timedelta
 
 
 async def due_checks(session: AsyncSession, now: datetime) -> list[DueCheck]:
-    """Pending checks whose time has come, with the partners to ask (in their languages)."""
+    """Checks whose time has come (first asks, and questions nobody answered for VERIFY_EVERY),
+    with the partners to ask (in their languages)."""
     rows = (
         await session.execute(
             select(ListingCheck.id, ListingCheck.service_id, PartnerLink.chat_id, Chat.language)
             .join(Service, Service.id == ListingCheck.service_id)
             .join(PartnerLink, PartnerLink.organization_id == Service.organization_id)
             .outerjoin(Chat, Chat.id == PartnerLink.chat_id)
-            .where(ListingCheck.status == PENDING, ListingCheck.due_at <= now)
+            .where(ListingCheck.due_at <= now)
             .where(or_(Chat.blocked.is_(None), Chat.blocked.is_(False)))
             .order_by(ListingCheck.due_at, ListingCheck.id, PartnerLink.chat_id)
         )
@@ -148,26 +150,24 @@ async def due_checks(session: AsyncSession, now: datetime) -> list[DueCheck]:
     return [DueCheck(check_id, sid, chats) for (check_id, sid), chats in partners.items()]
 
 
-async def claim_check(session: AsyncSession, check_id: int, now: datetime) -> bool:
-    """pending -> asked, in one statement: True for the one process that wins it."""
+async def claim_check(
+    session: AsyncSession, check_id: int, now: datetime, every: timedelta
+) -> bool:
+    """Asked now, and again `every` from now unless someone answers: one statement moves
+    `due_at`, so exactly one process wins it (True for that one)."""
     claimed = await session.execute(
         update(ListingCheck)
-        .where(
-            ListingCheck.id == check_id,
-            ListingCheck.status == PENDING,
-            ListingCheck.due_at <= now,
-        )
-        .values(status=ASKED, asked_at=now)
+        .where(ListingCheck.id == check_id, ListingCheck.due_at <= now)
+        .values(status=ASKED, asked_at=now, due_at=now + every)
         .execution_options(synchronize_session=False)
     )
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
-    """When the next pending check falls due (None when none is pending)."""
+    """When the next question falls due (None when no service has partners)."""
     return await session.scalar(
         select(func.min(ListingCheck.due_at)).where(
-            ListingCheck.status == PENDING,
             ListingCheck.service_id.in_(_partnered_services().with_only_columns(Service.id)),
         )
     )

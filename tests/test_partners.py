@@ -157,6 +157,12 @@ async def test_each_service_is_asked_once_to_its_partners(session: AsyncSession)
         session, later + timedelta(seconds=1), EVERY, ZONE, NO_QUIET_HOURS, Texts()
     )  # type: ignore[operator]
     assert len(due.asked) == 1
+    await session.commit()
+    # Questions nobody answered are asked again VERIFY_EVERY later, once.
+    unanswered = await queue_due_checks(
+        session, NOW + EVERY + timedelta(seconds=1), EVERY, ZONE, NO_QUIET_HOURS, Texts()
+    )
+    assert len(unanswered.asked) == len(asked)
 
 
 async def test_answers_apply_at_once_with_who_and_when(session: AsyncSession) -> None:

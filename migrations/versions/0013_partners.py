@@ -49,9 +49,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_listing_check")),
         sa.UniqueConstraint("service_id", name=op.f("uq_listing_check_service_id")),
     )
-    op.create_index(
-        "ix_listing_check_status_due", "listing_check", ["status", "due_at"], unique=False
-    )
+    op.create_index(op.f("ix_listing_check_due_at"), "listing_check", ["due_at"], unique=False)
     op.create_index(
         op.f("ix_listing_check_editing_by"), "listing_check", ["editing_by"], unique=False
     )
@@ -59,7 +57,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_listing_check_editing_by"), table_name="listing_check")
-    op.drop_index("ix_listing_check_status_due", table_name="listing_check")
+    op.drop_index(op.f("ix_listing_check_due_at"), table_name="listing_check")
     op.drop_table("listing_check")
     op.drop_table("partner_link")
     with op.batch_alter_table("invitation", schema=None) as batch_op:
