@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from harness import COORDINATOR_ID, BotHarness, texts
 from jobs.verification import LISTING_CHECK, queue_due_checks
 from knowledge.assets import asset_map, assets_chart, assets_map_picture, build_asset_map
 from knowledge.calendar import NO_QUIET_HOURS
@@ -295,3 +297,41 @@ async def test_partners_of_other_organizations_are_not_asked(session: AsyncSessi
     recipients = set(await session.scalars(select(Delivery.chat_id).distinct()))
     assert recipients == {PARTNER}
     assert await session.scalar(select(func.count()).select_from(ListingCheck)) == len(checked)
+
+
+async def test_partners_answer_in_the_chat_and_nobody_else_can(
+    bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    invited = texts(await bot.send(COORDINATOR_ID, "/invite partner food bank"))
+    code = re.search(r"/join ([A-Z0-9-]+)", invited)
+    assert code is not None and "Riverbend Community Food Bank" in invited
+    assert "Welcome" in texts(await bot.send(PARTNER, f"/join {code.group(1)}"))
+    await bot.application.bot_data["verification"].check()
+    async with session_factory() as session:
+        checks = {c.service_id: c.id for c in await session.scalars(select(ListingCheck))}
+    supper, backpack = checks["svc-community-supper"], checks["svc-weekend-backpack-meals"]
+
+    # A family (or anyone) forging the button changes nothing; partners see no statistics.
+    refused = await bot.press_data(STRANGER, f"pv:{supper}:ok")
+    assert any("Only the organization's partners" in str(c.params) for c in refused)
+    assert "only coordinators" in texts(await bot.send(PARTNER, "/stats")).lower()
+    assert "only coordinators" in texts(await bot.send(PARTNER, "/review")).lower()
+
+    # New hours, typed as people type them; /cancel in the middle changes nothing.
+    assert "Type the right hours" in texts(await bot.press_data(PARTNER, f"pv:{supper}:hours"))
+    assert "nothing changed" in texts(await bot.send(PARTNER, "/cancel"))
+    await bot.press_data(PARTNER, f"pv:{supper}:hours")
+    assert "I could not read those hours" in texts(await bot.send(PARTNER, "whenever"))
+    fixed = texts(await bot.send(PARTNER, "Mon-Fri 5-7pm"))
+    assert "Fixed" in fixed and "Families see it now" in fixed
+    # Once the value is in, the partner's words are searches again.
+    assert "Fixed" not in texts(await bot.send(PARTNER, "food pantry"))
+
+    # No longer offered: asked once more, then out of the directory.
+    assert "Remove" in texts(await bot.press_data(PARTNER, f"pv:{backpack}:no"))
+    await bot.press_data(PARTNER, f"pv:{backpack}:gone")
+    async with session_factory() as session:
+        gone = await session.get(Service, "svc-weekend-backpack-meals")
+        assert gone is not None and gone.status == "inactive"
+        changes = list(await session.scalars(select(ListingChange.field)))
+    assert sorted(changes) == ["hours", "status"]
