@@ -221,18 +221,20 @@ def assets_chart(
     services_label: str,
     limit: int = 10,
 ) -> bytes:
-    """Families who asked beside services meeting the need, for the biggest gaps (PNG)."""
+    """Families who asked beside services meeting the need, for the biggest gaps (PNG); the
+    needs somebody asked about, or every need's supply while nobody has asked yet."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display, thread-safe
     from matplotlib.figure import Figure
 
-    shown = list(needs[:limit])[::-1]
+    asked = [n for n in needs if n.families_asked]
+    shown = list((asked or list(needs))[:limit])[::-1]
     figure = Figure(figsize=(8, 1.2 + 0.45 * max(1, len(shown))), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     axes.set_title(title, loc="left", fontsize=12, fontweight="bold")
     rows = range(len(shown))
     height = 0.4
-    asked = axes.barh(
+    demand = axes.barh(
         [r + height / 2 for r in rows],
         [n.families_asked for n in shown],
         height,
@@ -246,7 +248,7 @@ def assets_chart(
         color="#2b7bb9",
         label=services_label,
     )
-    axes.bar_label(asked, padding=3)
+    axes.bar_label(demand, padding=3)
     axes.bar_label(offered, padding=3)
     axes.set_yticks(list(rows), [_short(n.label) for n in shown])
     axes.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
