@@ -191,7 +191,10 @@ async def asset_map(
     if index is None:
         index = await asyncio.to_thread(SearchIndex, documents, lexicon, zone)
     placed = await school_points(session)
-    needs = build_asset_map(
+    # In a thread: a search per need and school is seconds of CPU at 100,000 services, which
+    # on the event loop would hold up every family's reply meanwhile.
+    needs = await asyncio.to_thread(
+        build_asset_map,
         lexicon,
         index,
         documents,
