@@ -264,6 +264,7 @@ def assets_chart(
 
 
 MAP_COLOURS = ("#d9534f", "#f0ad4e", "#5cb85c", "#5bc0de", "#8e6cc0")
+MAP_POINTS = 1000  # at most this many services drawn per need
 
 
 def assets_map_picture(
@@ -287,6 +288,9 @@ def assets_map_picture(
         strict=False,
     ):
         placed = [p for s in need.service_ids for p in points.get(s, ())]
+        # Every n-th point past MAP_POINTS a need: the picture shows where, not how many (the
+        # legend says that), and a big directory would otherwise take long to draw.
+        placed = placed[:: max(1, -(-len(placed) // MAP_POINTS))]
         layers.append((need, colour, placed))
     if not layers and not schools_placed:
         return None
