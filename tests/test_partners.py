@@ -335,3 +335,17 @@ async def test_partners_answer_in_the_chat_and_nobody_else_can(
         assert gone is not None and gone.status == "inactive"
         changes = list(await session.scalars(select(ListingChange.field)))
     assert sorted(changes) == ["hours", "status"]
+
+
+def test_verify_every_reads_durations_like_every_other_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.config import SettingsError, load_settings
+
+    monkeypatch.delenv("VERIFY_EVERY", raising=False)
+    assert load_settings().verify_every == timedelta(days=90)
+    monkeypatch.setenv("VERIFY_EVERY", "20s")
+    assert load_settings().verify_every == timedelta(seconds=20)
+    monkeypatch.setenv("VERIFY_EVERY", "soon")
+    with pytest.raises(SettingsError, match="^VERIFY_EVERY: "):
+        load_settings()
