@@ -1,8 +1,8 @@
 """Asset map benchmark: `python -m benchmarks.assets_bench`. It prints figures; it asserts nothing.
 
 For generated directories (search_bench's generator) of 10k and 100k services: the time to
-build the asset map from a built index (a search per need, and one per need and school for
-the nearest service), and to draw its chart and map picture. `/stats` runs the map in a
+build the asset map from a built index (a search per need; distances from each school to the
+nearest service), and to draw its chart and map picture. `/stats` runs the map in a
 thread, so this is how long a coordinator waits, not how long families do.
 `--sizes 10000` measures fewer sizes.
 """
@@ -41,7 +41,7 @@ def measure(count: int) -> dict[str, float]:
     return {
         "services": count,
         "needs": len(needs),
-        "searches": len(lexicon.concepts) * (1 + SCHOOLS),
+        "searches": len(lexicon.concepts),
         "map_s": mapped,
         "pictures_s": drawn,
     }

@@ -4,10 +4,11 @@ the needs where demand most outruns supply first. Also drawn: a chart and a map 
 matplotlib's Agg backend; the map is plotted from the coordinates, no tile server).
 
 "Services meeting a need" are the ones the search itself returns for it (knowledge.search), so
-the map and the families' answers agree. Families who asked = searches about the need (the
-query log, which never says who asked) + survey answers naming it, which come through the
-`survey_answers` seam: a mapping need -> count that the needs survey (issue 15, item 1)
-provides; `survey_need_counts` is where it plugs in.
+the map and the families' answers agree; distances are great-circle, as the search's "near".
+Families who asked = searches about the need (the query log, which never says who asked) +
+survey answers naming it, which come through the `survey_answers` seam: a mapping need ->
+count that the needs survey (issue 15, item 1) provides; `survey_need_counts` is where it
+plugs in.
 
 The session is the caller's; nothing here commits.
 """
@@ -22,12 +23,19 @@ from datetime import datetime
 from math import cos, radians
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.lexicon import Lexicon
 from knowledge.models import Location, QueryLog
-from knowledge.search import Document, SearchIndex, SearchQuery, load_documents
+from knowledge.search import (
+    EARTH_RADIUS_KM,
+    Document,
+    SearchIndex,
+    SearchQuery,
+    load_documents,
+)
 from knowledge.subscriptions import schools
 
 EVENING_MINUTES = 17 * 60  # open past 5 pm
@@ -123,6 +131,18 @@ def _open_when(document: Document) -> tuple[bool, bool]:
     return evenings, weekends
 
 
+def _nearest_km(school: SchoolPoint, points: Sequence[tuple[float, float]]) -> float | None:
+    """Great-circle kilometres from the school to the nearest point (None: no point), as the
+    search measures "near"."""
+    if not points:
+        return None
+    lat, lon = np.radians(np.array(points, dtype=np.float64)).T
+    here_lat, here_lon = radians(school.latitude), radians(school.longitude)
+    h = np.sin((lat - here_lat) / 2) ** 2
+    h += cos(here_lat) * np.cos(lat) * np.sin((lon - here_lon) / 2) ** 2
+    return round(float((2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))).min()), 2)
+
+
 def build_asset_map(
     lexicon: Lexicon,
     index: SearchIndex,
@@ -153,17 +173,9 @@ def build_asset_map(
                 evenings, weekends = _open_when(document)
                 need.evenings |= evenings
                 need.weekends |= weekends
+        points = [p for sid in need.service_ids if sid in by_id for p in by_id[sid].points]
         for school in schools_placed:
-            nearest = index.search(
-                SearchQuery(
-                    concept=concept.id,
-                    kinds=SERVICES,
-                    near=(school.latitude, school.longitude),
-                    limit=1,
-                )
-            )
-            hit = nearest.hits[0] if nearest.hits else None
-            need.nearest_km[school.name] = hit.distance_km if hit else None
+            need.nearest_km[school.name] = _nearest_km(school, points)
         needs.append(need)
     needs.sort(key=lambda n: (-n.gap, -n.families_asked, n.services, n.need))
     return needs
