@@ -78,6 +78,12 @@ async def create_invitation(
     return invitation
 
 
+async def invitation_organization(session: AsyncSession, code: str) -> str | None:
+    """The organization a partner code links to (None: not a partner code, or no such code)."""
+    invitation = await session.get(Invitation, normalize_code(code))
+    return invitation.organization_id if invitation is not None else None
+
+
 async def redeem_invitation(
     session: AsyncSession,
     code: str,

@@ -336,6 +336,14 @@ async def test_partners_answer_in_the_chat_and_nobody_else_can(
         changes = list(await session.scalars(select(ListingChange.field)))
     assert sorted(changes) == ["hours", "status"]
 
+    # A coordinator may speak for a partner organization too, and stays a coordinator.
+    invited = texts(await bot.send(COORDINATOR_ID, "/invite partner org-library"))
+    code = re.search(r"/join ([A-Z0-9-]+)", invited)
+    assert code is not None
+    joined = texts(await bot.send(COORDINATOR_ID, f"/join {code.group(1)}"))
+    assert "You keep the listings of Riverbend Public Library current" in joined
+    assert "Only coordinators" not in texts(await bot.send(COORDINATOR_ID, "/stats"))
+
 
 def test_verify_every_reads_durations_like_every_other_setting(
     monkeypatch: pytest.MonkeyPatch,

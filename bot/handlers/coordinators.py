@@ -29,7 +29,14 @@ from bot.render import button, escape, keyboard
 from bot.services import Caller, caller, services
 from jobs.delivery import BROADCAST, Progress, discard_draft, get_draft, save_draft, send_draft
 from knowledge.models import Role
-from knowledge.roles import INVITABLE, create_invitation, display_code, redeem_invitation, role_of
+from knowledge.roles import (
+    INVITABLE,
+    create_invitation,
+    display_code,
+    invitation_organization,
+    redeem_invitation,
+    role_of,
+)
 from knowledge.subscriptions import (
     School,
     choose_school,
@@ -215,6 +222,7 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     app = services(context)
     async with app.transaction() as session:
+        partner_code = await invitation_organization(session, code) is not None
         role = await redeem_invitation(
             session,
             code,
@@ -232,7 +240,7 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if context.chat_data is not None:
         context.chat_data["role"] = role
-    if role == Role.PARTNER:
+    if partner_code:  # staff or a coordinator may speak for a partner organization too
         await partners.welcome_partner(message, context, who)
     elif role == Role.COORDINATOR:
         await message.reply_text(
