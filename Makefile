@@ -37,7 +37,7 @@ bench: $(STAMP)
 ## messages: refresh the gettext template and the Spanish catalog after changing texts
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o bot/locales/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -36,6 +36,8 @@ from bot.handlers import (
     partners,
     review,
     staff,
+    survey_admin,
+    surveys,
     texts,
 )
 from bot.handlers import stats as stats_handlers
@@ -76,6 +78,15 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & texts.NUMBER_CHAT, texts.read_reply),
         group=texts.GROUP,
+    )
+
+    # --- surveys: a family writing its "other" answer (first: the text is the answer) ---
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & private,
+            surveys.other_text,
+        ),
+        group=surveys.GROUP,
     )
 
     # --- staff (materials, toolkit) ---
@@ -145,6 +156,13 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(event_admin.edit_event_conversation())
     application.add_handler(CommandHandler("events", events.events_command, filters=private))
     application.add_handler(CommandHandler("stats", stats_handlers.stats_command, filters=private))
+    # --- surveys and polls ---
+    application.add_handler(CommandHandler("survey", survey_admin.survey_command, filters=private))
+    application.add_handler(CommandHandler("poll", survey_admin.poll_command, filters=private))
+    application.add_handler(
+        CallbackQueryHandler(survey_admin.survey_button, pattern=r"^sv:[pasxr]:")
+    )
+    application.add_handler(CallbackQueryHandler(surveys.survey_press, pattern=surveys.PATTERN))
     application.add_handler(CallbackQueryHandler(events.rsvp, pattern=r"^rsvp:\d+:[01]$"))
     application.add_handler(CallbackQueryHandler(events.show_event, pattern=r"^ev:\d+$"))
     application.add_handler(CallbackQueryHandler(events.send_calendar_file, pattern=r"^evi:\d+$"))

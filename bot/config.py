@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     sms_webhook_url: str = Field(default="", validate_default=True)
     sms_port: int = 8081
     sms_rate_per_second: float = 1.0
+    # Surveys (issue 15): a folder of the coordinators' own survey files (YAML), beside the
+    # built-in family needs survey; checked at start.
+    surveys_dir: str = ""
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -114,6 +117,18 @@ class Settings(BaseSettings):
 
         parse_quiet_hours(value)
         return value.strip()
+
+    @field_validator("surveys_dir")
+    @classmethod
+    def _readable_surveys(cls, value: str) -> str:
+        from knowledge.surveys import SurveyFormatError, available_surveys
+
+        value = value.strip()
+        try:
+            available_surveys(value)
+        except SurveyFormatError as error:
+            raise ValueError(str(error)) from None
+        return value
 
     @field_validator("reminder_check_seconds")
     @classmethod

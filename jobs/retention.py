@@ -26,6 +26,7 @@ from knowledge.models import (
     utcnow,
 )
 from knowledge.sms import purge_expired_sms
+from knowledge.survey_answers import purge_idle_progress
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ async def purge_expired(session: AsyncSession, now: datetime) -> dict[str, int]:
             ListingReport.resolved_at < now - timedelta(days=RESOLVED_REPORT_DAYS)
         ),
     )
+    removed["survey_progress"] = await purge_idle_progress(session, now)
     removed.update(await purge_expired_sms(session, now))
     return removed
 

@@ -5,10 +5,9 @@ matplotlib's Agg backend; the map is plotted from the coordinates, no tile serve
 
 "Services meeting a need" are the ones the search itself returns for it (knowledge.search), so
 the map and the families' answers agree; distances are great-circle, as the search's "near".
-Families who asked = searches about the need (the query log, which never says who asked) +
-survey answers naming it, which come through the `survey_answers` seam: a mapping need ->
-count that the needs survey (issue 15, item 1) provides; `survey_need_counts` is where it
-plugs in.
+Families who asked = searches about the need in the period (the query log, which never says
+who asked) + finished needs-survey responses naming it (knowledge.survey_answers; an option's
+`concept`), passed to `build_asset_map` as a mapping need -> count.
 
 The session is the caller's; nothing here commits.
 """
@@ -37,6 +36,7 @@ from knowledge.search import (
     load_documents,
 )
 from knowledge.subscriptions import schools
+from knowledge.survey_answers import families_per_concept
 
 EVENING_MINUTES = 17 * 60  # open past 5 pm
 WEEKEND_DAYS = (5, 6)  # Saturday, Sunday (datetime.weekday)
@@ -97,12 +97,11 @@ async def search_counts(session: AsyncSession, since: datetime, until: datetime)
     return {str(concept): int(count) for concept, count in rows}
 
 
-async def survey_need_counts(
-    session: AsyncSession, since: datetime, until: datetime
-) -> dict[str, int]:
-    """Families whose needs-survey answers name each need. The seam for the surveys of issue 15
-    item 1: until its answers table exists, no survey has named anything."""
-    return {}
+async def survey_need_counts(session: AsyncSession) -> dict[str, int]:
+    """Families whose finished needs-survey responses chose an option tied to each need (the
+    option's `concept`), over every sent survey: a needs assessment runs once a year or so, so
+    the report's period, which is for searches, does not narrow it."""
+    return dict(await families_per_concept(session))
 
 
 async def school_points(session: AsyncSession) -> list[SchoolPoint]:
@@ -212,7 +211,7 @@ async def asset_map(
         documents,
         placed,
         await search_counts(session, since, until),
-        await survey_need_counts(session, since, until),
+        await survey_need_counts(session),
         language,
     )
     return AssetMap(needs, documents, placed)

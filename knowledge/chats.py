@@ -22,6 +22,7 @@ from knowledge.models import (
     Rsvp,
 )
 from knowledge.sms import forget_number
+from knowledge.survey_answers import forget_surveys
 
 
 async def get_chat(
@@ -85,5 +86,6 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
         .where(ListingCheck.editing_by == chat_id)
         .values(editing_by=None, editing_field=None)
     )
+    await forget_surveys(session, chat_id)  # unfinished ones: finished answers name no one
     await session.execute(delete(Chat).where(Chat.id == chat_id))
     await forget_number(session, chat_id)  # a text-message chat: the phone number too

@@ -134,3 +134,16 @@ async def mark_unreachable(session: AsyncSession, chat_ids: list[int]) -> None:
             .values(blocked=True, subscribed=False)
             .execution_options(synchronize_session=False)
         )
+
+
+async def subscribers_by_language(
+    session: AsyncSession, school_id: str | None = None
+) -> dict[str, list[int]]:
+    """The audience of a message for `school_id`, grouped by the language each chat reads."""
+    rows = await session.execute(
+        select(Chat.id, Chat.language).where(_audience(school_id)).order_by(Chat.id)
+    )
+    groups: dict[str, list[int]] = {}
+    for chat_id, language in rows:
+        groups.setdefault(language or "en", []).append(chat_id)
+    return groups

@@ -37,6 +37,9 @@ from knowledge.models import (
     QueryLog,
     Role,
     Service,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyRun,
 )
 from knowledge.partners import (
     ASKED,
@@ -49,6 +52,7 @@ from knowledge.partners import (
 )
 from knowledge.roles import create_invitation, redeem_invitation
 from knowledge.search import SearchIndex, load_documents
+from knowledge.surveys import NEEDS_SURVEY, available_surveys
 
 ZONE = ZoneInfo("America/Chicago")
 EVERY = timedelta(days=90)
@@ -258,11 +262,43 @@ async def test_the_asset_map_ranks_needs_where_demand_outruns_supply(
         session.add(QueryLog(text="food", matched=True, concept="food-pantry", created_at=NOW))
     session.add(QueryLog(text="old", matched=True, concept="dental", created_at=NOW - EVERY))
     await session.commit()
+    # Three families finished the needs survey: two chose rent help (one of them twice over).
+    survey = available_surveys()[NEEDS_SURVEY]
+    run = SurveyRun(
+        survey_id=survey.id,
+        title=survey.titled("en"),
+        definition=survey.to_json(),
+        status="sent",
+    )
+    session.add(run)
+    await session.flush()
+    for chosen in (
+        [("housing", "rent-bills"), ("most-help", "housing")],
+        [("housing", "losing-home")],
+        [("learning", "tutoring")],
+    ):
+        response = SurveyResponse(run_id=run.id, finished_at=NOW)
+        session.add(response)
+        await session.flush()
+        for question, option in chosen:
+            session.add(
+                SurveyAnswer(
+                    response_id=response.id,
+                    run_id=run.id,
+                    survey_id=survey.id,
+                    question_id=question,
+                    option_id=option,
+                )
+            )
+    await session.commit()
     since = NOW - timedelta(days=30)
     assets = await asset_map(session, lexicon, ZONE, since, NOW + timedelta(seconds=1))
     by_need = {n.need: n for n in assets.needs}
     dental, pantry = by_need["dental"], by_need["food-pantry"]
     assert (dental.searches, pantry.searches) == (6, 2)
+    rent = by_need["rent-help"]
+    assert (rent.searches, rent.survey_answers, rent.families_asked) == (0, 2, 2)
+    assert by_need["tutoring"].survey_answers == 1
     assert dental.services >= 1 and pantry.services >= 2
     assert [n.need for n in assets.needs].index("dental") < [n.need for n in assets.needs].index(
         "food-pantry"

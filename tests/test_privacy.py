@@ -30,6 +30,8 @@ from knowledge.models import (
     Rsvp,
     utcnow,
 )
+from knowledge.survey_answers import draft_run, press
+from knowledge.surveys import poll_survey
 
 CHAT = 4242424242  # distinctive, so a scan of every integer column can look for it
 
@@ -59,6 +61,11 @@ async def fill_everything_about(session: AsyncSession, chat_id: int) -> None:
         )
     )
     session.add(QueryLog(text="dentist", language="es", matched=True))
+    # A survey this coordinator sent, and one the chat is halfway through.
+    survey = await draft_run(session, poll_survey("¿Martes?", ["Sí", "No"]), created_by=chat_id)
+    survey.status = "sent"
+    await session.flush()
+    await press(session, survey.id, chat_id, position=0, action="pause")
     await session.flush()
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 
-from bot.cli import directory, events, partners, reports, review, running
+from bot.cli import directory, events, partners, reports, review, running, surveys
 from bot.cli.common import UsageError
 from bot.config import SettingsError, load_settings
 from knowledge.content import ContentFormatError
@@ -19,7 +19,7 @@ from knowledge.hsds import DirectoryFormatError
 
 log = logging.getLogger(__name__)
 
-CONCERNS = (running, directory, events, reports, review, partners)
+CONCERNS = (running, directory, events, reports, review, surveys, partners)
 
 
 def build_parser() -> argparse.ArgumentParser:

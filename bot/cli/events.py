@@ -102,7 +102,7 @@ def _reminders(
     return offsets, []
 
 
-def _find_school(found: list[School], wanted: str) -> School:
+def find_school(found: list[School], wanted: str) -> School:
     """A school by id, by name (any case), or by a part of its name that only it has."""
     folded = wanted.strip().casefold()
     for school in found:
@@ -144,7 +144,7 @@ async def command_event_add(settings: Settings, args: argparse.Namespace) -> int
     offsets, left_out = _reminders(args.remind, starts, now, settings)
     await upgrade_database_async(settings.database_url)
     async with open_database(settings) as sessions, sessions() as session, session.begin():
-        school = _find_school(await schools(session), args.school) if args.school else None
+        school = find_school(await schools(session), args.school) if args.school else None
         school_id = school.id if school else None
         announce = args.announce
         if announce is None:

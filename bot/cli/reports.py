@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.common import UsageError, open_database
 from bot.cli.partners import build_assets, build_stale
 from bot.cli.review import build_outcomes
+from bot.cli.surveys import build_needs
 from bot.config import Settings
 from knowledge.lexicon import default_lexicon
 from knowledge.migrate import upgrade_database_async
@@ -48,6 +49,8 @@ def register(commands: Subcommands) -> None:
         add_report(reports, "assets", "the asset map: needs, demand and supply", build_assets),
         default_days=90,
     )
+    needs = add_report(reports, "needs", "needs-assessment answers per question", build_needs)
+    needs.add_argument("survey_id", nargs="?", metavar="SURVEY_ID", help="one survey only")
 
 
 def add_report(

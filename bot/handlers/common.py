@@ -99,6 +99,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "/stats – " + _("what families asked, and what nobody answered"),
             "/invite – " + _("invite a coordinator, staff member or partner organization"),
             "/review – " + _("families' reports of wrong listings"),
+            "/survey – " + _("send the family needs survey, see its results"),
+            "/poll – " + _("ask families one quick question"),
         ]
     await message.reply_text("\n".join(lines))
 

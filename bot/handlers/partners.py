@@ -41,7 +41,7 @@ from knowledge.partners import (
 )
 from knowledge.roles import create_invitation, display_code
 
-GROUP = -6  # before number replies (-5), review (-4), reports (-3), the handoff, the search
+GROUP = -7  # before survey answers (-6), number replies (-5), review (-4), reports, the search
 EDIT_KEY = "partner_edit"  # chat_data: a check id being edited, None when known to be none
 
 

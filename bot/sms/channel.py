@@ -94,6 +94,7 @@ COMMAND_WORDS = {
     "help": "HELP",
     "toolkit": "TOOLKIT",
     "materials": "MATERIALS",
+    "survey": "SURVEY",
 }
 _COMMAND = re.compile(r"(?<![\w/])/(" + "|".join(COMMAND_WORDS) + r")\b")
 

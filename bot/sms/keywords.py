@@ -72,6 +72,8 @@ COMMAND_WORDS: dict[str, tuple[str, str | None]] = {
     "TOOLKIT": ("/toolkit", "en"),
     "MATERIALS": ("/materials", "en"),
     "MATERIALES": ("/materials", "es"),
+    "SURVEY": ("/survey", "en"),  # go on with a survey stopped with Later
+    "ENCUESTA": ("/survey", "es"),
 }
 
 _EDGES = re.compile(r"^[\s.!¡?¿]+|[\s.!¡?¿]+$")

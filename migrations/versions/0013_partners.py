@@ -1,7 +1,7 @@
 """partners keep their listings current: partner invitations, partner links, listing checks
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-02
 
 A coordinator's partner invitation names an organization; whoever redeems it is linked to it
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
