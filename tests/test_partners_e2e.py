@@ -6,7 +6,7 @@ from the command line (`partner invite`); partners `/join` with them, in English
 Each of their organization's services arrives as "Is this still right?" with the card; one
 partner confirms one service and changes the phone of another; the card and
 `report stale --json` reflect it, and the confirmed service is asked again VERIFY_EVERY later.
-Families' searches rank needs in `report assets --json`.
+Families' searches and needs-survey answers rank needs in `report assets --json`.
 
 Only arrival is asserted, with generous timeouts, never timings.
 """
@@ -24,12 +24,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
 from harness import StoppableProcess, reset_postgres
+from knowledge.db import create_engine, create_sessionmaker
+from knowledge.models import Chat
+from knowledge.surveys import NEEDS_SURVEY, available_surveys
 
 COORDINATOR = 896_001
-PARTNER_EN, PARTNER_ES, FAMILY, FAMILY_ES = 896_101, 896_102, 896_201, 896_202
+PARTNER_EN, PARTNER_ES, FAMILY, FAMILY_ES, FAMILY_SURVEY = (
+    896_101,
+    896_102,
+    896_201,
+    896_202,
+    896_203,
+)
 STARTUP_SECONDS = 90
 REPLY_SECONDS = 20
 QUESTION_SECONDS = 90  # VERIFY_EVERY is 20 s; a loaded machine
@@ -167,6 +177,72 @@ def questions_to(api: FakeBotApi, chat_id: int, after: int = 0) -> list[Call]:
     ]
 
 
+def subscribe(url: str, *chats: tuple[int, str]) -> None:
+    """Families already subscribed, as if they had sent /subscribe (the survey's audience)."""
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        for chat_id, language in chats:
+            chat = await session.get(Chat, chat_id)
+            if chat is None:
+                session.add(Chat(id=chat_id, language=language, subscribed=True))
+            else:
+                chat.subscribed = True
+
+    engine = create_engine(url, poolclass=NullPool)
+
+    async def run() -> None:
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                await work(session)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def answer_needing_rent_help(api: FakeBotApi, chat_id: int, after: int) -> None:
+    """Start the survey, tick "Help paying rent or bills", skip every other question."""
+    survey = available_surveys()[NEEDS_SURVEY]
+    first = api.wait_for(
+        lambda c: (
+            c.ok
+            and c.chat_id == chat_id
+            and any(str(b.get("callback_data", "")).startswith("sq:") for b in c.buttons)
+        ),
+        timeout=QUESTION_SECONDS,
+        after_index=after,
+    )
+    run_id = next(
+        str(b["callback_data"]).split(":")[1]
+        for b in first.buttons
+        if str(b.get("callback_data", "")).startswith("sq:")
+    )
+    assert first.message_id is not None
+
+    def tap(data: str, expect: str) -> None:
+        mark = api.mark()
+        update_id = api.push_callback(chat_id, first.message_id, data)  # type: ignore[arg-type]
+        api.wait_for_callback_answer(update_id, timeout=REPLY_SECONDS)
+        sent(api, chat_id, expect, mark)
+
+    def at(position: int) -> str:
+        return (
+            f"· {position + 1}/{len(survey.questions)}"
+            if position < len(survey.questions)
+            else "🙏"
+        )
+
+    tap(f"sq:{run_id}:0:b", at(0))
+    for position, question in enumerate(survey.questions):
+        base = f"sq:{run_id}:{position}"
+        if question.id == "housing":
+            rent = next(i for i, o in enumerate(question.options) if o.id == "rent-bills")
+            tap(f"{base}:o:{rent}", at(position))  # ticked
+            tap(f"{base}:d", at(position + 1))
+        else:
+            tap(f"{base}:k", at(position + 1))
+
+
 def test_partners_keep_their_listings_current(bot: BotProcess) -> None:
     api = bot.api
 
@@ -290,10 +366,22 @@ def test_partners_keep_their_listings_current(bot: BotProcess) -> None:
     stale = {row["service_id"] for row in json.loads(bot.cli("report", "stale", "--json"))}
     assert "svc-smiles-dental" not in stale
 
-    # The asset map ranks needs with the search counts: dentists before food.
+    # Two families answer the needs survey (sent from the command line, through the outbox):
+    # both need help with rent, which nobody searched for; everything else they skip.
+    subscribe(bot.database_url, (FAMILY_SURVEY, "en"), (FAMILY_ES, "es"))
+    mark = api.mark()
+    bot.cli("survey", "send", NEEDS_SURVEY)
+    for family in (FAMILY_SURVEY, FAMILY_ES):
+        answer_needing_rent_help(api, family, mark)
+
+    # The asset map ranks needs with the search and survey counts: dentists (3 searches,
+    # 2 services), rent help (2 surveys, 3 services), then food (2 searches, 5 services).
     assets = json.loads(bot.cli("report", "assets", "--json"))
     needs = [row["need"] for row in assets]
     by_need = {row["need"]: row for row in assets}
+    rent = by_need["rent-help"]
+    assert (rent["searches"], rent["survey_answers"], rent["families_asked"]) == (0, 2, 2)
+    assert needs.index("dental") < needs.index("rent-help") < needs.index("food-pantry")
     # "food pantry" and, looking for a card above, "saturday food pantry".
     assert by_need["dental"]["searches"] == 3 and by_need["food-pantry"]["searches"] == 2
     assert by_need["dental"]["families_asked"] == 3
