@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    assets_bench,
     broadcast_bench,
     first_reply_bench,
     import_bench,
@@ -25,6 +26,7 @@ def main() -> int:
         ("Load through the whole stack", load_bench.main),
         ("Broadcast to 10,000 subscribers", broadcast_bench.main),
         ("SMS broadcast to 2,000 numbers", sms_broadcast_bench.main),
+        ("Asset map at 10k/100k services", assets_bench.main),
     ):
         print(f"\n== {title}", flush=True)
         run()  # type: ignore[operator]

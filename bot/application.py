@@ -35,6 +35,7 @@ from bot.handlers import (
     handoff,
     inline,
     new_event,
+    partners,
     review,
     staff,
     survey_admin,
@@ -53,6 +54,7 @@ from jobs import scheduler as scheduling
 from jobs.followups import FollowUpScheduler
 from jobs.reminders import ReminderScheduler
 from jobs.retention import schedule_retention
+from jobs.verification import VerificationScheduler
 from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
@@ -108,6 +110,9 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     # --- follow-ups and the review queue: a family typing the right value for a report, a
     # coordinator typing a fix (each their own group, tried first; both stop what they take) ---
     text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & private
+    # A partner typing a new phone, hours or address for its own listing (tried first of all).
+    application.add_handler(MessageHandler(text, partners.edit_text), group=partners.GROUP)
+    application.add_handler(CommandHandler("cancel", partners.cancel_edit), group=partners.GROUP)
     application.add_handler(MessageHandler(text, review.edit_text), group=review.GROUP)
     application.add_handler(CommandHandler("cancel", review.cancel_edit), group=review.GROUP)
     application.add_handler(MessageHandler(text, followups.report_text), group=followups.GROUP)
@@ -199,6 +204,12 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_handler(CallbackQueryHandler(followups.skip_suggestion, pattern=r"^rps:\d+$"))
     application.add_handler(CallbackQueryHandler(followups.cancel_report, pattern=r"^rpc:\d+$"))
     application.add_handler(CommandHandler("review", review.review_command, filters=private))
+    # --- partners: "Is this still right?" answered ---
+    application.add_handler(
+        CallbackQueryHandler(
+            partners.check_button, pattern=r"^pv:\d+:(ok|phone|hours|address|no|gone|c)$"
+        )
+    )
     application.add_handler(
         CallbackQueryHandler(
             review.review_button, pattern=r"^rv:\d+:([adnc]|f:(phone|hours|address|closed))$"
@@ -269,6 +280,18 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.bot_data["follow_ups"] = follow_ups
     await follow_ups.start()
+    # --- partners: "Is this still right?" every VERIFY_EVERY, per service ---
+    verification = VerificationScheduler(
+        scheduler,
+        sessions,
+        every=settings.verify_every,
+        zone=settings.zone,
+        texts=partners.ChatListingCheckTexts(settings.zone),
+        quiet_hours=parse_quiet_hours(settings.quiet_hours),
+        check_seconds=settings.reminder_check_seconds,
+    )
+    application.bot_data["verification"] = verification
+    await verification.start()
     # --- privacy: expired rows go (PRIVACY.md), and so does idle chats' in-memory state ---
     schedule_retention(scheduler, sessions)
     scheduling.add_interval_job(
@@ -307,6 +330,8 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
         await application.bot_data["reminders"].stop()
     if application.bot_data.get("follow_ups") is not None:
         await application.bot_data["follow_ups"].stop()
+    if application.bot_data.get("verification") is not None:
+        await application.bot_data["verification"].stop()
     # --- coordinators: stop the scheduler, then the delivery worker (before the engine goes) ---
     if application.bot_data.get("scheduler") is not None:
         scheduling.shutdown(application.bot_data["scheduler"])

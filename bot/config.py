@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     school_office_phone: str = ""
     # Follow-ups (issue 14): how long after a family opens a card it is asked "Did you get help?"
     follow_up_delay: timedelta = timedelta(days=3)
+    # Partners (issue 15): how often a partner is asked whether each of its listings is right.
+    verify_every: timedelta = timedelta(days=90)
     # SMS through Twilio (issue 13): on when the first three are set. Twilio posts incoming
     # texts to SMS_WEBHOOK_URL; the bot serves that URL's path on SMS_PORT (on WEBHOOK_LISTEN).
     twilio_account_sid: str = ""
@@ -159,7 +161,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a phone number such as 911, 988 or +1 515-555-0100")
         return value
 
-    @field_validator("follow_up_delay", mode="before")
+    @field_validator("follow_up_delay", "verify_every", mode="before")
     @classmethod
     def _follow_up_delay(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value

@@ -15,7 +15,9 @@ from knowledge.models import (
     HandoffCopy,
     Invitation,
     ListingChange,
+    ListingCheck,
     Message,
+    PartnerLink,
     Role,
     Rsvp,
 )
@@ -76,6 +78,13 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> None:
     await forget_reporter(session, chat_id)
     await session.execute(
         update(ListingChange).where(ListingChange.changed_by == chat_id).values(changed_by=None)
+    )
+    # A partner's link to its organization, and a value it was typing; its changes stay above.
+    await session.execute(delete(PartnerLink).where(PartnerLink.chat_id == chat_id))
+    await session.execute(
+        update(ListingCheck)
+        .where(ListingCheck.editing_by == chat_id)
+        .values(editing_by=None, editing_field=None)
     )
     await forget_surveys(session, chat_id)  # unfinished ones: finished answers name no one
     await session.execute(delete(Chat).where(Chat.id == chat_id))

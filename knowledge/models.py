@@ -367,6 +367,7 @@ class SampleMaterial(Base):
 
 class Role(enum.StrEnum):
     FAMILY = "family"
+    PARTNER = "partner"  # a partner organization's staff: keeps its own listings current
     STAFF = "staff"
     COORDINATOR = "coordinator"
 
@@ -542,6 +543,9 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_by: Mapped[int | None] = mapped_column(BigInteger)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A partner invitation links whoever redeems it to this organization (no foreign key: an
+    # invitation naming an organization a re-import dropped simply links to nothing).
+    organization_id: Mapped[str | None] = mapped_column(String)
 
 
 class Handoff(Base):
@@ -700,6 +704,42 @@ class OutcomeEvent(Base):
     need: Mapped[str | None] = mapped_column(String(64))
     answer: Mapped[str | None] = mapped_column(String(32))  # "wrong_information" is 17
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- Partners keeping their listings current --------------------------------------------------
+
+
+class PartnerLink(Base):
+    """A chat that speaks for a partner organization (joined with a partner invitation)."""
+
+    __tablename__ = "partner_link"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organization_id: Mapped[str] = mapped_column(String, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ListingCheck(Base):
+    """When a partner is next asked "Is this still right?" about one service, and whether the
+    question is out: one row per service, so it is never asked twice at once.
+
+    pending (due at `due_at`) -> asked (sent to the organization's partners; due again
+    VERIFY_EVERY later while nobody answers) -> pending, VERIFY_EVERY after someone answers.
+    A partner typing a new value is recorded here (`editing_by`, `editing_field`), so a
+    restart loses nothing."""
+
+    __tablename__ = "listing_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    editing_by: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    editing_field: Mapped[str | None] = mapped_column(String(16))
 
 
 # --- Text messages (SMS through Twilio; WhatsApp the same way later) ---------------------------

@@ -1,12 +1,14 @@
-"""Roles: family (everyone), staff, coordinator. They live in the database (`chat.role`).
+"""Roles: family (everyone), partner, staff, coordinator. They live in the database (`chat.role`).
 
 Coordinators come from COORDINATOR_IDS (made so on first contact by `get_chat`) or from a
-one-time invitation: a coordinator makes a code with `/invite coordinator|staff`, the new
-person sends `/join CODE`. COORDINATOR_IDS is the truth at start: an id that left it loses the
-role (`apply_coordinator_ids`); invited coordinators keep theirs until a coordinator removes
-them (`/coordinators`, `remove_coordinator`). Handlers check `role_of` against the database
-for every coordinator action, button presses included, because whatever the client sends can
-be forged.
+one-time invitation: a coordinator makes a code with `/invite coordinator|staff` (or
+`/invite partner ORG`, `resource-finder partner invite ORG_ID`), the new person sends
+`/join CODE`. A partner code also links the chat to its organization (knowledge.partners).
+COORDINATOR_IDS is the truth at start: an id that left it loses the role
+(`apply_coordinator_ids`); invited coordinators keep theirs until a coordinator removes them
+(`/coordinators`, `remove_coordinator`). Handlers check `role_of` against the database for
+every coordinator action, button presses included, because whatever the client sends can be
+forged.
 
 The session is the caller's; nothing here commits.
 """
@@ -21,13 +23,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.chats import get_chat
-from knowledge.models import Chat, Invitation, Role, utcnow
+from knowledge.models import Chat, Invitation, PartnerLink, Role, utcnow
 
 INVITATION_TTL = timedelta(days=7)
 # No 0/O, 1/I/L: codes get read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10  # about 49 bits
-RANK = {Role.FAMILY: 0, Role.STAFF: 1, Role.COORDINATOR: 2}
+RANK = {Role.FAMILY: 0, Role.PARTNER: 1, Role.STAFF: 2, Role.COORDINATOR: 3}
 INVITABLE = {"coordinator": Role.COORDINATOR, "staff": Role.STAFF}
 
 
@@ -58,18 +60,32 @@ async def create_invitation(
     created_by: int,
     ttl: timedelta = INVITATION_TTL,
     now: datetime | None = None,
+    organization_id: str | None = None,
 ) -> Invitation:
-    """A new one-time code for `role`, valid for `ttl`."""
+    """A new one-time code for `role`, valid for `ttl` (a partner's names its organization)."""
     if role == Role.FAMILY:
         raise ValueError("everyone is a family member already; invite staff or coordinators")
+    if (role == Role.PARTNER) != (organization_id is not None):
+        raise ValueError("a partner invitation, and only one, names an organization")
     now = now or utcnow()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     invitation = Invitation(
-        code=code, role=role, created_by=created_by, created_at=now, expires_at=now + ttl
+        code=code,
+        role=role,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + ttl,
+        organization_id=organization_id,
     )
     session.add(invitation)
     await session.flush()
     return invitation
+
+
+async def invitation_organization(session: AsyncSession, code: str) -> str | None:
+    """The organization a partner code links to (None: not a partner code, or no such code)."""
+    invitation = await session.get(Invitation, normalize_code(code))
+    return invitation.organization_id if invitation is not None else None
 
 
 async def redeem_invitation(
@@ -79,9 +95,11 @@ async def redeem_invitation(
     *,
     now: datetime | None = None,
     coordinator_ids: frozenset[int] = frozenset(),
+    language: str = "en",
 ) -> Role | None:
     """Use a code once: the chat gets its role (never a lower one than it has). Returns the
-    chat's role afterwards, or None when the code is unknown, expired or already used."""
+    chat's role afterwards, or None when the code is unknown, expired or already used.
+    `language` is the chat's when this makes its row (what the scheduler later writes in)."""
     now = now or utcnow()
     normalized = normalize_code(code)
     invitation = await session.get(Invitation, normalized)
@@ -100,11 +118,14 @@ async def redeem_invitation(
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return None
-    chat = await get_chat(session, chat_id, coordinator_ids=coordinator_ids)
+    chat = await get_chat(session, chat_id, language, coordinator_ids=coordinator_ids)
     granted = Role(invitation.role)
     if RANK[granted] > RANK[Role(chat.role)]:
         chat.role = granted
         chat.invited = True
+    if invitation.organization_id is not None:
+        if await session.get(PartnerLink, (chat_id, invitation.organization_id)) is None:
+            session.add(PartnerLink(chat_id=chat_id, organization_id=invitation.organization_id))
     await session.flush()
     return Role(chat.role)
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 
-from bot.cli import coordinators, directory, events, reports, review, running, surveys
+from bot.cli import coordinators, directory, events, partners, reports, review, running, surveys
 from bot.cli.common import UsageError
 from bot.config import SettingsError, load_settings
 from knowledge.content import ContentFormatError
@@ -21,7 +21,7 @@ from knowledge.log_repeats import install_log_repeats
 
 log = logging.getLogger(__name__)
 
-CONCERNS = (running, directory, events, reports, review, surveys, coordinators)
+CONCERNS = (running, directory, events, reports, review, surveys, coordinators, partners)
 
 
 def build_parser() -> argparse.ArgumentParser:

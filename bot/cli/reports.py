@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import UsageError, open_database
+from bot.cli.partners import build_assets, build_stale
 from bot.cli.review import build_outcomes
 from bot.cli.surveys import build_needs
 from bot.config import Settings
@@ -42,6 +43,11 @@ def register(commands: Subcommands) -> None:
             reports, "outcomes", "did families get help, per need and service", build_outcomes
         ),
         default_days=30,
+    )
+    add_report(reports, "stale", "services nobody confirmed in 12 months", build_stale)
+    add_period(
+        add_report(reports, "assets", "the asset map: needs, demand and supply", build_assets),
+        default_days=90,
     )
     needs = add_report(reports, "needs", "needs-assessment answers per question", build_needs)
     needs.add_argument("survey_id", nargs="?", metavar="SURVEY_ID", help="one survey only")

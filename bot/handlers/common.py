@@ -98,7 +98,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "/newevent – " + _("create an event"),
             "/broadcast – " + _("send a message to subscribed families"),
             "/stats – " + _("what families asked, and what nobody answered"),
-            "/invite – " + _("invite a coordinator or staff member"),
+            "/invite – " + _("invite a coordinator, staff member or partner organization"),
             "/coordinators – " + _("who the coordinators are; remove invited ones"),
             "/review – " + _("families' reports of wrong listings"),
             "/survey – " + _("send the family needs survey, see its results"),

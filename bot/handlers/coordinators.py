@@ -23,12 +23,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers import partners
 from bot.i18n import Translate, translator
 from bot.render import button, escape, keyboard
 from bot.services import Caller, caller, current_role, services
 from jobs.delivery import BROADCAST, Progress, discard_draft, get_draft, save_draft, send_draft
 from knowledge.models import Role
-from knowledge.roles import INVITABLE, create_invitation, display_code, redeem_invitation
+from knowledge.roles import (
+    INVITABLE,
+    create_invitation,
+    display_code,
+    invitation_organization,
+    redeem_invitation,
+)
 from knowledge.subscriptions import (
     School,
     choose_school,
@@ -171,9 +178,14 @@ async def invite_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await _refuse(update, context, who)
         return
     wanted = (context.args[0].lower() if context.args else "").strip()
+    if wanted == "partner":  # /invite partner ORG: linked to that organization's listings
+        await partners.invite_partner(update, context, who, " ".join((context.args or [])[1:]))
+        return
     role = INVITABLE.get(wanted)
     if role is None:
-        await message.reply_text(_("Use /invite coordinator or /invite staff."))
+        await message.reply_text(
+            _("Use /invite coordinator, /invite staff or /invite partner ORGANIZATION.")
+        )
         return
     async with services(context).transaction() as session:
         invitation = await create_invitation(session, role=role, created_by=who.chat_id)
@@ -202,8 +214,13 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     app = services(context)
     async with app.transaction() as session:
+        partner_code = await invitation_organization(session, code) is not None
         role = await redeem_invitation(
-            session, code, who.chat_id, coordinator_ids=app.settings.coordinator_ids
+            session,
+            code,
+            who.chat_id,
+            coordinator_ids=app.settings.coordinator_ids,
+            language=who.language,
         )
     if role is None:
         await message.reply_text(
@@ -215,7 +232,9 @@ async def join_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     if context.chat_data is not None:
         context.chat_data["role"] = role
-    if role == Role.COORDINATOR:
+    if partner_code:  # staff or a coordinator may speak for a partner organization too
+        await partners.welcome_partner(message, context, who)
+    elif role == Role.COORDINATOR:
         await message.reply_text(
             _("Welcome! You are a coordinator now.")
             + "\n/broadcast – "

@@ -56,7 +56,7 @@ def field_label(field: str, _: Translate) -> str:
     }.get(field, field)
 
 
-def _ask_value(field: str, name: str, _: Translate) -> str:
+def ask_value(field: str, name: str, _: Translate) -> str:
     texts = {
         "phone": _("Type the right phone number for {service}, or /cancel."),
         "hours": _("Type the right hours for {service}, e.g. “Mon-Fri 9-5, Sat 10-2”, or /cancel."),
@@ -68,7 +68,7 @@ def _ask_value(field: str, name: str, _: Translate) -> str:
     return escape(texts[field]).format(service=f"<b>{escape(name)}</b>")
 
 
-def _invalid(field: str, _: Translate) -> str:
+def invalid_value(field: str, _: Translate) -> str:
     texts = {
         "phone": _(
             "That does not look like a phone number. Try again, e.g. (515) 555-0100, or /cancel."
@@ -152,7 +152,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await _show(message, context, who)
 
 
-def _fixed(change: Change, name: str, _: Translate) -> str:
+def fixed_text(change: Change, name: str, _: Translate) -> str:
     if change.field == "status":
         text = _("Done: {service} is marked closed for good and no longer shows in searches.")
         return escape(text).format(service=f"<b>{escape(name)}</b>")
@@ -179,7 +179,7 @@ async def _apply(
                 session, report.id, field=field, value=value, coordinator=who.chat_id
             )
     except InvalidValue as error:
-        await message.reply_text(_invalid(error.field, who._))
+        await message.reply_text(invalid_value(error.field, who._))
         return False
     if context.chat_data is not None:
         context.chat_data[EDIT_KEY] = None
@@ -189,7 +189,7 @@ async def _apply(
         await app.finder.refresh(force=True)
         record = await app.finder.service_record(report.service_id)
         await message.reply_text(
-            _fixed(change, record.name if record else report.service_id, who._)
+            fixed_text(change, record.name if record else report.service_id, who._)
         )
     await _show(message, context, who)
     return True
@@ -255,7 +255,7 @@ async def review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         context.chat_data[EDIT_KEY] = report.id
     record = await app.finder.service_record(report.service_id)
     await message.reply_text(
-        _ask_value(field, record.name if record else report.service_id, _),
+        ask_value(field, record.name if record else report.service_id, _),
         reply_markup=keyboard([[button(_("Cancel"), "rv", str(report.id), "c")]]),
     )
 

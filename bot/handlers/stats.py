@@ -1,4 +1,5 @@
-"""/stats for coordinators: what families asked this week, what they didn't find, and a chart."""
+"""/stats for coordinators: what families asked this week, what they didn't find, a chart, and
+the asset map (needs against services, and a map picture)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from babel.dates import format_skeleton
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.handlers.assets import send_asset_map
 from bot.handlers.events import is_coordinator
 from bot.handlers.outcomes import send_outcomes
 from bot.i18n import Translate, supported_language
@@ -74,18 +76,20 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         lines.append(escape(_("None this week.")))
     await message.reply_text(trim("\n".join(lines)))
     await send_outcomes(message, who, app, stats.since, stats.until)
-    if stats.is_empty:
-        return
-    png = await asyncio.to_thread(
-        stats_chart,
-        stats,
-        label,
-        _("Top needs this week"),
-        _("Unmet needs this week"),
-        _("Nothing yet"),
-        _("Searches"),
-    )
-    await message.reply_photo(photo=png, caption=escape(_("Top needs and unmet needs this week.")))
+    if not stats.is_empty:
+        png = await asyncio.to_thread(
+            stats_chart,
+            stats,
+            label,
+            _("Top needs this week"),
+            _("Unmet needs this week"),
+            _("Nothing yet"),
+            _("Searches"),
+        )
+        await message.reply_photo(
+            photo=png, caption=escape(_("Top needs and unmet needs this week."))
+        )
+    await send_asset_map(message, who, app)
 
 
 def danger_line(dangers: DangerCounts, _: Translate) -> str:

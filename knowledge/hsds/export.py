@@ -1,4 +1,8 @@
-"""Export: the directory as HSDS 3.0 CSV, one file per table, safe to open in a spreadsheet."""
+"""Export: the directory as HSDS 3.0 CSV, one file per table, safe to open in a spreadsheet.
+
+Services carry `assured_date` (when the listing was last confirmed, by a partner say) and
+`last_modified`; every recorded change to a listing (a partner's, a coordinator's fix) goes
+out as HSDS 3.0 `metadata` rows, who in kind ("partner", "review"), never a chat id."""
 
 from __future__ import annotations
 
@@ -14,7 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.hsds.files import EXPORT_FILES
 from knowledge.hsds.tables import table
+from knowledge.models import ListingChange
 from knowledge.reports import spreadsheet_safe
+
+METADATA_FILE = "metadata.csv"
+METADATA_COLUMNS = (
+    "id",
+    "resource_id",
+    "resource_type",
+    "last_action_date",
+    "last_action_type",
+    "field_name",
+    "previous_value",
+    "replacement_value",
+    "updated_by",
+)
 
 
 async def export_directory(session: AsyncSession, directory: Path) -> dict[str, int]:
@@ -30,6 +48,24 @@ async def export_directory(session: AsyncSession, directory: Path) -> dict[str, 
         written[file_name] = await asyncio.to_thread(
             _write_csv, directory / file_name, header, rows
         )
+    changes = await session.scalars(select(ListingChange).order_by(ListingChange.id))
+    metadata = [
+        (
+            f"listing-change-{change.id}",
+            change.service_id,
+            "service",
+            change.changed_at,
+            "update",
+            change.field,
+            change.old_value,
+            change.new_value,
+            change.source,
+        )
+        for change in changes
+    ]
+    written[METADATA_FILE] = await asyncio.to_thread(
+        _write_csv, directory / METADATA_FILE, METADATA_COLUMNS, metadata
+    )
     return written
 
 
