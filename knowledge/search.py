@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import struct
 import time
 from array import array
@@ -37,26 +36,38 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.hours import MINUTES_PER_DAY, OpenInterval, weekly_intervals
+from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
-from knowledge.models import (
-    Attribute,
-    Event,
-    Language,
-    Location,
-    Organization,
-    SampleMaterial,
-    Schedule,
-    Service,
-    ServiceAtLocation,
-    TaxonomyTerm,
-    ToolkitResource,
-    utcnow,
+from knowledge.models import utcnow
+from knowledge.search_documents import Document, load_documents
+from knowledge.search_words import (
+    TERM_MASK,
+    delete_key,
+    delete_keys,
+    deletes,
+    form,
+    inflections,
+    join_contractions,
+    max_edits,
+    read_open_now,
+    stem,
+    words_of,
 )
-from knowledge.text import fold, short_hash
+from knowledge.text import short_hash
+
+__all__ = [
+    "Document",
+    "SearchHit",
+    "SearchIndex",
+    "SearchOutcome",
+    "SearchQuery",
+    "build_index",
+    "load_documents",
+    "read_open_now",
+    "words_of",
+]
 
 # Field codes double as weights: a word in the name counts three times one in the description.
 BODY, TAG, NAME = 1, 2, 3
@@ -80,43 +91,7 @@ KINDS = ("service", "resource", "material", "event")
 EARTH_RADIUS_KM = 6371.0088
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
-# Every byte but a lowercase ASCII letter or digit becomes a space: fold() for ASCII text, ten
-# times faster (a directory is mostly ASCII, and folding it was most of the build time).
-_ASCII_SPACES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
-# What an apostrophe leaves once folded into a space: "can't" -> "can t", "kid's" -> "kid s".
-_CONTRACTION_ENDINGS = frozenset({"s", "t", "m", "d", "ll", "re", "ve"})
-# Endings the light stemmer strips (English and Spanish) after a plural -s/-es, longest first,
-# leaving at least four letters: "tutoring"/"tutor", "evaluation"/"evaluacion"/"evaluate".
-_MIN_STEM = 4
-_SUFFIXES = (  # longest first
-    "amiento", "acion", "ation", "iendo", "ment", "ando", "ing", "ado", "ada", "ido", "ida",
-    "ate", "er", "ed", "ar", "ir", "al", "ly", "a", "o", "e",
-)  # fmt: skip
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
-# A deletion-index entry packs a 35-bit hash of a word (or of it less one letter) over its
-# 28-bit term number in one positive int64: the table sorts as plain integers and a look-up is
-# two binary searches. The hash is FNV-1a, which numpy computes for the whole vocabulary at
-# once; two words sharing a hash only add a candidate that the edit distance check then drops.
-_TERM_BITS = 28
-_TERM_MASK = (1 << _TERM_BITS) - 1
-_HASH_MASK = (1 << 35) - 1
-_FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
-
-
-@dataclass(slots=True)
-class Document:
-    """What the index needs of one searchable thing; the full record stays in the database."""
-
-    id: str
-    kind: str
-    title: str
-    name: str
-    tags: str
-    body: str
-    concepts: frozenset[str] = frozenset()
-    languages: frozenset[str] = frozenset()
-    points: tuple[tuple[float, float], ...] = ()
-    hours: tuple[OpenInterval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,117 +151,6 @@ class QueryWord:
     @classmethod
     def of(cls, text: str, quality: float, role: str) -> QueryWord:
         return cls(text, form(text), quality, role)
-
-
-# --- words -------------------------------------------------------------------------------------
-
-
-def words_of(text: str) -> list[str]:
-    """Folded words, as fold() makes them, but with apostrophes dropped: "can't" -> "cant"."""
-    if text.isascii():
-        return text.lower().encode("ascii").translate(_ASCII_SPACES, b"'").decode("ascii").split()
-    return fold(text.replace("'", "").replace("\u2019", "")).split()
-
-
-# "open now", "still open", "open right now", "abierto ahora", "abiertas hoy"... (folded words)
-_OPEN_NOW = re.compile(
-    r"\b(?:(?:open|opened) (?:right now|now|today|tonight)|still open|"
-    r"abiert[oa]s? (?:ahora mismo|ahora|hoy)|que (?:este|esten) abiert[oa]s?)\b"
-)
-
-
-def read_open_now(text: str) -> tuple[str, bool]:
-    """The question without its "open now" part, and whether it had one."""
-    folded = " ".join(words_of(text))
-    rest = _OPEN_NOW.sub(" ", folded)
-    if rest == folded:
-        return text, False
-    return " ".join(rest.split()), True
-
-
-def _join_contractions(words: list[str]) -> list[str]:
-    """The lexicon arrives folded ("can t see the board"): glue endings back, as words_of does."""
-    joined: list[str] = []
-    for word in words:
-        if joined and word in _CONTRACTION_ENDINGS:
-            joined[-1] += word
-        else:
-            joined.append(word)
-    return joined
-
-
-def form(word: str) -> str:
-    """The word as phrases are matched: singular-ish ("clases"/"clase", "classes"/"class",
-    "parents"/"parent") and no further ("working" is not "work", "parenting" not "parent")."""
-    if word.endswith("ies") and len(word) > 5:
-        return word[:-3] + "y"
-    if word.endswith("s") and len(word) > 4:
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 5:
-        word = word[:-1]
-    return word
-
-
-def stem(word: str) -> str:
-    """A light stemmer for matching document words ("funding" for "fund", "evaluacion" for
-    "evaluation"); a match by stem counts a little less (STEM_FACTOR)."""
-    if word.endswith(("ies", "ied")) and len(word) - 2 >= _MIN_STEM:
-        word = word[:-3] + "y"  # "bullied"/"bullies" -> "bully", as "bullying" -> "bully"
-    elif word.endswith("es") and len(word) - 2 >= _MIN_STEM:
-        word = word[:-2]
-    elif word.endswith("s") and len(word) - 1 >= _MIN_STEM:
-        word = word[:-1]
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
-            word = word[: -len(suffix)]
-            break
-    # "involvement" -> "involve" -> "involv", as "involved" -> "involv"
-    return word[:-1] if word.endswith("e") and len(word) > _MIN_STEM else word
-
-
-def _inflections(word_stem: str) -> set[str]:
-    """Every word that stem() reduces to `word_stem` is among these. Looking them up at query
-    time replaces a stem table, which would cost a stem() call per word at build time."""
-    words = {base + suffix for base in (word_stem, word_stem + "e") for suffix in ("", *_SUFFIXES)}
-    return {
-        *(word + plural for word in words for plural in ("", "s", "es")),
-        *(word[:-1] + ending for word in words if word.endswith("y") for ending in ("ies", "ied")),
-    }
-
-
-def _max_edits(word: str) -> int:
-    """How many typos a word may carry: none up to four letters, where real words sit one edit
-    apart (cena/cama, visa/vita); one up to seven; two from eight ("imigration", "tutering")."""
-    if len(word) < 5 or not word.isalpha():
-        return 0
-    return 1 if len(word) < 8 else 2
-
-
-def _deletes(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _delete_key(variant: str) -> int:
-    """FNV-1a of an ASCII word, as _delete_keys() computes it for many words at once."""
-    value = _FNV_OFFSET
-    for byte in variant.encode("ascii"):
-        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-    return (value & _HASH_MASK) << _TERM_BITS
-
-
-def _delete_keys(letters: np.ndarray, terms: np.ndarray) -> list[np.ndarray]:
-    """Deletion-index entries for words of one length (`letters`: a row of bytes per word):
-    each word whole, then less each of its letters in turn."""
-    entries = []
-    width = letters.shape[1]
-    for skipped in (None, *range(width)):
-        value = np.full(len(terms), _FNV_OFFSET, dtype=np.uint64)
-        for column in range(width):
-            if column != skipped:
-                value ^= letters[:, column]
-                value *= np.uint64(_FNV_PRIME)  # wraps around, as FNV wants
-        entries.append(((value & np.uint64(_HASH_MASK)).astype(np.int64) << _TERM_BITS) | terms)
-    return entries
 
 
 class PackedStrings:
@@ -399,7 +263,7 @@ class SearchIndex:
         entries: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         for width, terms in by_length.items():
             letters = np.frombuffer("".join(self.words[t] for t in terms).encode("ascii"), np.uint8)
-            entries += _delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
+            entries += delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
         self.deletion_index = np.concatenate(entries)
         self.deletion_index.sort()
 
@@ -445,7 +309,7 @@ class SearchIndex:
         for concept in lexicon.concepts:
             for language, texts in concept.phrases.items():
                 for text in texts:
-                    words = _join_contractions(text.split())
+                    words = join_contractions(text.split())
                     lexicon_words.update(words)
                     key = tuple(form(w) for w in words if w not in stop)
                     if not key:
@@ -492,7 +356,7 @@ class SearchIndex:
             exact = self.vocabulary.get(word)
             terms = [(exact, 1.0)] if exact is not None else []
             word_stem = stem(word)
-            same_stem = self.vocabulary.keys() & _inflections(word_stem)
+            same_stem = self.vocabulary.keys() & inflections(word_stem)
             terms += sorted(
                 (self.vocabulary[w], STEM_FACTOR)
                 for w in same_stem
@@ -505,11 +369,11 @@ class SearchIndex:
 
     def _closest_in_vocabulary(self, word: str) -> tuple[str, int] | None:
         """The most frequent vocabulary word one edit away, through the deletion index."""
-        keys = np.array([_delete_key(v) for v in _deletes(word)], dtype=np.int64)
+        keys = np.array([delete_key(v) for v in deletes(word)], dtype=np.int64)
         lows = np.searchsorted(self.deletion_index, keys, "left").tolist()
-        highs = np.searchsorted(self.deletion_index, keys | _TERM_MASK, "right").tolist()
+        highs = np.searchsorted(self.deletion_index, keys | TERM_MASK, "right").tolist()
         terms = {
-            int(entry) & _TERM_MASK
+            int(entry) & TERM_MASK
             for low, high in zip(lows, highs, strict=True)
             for entry in self.deletion_index[low:high]
         }
@@ -536,7 +400,7 @@ class SearchIndex:
             return QueryWord.of(self.lexicon_by_stem[stem(word)], STEM_FACTOR, "known")
         if self._terms_for(word):
             return QueryWord.of(word, 1.0, "known")
-        edits = _max_edits(word)
+        edits = max_edits(word)
         if not edits:
             return QueryWord.of(word, 1.0, "unknown")
         # Ranked by edits, then need words and filler before the directory's words (which
@@ -816,173 +680,6 @@ ENGLISH_HINTS = frozenset(
     "i need my for the a where can get help with near kid kids son daughter please want "
     "looking find is are have school husband".split()
 )
-
-
-# --- loading documents from the database ------------------------------------------------------
-
-SPANISH_NAMES = {"es", "spa", "spanish", "espanol", "castellano"}
-
-
-def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
-    codes = set()
-    for name in names:
-        folded = fold(name or "")
-        if folded in SPANISH_NAMES:
-            codes.add("es")
-        elif folded in {"en", "eng", "english", "ingles"}:
-            codes.add("en")
-        elif folded:
-            codes.add(folded[:12])
-    return frozenset(codes)
-
-
-async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
-    """Everything searchable, read with plain column queries (fast at 100k services), in id
-    order so that equal scores rank alike on every database."""
-    known_concepts = set(concept_ids)
-    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
-    term_rows = (
-        await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
-    ).all()
-    term_names = {tid: name for tid, _, name in term_rows}
-    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
-    tags: dict[str, list[str]] = defaultdict(list)
-    concepts: dict[str, set[str]] = defaultdict(set)
-    for link_id, term_id in (
-        await session.execute(
-            select(Attribute.link_id, Attribute.taxonomy_term_id).where(
-                (Attribute.link_entity == "service") | (Attribute.link_entity.is_(None))
-            )
-        )
-    ).all():
-        tags[link_id].append(term_names.get(term_id, ""))
-        if term_id in term_concepts:
-            concepts[link_id].add(term_concepts[term_id])
-
-    points_of_location = {
-        lid: (lat, lon)
-        for lid, lat, lon in (
-            await session.execute(select(Location.id, Location.latitude, Location.longitude))
-        ).all()
-        if lat is not None and lon is not None
-    }
-    service_locations: dict[str, list[str]] = defaultdict(list)
-    for service_id, location_id in (
-        await session.execute(select(ServiceAtLocation.service_id, ServiceAtLocation.location_id))
-    ).all():
-        service_locations[service_id].append(location_id)
-
-    schedule_rows: dict[str, list[tuple[str | None, str | None, str | None, str | None]]] = (
-        defaultdict(list)
-    )
-    for schedule_service, schedule_location, freq, byday, opens, closes in (
-        await session.execute(
-            select(
-                Schedule.service_id,
-                Schedule.location_id,
-                Schedule.freq,
-                Schedule.byday,
-                Schedule.opens_at,
-                Schedule.closes_at,
-            )
-        )
-    ).all():
-        schedule_rows[schedule_service or f"location:{schedule_location}"].append(
-            (freq, byday, opens, closes)
-        )
-
-    languages: dict[str, list[str | None]] = defaultdict(list)
-    for language_service, name, code in (
-        await session.execute(select(Language.service_id, Language.name, Language.code))
-    ).all():
-        if language_service:
-            languages[language_service] += [code or name]
-
-    documents: list[Document] = []
-    services = await session.execute(
-        select(
-            Service.id,
-            Service.organization_id,
-            Service.name,
-            Service.alternate_name,
-            Service.description,
-            Service.eligibility_description,
-            Service.interpretation_services,
-            Service.status,
-        ).order_by(Service.id)
-    )
-    for sid, org_id, name, alternate, description, eligibility, interpretation, status in services:
-        if (status or "active").lower() != "active":
-            continue
-        locations = service_locations.get(sid, [])
-        rows = schedule_rows.get(sid) or [
-            row for lid in locations for row in schedule_rows.get(f"location:{lid}", [])
-        ]
-        spoken = languages.get(sid, [])
-        if interpretation and "spanish" in fold(interpretation).split():
-            spoken = [*spoken, "es"]
-        documents.append(
-            Document(
-                id=sid,
-                kind="service",
-                title=name,
-                name=f"{name} {alternate or ''}",
-                tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
-                body=f"{description or ''} {eligibility or ''}",
-                concepts=frozenset(concepts.get(sid, ())),
-                languages=_language_codes(spoken),
-                points=tuple(
-                    points_of_location[lid] for lid in locations if lid in points_of_location
-                ),
-                hours=tuple(weekly_intervals(rows)),
-            )
-        )
-
-    resources = await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
-    for resource in resources.all():
-        documents.append(
-            Document(
-                id=resource.id,
-                kind="resource",
-                title=resource.title_en,
-                name=f"{resource.title_en} {resource.title_es}",
-                tags=f"{resource.keywords_en} {resource.keywords_es}",
-                body=" ".join(
-                    (resource.summary_en, resource.summary_es, resource.body_en, resource.body_es)
-                ),
-                languages=frozenset({"en", "es"}),
-            )
-        )
-    materials = await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
-    for material in materials.all():
-        documents.append(
-            Document(
-                id=material.id,
-                kind="material",
-                title=material.title_en,
-                name=f"{material.title_en} {material.title_es}",
-                tags=f"{material.keywords_en} {material.keywords_es}",
-                body=f"{material.description_en} {material.description_es}",
-                languages=frozenset({"en", "es"} if material.content_es else {"en"}),
-            )
-        )
-    events = await session.execute(
-        select(Event.id, Event.title, Event.where, Event.description)
-        .where(Event.cancelled_at.is_(None), Event.starts_at > utcnow())
-        .order_by(Event.starts_at, Event.id)
-    )
-    for event_id, title, where, description in events:
-        documents.append(
-            Document(
-                id=str(event_id),
-                kind="event",
-                title=title,
-                name=title,
-                tags=where or "",
-                body=description or "",
-            )
-        )
-    return documents
 
 
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:
