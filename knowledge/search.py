@@ -52,6 +52,7 @@ from knowledge.search_words import (
     join_contractions,
     max_edits,
     read_open_now,
+    snowball,
     stem,
     words_of,
 )
@@ -91,6 +92,7 @@ KINDS = ("service", "resource", "material", "event")
 EARTH_RADIUS_KM = 6371.0088
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
+_MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
 
 
@@ -188,10 +190,11 @@ class SearchIndex:
         self._ids_by_hash: dict[str, str] | None = None
         self._open_cache: tuple[int, np.ndarray] | None = None
         self._terms_cache: dict[str, list[tuple[int, float]]] = {}
+        self._build_phrases(lexicon)
+        self._tag_services(documents)
         self._build_postings(documents)
         self._build_deletion_index()
         self._build_facts(documents)
-        self._build_phrases(lexicon)
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
@@ -326,6 +329,14 @@ class SearchIndex:
         self.lexicon_by_stem: dict[str, str] = {}
         for word in sorted(lexicon_words - stop, key=lambda w: (len(w), w)):
             self.lexicon_by_stem.setdefault(stem(word), word)
+        # "desalojaron" is the lexicon's "desalojar", in the language of the phrase it is in.
+        self.lexicon_by_snowball: dict[tuple[str, str], str] = {}
+        for concept in lexicon.concepts:
+            for language, texts in concept.phrases.items():
+                for word in sorted({w for text in texts for w in text.split()} - stop):
+                    word_stem = snowball(word, language)
+                    if len(word_stem) >= _MIN_SNOWBALL_STEM and word.isalpha():
+                        self.lexicon_by_snowball.setdefault((language, word_stem), word)
         # Typos are corrected towards need words, and towards filler ("nesecito" is filler too).
         self.correction_targets = sorted(
             w for w in lexicon_words | stop if len(w) >= 4 and w.isalpha()
@@ -334,6 +345,26 @@ class SearchIndex:
         self.concept_terms = {
             c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
         }
+
+    def _tag_services(self, documents: list[Document]) -> None:
+        """Tag each service with the concepts its own words name, as a question naming them
+        would be read ("Eviction defense help desk" is eviction): imported directories carry
+        no tags of ours, and tagging here keeps them in step with the lexicon as it grows."""
+        stop = self.lexicon.stopwords
+        found: dict[str, frozenset[str]] = {}  # real directories repeat names a lot
+        for doc in documents:
+            if doc.kind != "service":
+                continue
+            text = doc.about or doc.name
+            concepts = found.get(text)
+            if concepts is None:
+                words = [
+                    QueryWord.of(w, 1.0, "stop" if w in stop else "known") for w in words_of(text)
+                ]
+                concepts = frozenset(self.find_concepts(words)[0])
+                found[text] = concepts
+            if concepts - doc.concepts:
+                doc.concepts = doc.concepts | concepts
 
     def id_for_hash(self, digest: str) -> str | None:
         if self._ids_by_hash is None:
@@ -398,6 +429,11 @@ class SearchIndex:
             return QueryWord.of(word, 1.0, "known")
         if word not in self.vocabulary and stem(word) in self.lexicon_by_stem:
             return QueryWord.of(self.lexicon_by_stem[stem(word)], STEM_FACTOR, "known")
+        if word not in self.vocabulary:
+            for language in ("es", "en"):
+                known = self.lexicon_by_snowball.get((language, snowball(word, language)))
+                if known is not None:
+                    return QueryWord.of(known, STEM_FACTOR, "known")
         if self._terms_for(word):
             return QueryWord.of(word, 1.0, "known")
         edits = max_edits(word)

@@ -39,11 +39,15 @@ class Document:
     tags: str
     body: str
     concepts: frozenset[str] = frozenset()
+    # What a service says it is, for tagging it with the lexicon's concepts when the index is
+    # built: its name, taxonomy terms, a short description, its keywords. The name if empty.
+    about: str = ""
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
 
 
+SHORT_DESCRIPTION_WORDS = 8
 SPANISH_NAMES = {"es", "spa", "spanish", "espanol", "castellano"}
 
 
@@ -58,6 +62,17 @@ def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
         elif folded:
             codes.add(folded[:12])
     return frozenset(codes)
+
+
+def _summary(description: str | None) -> str:
+    """What of a description says what the service is: all of a short one ("Legal self-help
+    center"), the keywords a long one lists ("Keywords: Food Pantries, ..."); not the prose,
+    where "we also refer to food banks" would make any service a food bank."""
+    text = description or ""
+    _, marker, keywords = text.partition("Keywords:")
+    if marker:
+        return keywords
+    return text if len(text.split()) <= SHORT_DESCRIPTION_WORDS else ""
 
 
 async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
@@ -154,6 +169,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
                 body=f"{description or ''} {eligibility or ''}",
                 concepts=frozenset(concepts.get(sid, ())),
+                about=" ".join([name, alternate or "", *tags.get(sid, []), _summary(description)]),
                 languages=_language_codes(spoken),
                 points=tuple(
                     points_of_location[lid] for lid in locations if lid in points_of_location

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import Stemmer  # type: ignore[import-untyped]
 
 from knowledge.text import fold
 
@@ -23,6 +24,9 @@ _SUFFIXES = (  # longest first
     "amiento", "acion", "ation", "iendo", "ment", "ando", "ing", "ado", "ada", "ido", "ida",
     "ate", "er", "ed", "ar", "ir", "al", "ly", "a", "o", "e",
 )  # fmt: skip
+# Snowball's stemmers, for the verb forms and endings the light stemmer leaves alone ("nos
+# desalojaron", "me desalojan" for "desalojar"; "divorciarme" for "divorcio").
+_SNOWBALL = {"en": Stemmer.Stemmer("english"), "es": Stemmer.Stemmer("spanish")}
 # A deletion-index entry packs a 35-bit hash of a word (or of it less one letter) over its
 # 28-bit term number in one positive int64: the table sorts as plain integers and a look-up is
 # two binary searches. The hash is FNV-1a, which numpy computes for the whole vocabulary at
@@ -77,6 +81,12 @@ def form(word: str) -> str:
     if word.endswith("e") and len(word) > 5:
         word = word[:-1]
     return word
+
+
+def snowball(word: str, language: str) -> str:
+    """The word's Snowball stem in English or Spanish."""
+    result: str = _SNOWBALL[language].stemWord(word)
+    return result
 
 
 def stem(word: str) -> str:
