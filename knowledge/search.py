@@ -26,7 +26,7 @@ import math
 import struct
 import time
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
+from knowledge.places import Gazetteer, Place, us_gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_words import (
     TERM_MASK,
@@ -56,6 +57,7 @@ from knowledge.search_words import (
     stem,
     words_of,
 )
+from knowledge.service_areas import read_area, state_code
 from knowledge.text import short_hash
 
 __all__ = [
@@ -92,6 +94,8 @@ KINDS = ("service", "resource", "material", "event")
 EARTH_RADIUS_KM = 6371.0088
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
+NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
+PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
 _MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
 
@@ -183,10 +187,17 @@ class SearchIndex:
     It keeps arrays, not the documents: at 100k services their texts would double its memory.
     """
 
-    def __init__(self, documents: list[Document], lexicon: Lexicon, zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        documents: list[Document],
+        lexicon: Lexicon,
+        zone: ZoneInfo,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         started = time.perf_counter()
         self.lexicon = lexicon
         self.zone = zone
+        self.gazetteer = gazetteer
         self._ids_by_hash: dict[str, str] | None = None
         self._open_cache: tuple[int, np.ndarray] | None = None
         self._terms_cache: dict[str, list[tuple[int, float]]] = {}
@@ -195,6 +206,7 @@ class SearchIndex:
         self._build_postings(documents)
         self._build_deletion_index()
         self._build_facts(documents)
+        self._build_places(documents)
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
@@ -345,6 +357,38 @@ class SearchIndex:
         self.concept_terms = {
             c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
         }
+
+    def _build_places(self, documents: list[Document]) -> None:
+        """Each service's place keys (knowledge.places): where it is, what it serves."""
+        self.states: list[str] = []
+        self.place_docs: dict[str, np.ndarray] = {}
+        if self.gazetteer is None:
+            return
+        # The directory's states first: an ambiguous town ("Aurora", "Springfield") is its own.
+        counts: Counter[str] = Counter()
+        for doc in documents:
+            for _, state, postal in doc.addresses:
+                code = (
+                    state_code(state) or self.gazetteer.zips.get((postal or "")[:5], ("",) * 3)[2]
+                )
+                if code:
+                    counts[code] += 1
+            for name in doc.areas:
+                area = read_area(name)
+                if area.state:
+                    counts[area.state] += 1
+        self.states = [state for state, _ in counts.most_common()]
+        placed: dict[str, list[int]] = defaultdict(list)
+        for doc_index, doc in enumerate(documents):
+            if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
+                keys = self.gazetteer.service_keys(
+                    doc.addresses, doc.areas, doc.place_names, self.states or [""]
+                )
+                for key in keys:
+                    placed[key].append(doc_index)
+        self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
+        # Words the directory or the lexicon uses are towns only where the directory is.
+        self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords
 
     def _tag_services(self, documents: list[Document]) -> None:
         """Tag each service with the concepts its own words name, as a question naming them
@@ -635,11 +679,38 @@ class SearchIndex:
             nearest[placed] = np.minimum.reduceat(distance, first[placed])
         return nearest
 
+    def read_place(self, raw: list[str]) -> tuple[Place | None, list[str]]:
+        """The place a question names, if any, and the question's other words."""
+        if self.gazetteer is None:
+            return None, raw
+        found = self.gazetteer.find(raw, self.states, self.place_shadowed)
+        if found is None:
+            return None, raw
+        place, used = found
+        return place, [w for i, w in enumerate(raw) if i not in used]
+
+    def _inside(self, place: Place, point: tuple[float, float] | None) -> np.ndarray:
+        """How well each document is at `place`: 1 in its town (or within NEAR_KM of `point`),
+        less for serving its whole county or state, 0 elsewhere."""
+        tier = np.zeros(len(self.ids), dtype=np.float32)
+        for key in place.keys():
+            docs = self.place_docs.get(key)
+            if docs is not None:
+                weight = 1.0 if key.startswith("in:") else PLACE_TIERS[key.split(":")[1]]
+                tier[docs] = np.maximum(tier[docs], weight)
+        if point is not None and len(self.point_lat):
+            every = np.arange(len(self.ids))
+            tier[every[self._distances(every, point) <= NEAR_KM]] = 1.0
+        return tier
+
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
-        raw = words_of(query.text)[:MAX_QUERY_WORDS]
+        asked = words_of(query.text)[:MAX_QUERY_WORDS]
+        place, raw = self.read_place(asked)
+        if place is None and query.near is not None and self.gazetteer is not None:
+            place = self.gazetteer.nearest(query.near)
         words = [self.read_word(w) for w in raw]
         concepts, evidence = self.find_concepts(words)
-        written_in = self._guess_language(raw, evidence)
+        written_in = self._guess_language(asked, evidence)
         # Many Spanish-speaking families have phones set to English: a question in Spanish gets
         # Spanish, while a Spanish chat asking for "food stamps" keeps its Spanish.
         language = "es" if written_in == "es" else query.language or written_in
@@ -655,6 +726,11 @@ class SearchIndex:
             self._break_ties_with_filler(scores, words)
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
+        tier: np.ndarray | None = None
+        if place is not None:  # only what is there, or serves it
+            point = query.near or (place.point if place.kind == "zip" else None)
+            tier = self._inside(place, point)
+            scores[tier == 0] = 0.0
 
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
@@ -666,19 +742,26 @@ class SearchIndex:
             keep &= self._open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
         distances: np.ndarray | None = None
-        if query.near is not None:  # nearest first among the confident matches
-            distances = self._distances(candidates, query.near)
-            if browsing:
-                placed = np.isfinite(distances)
-                candidates, distances = candidates[placed], distances[placed]
-            order_key = distances
+        ranked = scores[candidates] * np.sqrt(coverage[candidates])
+        if language == "es":
+            ranked *= self.spanish_boost[candidates]
+        if tier is not None:
+            ranked *= tier[candidates]
+        point = query.near or (place.point if place is not None and place.kind == "zip" else None)
+        if point is not None:  # nearest first among the confident matches
+            distances = self._distances(candidates, point)
+            # Serving the whole area counts as being there, after what is close by.
+            if browsing and tier is None:  # no places known: what has a point
+                found = np.isfinite(distances)
+                candidates, distances, ranked = candidates[found], distances[found], ranked[found]
+            placed = np.where(np.isfinite(distances), distances, NEAR_KM)
+            # Equal to the 100 m, the better match first (the tie-break stays under 100 m).
+            best = max(float(ranked.max(initial=0.0)), 1e-9)
+            order_key = np.round(placed, 1) + 0.04 * (1.0 - ranked / best)
         else:
             # Ranking, not selection: a document matching more of the question's parts goes
             # first ("grants for community schools": the funding page, with all three words,
             # over reports titled with two), as does one speaking the asker's language.
-            ranked = scores[candidates] * np.sqrt(coverage[candidates])
-            if language == "es":
-                ranked *= self.spanish_boost[candidates]
             order_key = -ranked
         wanted = query.offset + query.limit
         chosen = np.arange(len(candidates))
@@ -720,6 +803,7 @@ ENGLISH_HINTS = frozenset(
 
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:
     documents = await load_documents(session, (c.id for c in lexicon.concepts))
+    gazetteer = await asyncio.to_thread(us_gazetteer)  # once per process
     # In a thread: at 100,000 services the build takes seconds of CPU, and on the event loop it
     # would hold up every reply meanwhile (measured: a 2.5 s stall, 47 ms in a thread).
-    return await asyncio.to_thread(SearchIndex, documents, lexicon, zone)
+    return await asyncio.to_thread(SearchIndex, documents, lexicon, zone, gazetteer)

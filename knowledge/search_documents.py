@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.hours import OpenInterval, weekly_intervals
 from knowledge.models import (
+    Address,
     Attribute,
     Event,
     Language,
@@ -25,6 +26,7 @@ from knowledge.models import (
     ToolkitResource,
     utcnow,
 )
+from knowledge.service_areas import service_areas
 from knowledge.text import fold
 
 
@@ -42,6 +44,12 @@ class Document:
     # What a service says it is, for tagging it with the lexicon's concepts when the index is
     # built: its name, taxonomy terms, a short description, its keywords. The name if empty.
     about: str = ""
+    # Where it is and whom it serves, as the directory says: its places' (town, state, ZIP), its
+    # service areas' names, and the names of the service and its places (which may name a town:
+    # "Peoria Office - Legal help"). The index reads them with knowledge.places.
+    addresses: tuple[tuple[str | None, str | None, str | None], ...] = ()
+    areas: tuple[str, ...] = ()
+    place_names: tuple[str, ...] = ()
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
@@ -98,13 +106,27 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
         if term_id in term_concepts:
             concepts[link_id].add(term_concepts[term_id])
 
-    points_of_location = {
-        lid: (lat, lon)
-        for lid, lat, lon in (
-            await session.execute(select(Location.id, Location.latitude, Location.longitude))
-        ).all()
-        if lat is not None and lon is not None
-    }
+    points_of_location: dict[str, tuple[float, float]] = {}
+    location_names: dict[str, str] = {}
+    for lid, location_name, lat, lon in (
+        await session.execute(
+            select(Location.id, Location.name, Location.latitude, Location.longitude)
+        )
+    ).all():
+        if lat is not None and lon is not None:
+            points_of_location[lid] = (lat, lon)
+        if location_name:
+            location_names[lid] = location_name
+    addresses_of_location: dict[str, list[tuple[str | None, str | None, str | None]]] = defaultdict(
+        list
+    )
+    for lid, town, state, postal in (
+        await session.execute(
+            select(Address.location_id, Address.city, Address.state_province, Address.postal_code)
+        )
+    ).all():
+        addresses_of_location[lid].append((town, state, postal))
+    areas = await service_areas(session)
     service_locations: dict[str, list[str]] = defaultdict(list)
     for service_id, location_id in (
         await session.execute(select(ServiceAtLocation.service_id, ServiceAtLocation.location_id))
@@ -171,6 +193,12 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 concepts=frozenset(concepts.get(sid, ())),
                 about=" ".join([name, alternate or "", *tags.get(sid, []), _summary(description)]),
                 languages=_language_codes(spoken),
+                addresses=tuple(a for lid in locations for a in addresses_of_location.get(lid, ())),
+                areas=tuple(area.name for area in areas.get(sid, ())),
+                place_names=(
+                    name,
+                    *(location_names[lid] for lid in locations if lid in location_names),
+                ),
                 points=tuple(
                     points_of_location[lid] for lid in locations if lid in points_of_location
                 ),
