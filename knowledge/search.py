@@ -94,6 +94,8 @@ KINDS = ("service", "resource", "material", "event")
 EARTH_RADIUS_KM = 6371.0088
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
+PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
+STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
 _MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
@@ -110,6 +112,9 @@ class SearchQuery:
     open_now: bool = False
     kinds: frozenset[str] | None = None
     concept: str | None = None  # browsing a category button rather than typing
+    # Who asks: a family's need is answered with services (the toolkit and sample materials
+    # only when the question is about the partnership itself); staff see the toolkit first.
+    audience: str = "family"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +291,7 @@ class SearchIndex:
         """What results and filters need: ids, titles, kinds, tags, languages, places, hours."""
         self.ids = PackedStrings(d.id for d in documents)
         self.titles = PackedStrings(d.title for d in documents)
+        self.spanish_titles = {i: d.title_es for i, d in enumerate(documents) if d.title_es}
         code_of_kind = {kind: code for code, kind in enumerate(KINDS)}
         self.kind_of = np.array([code_of_kind[d.kind] for d in documents], dtype=np.int8)
         tagged: dict[str, list[int]] = defaultdict(list)
@@ -726,6 +732,9 @@ class SearchIndex:
             self._break_ties_with_filler(scores, words)
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
+        partnership = np.isin(self.kind_of, PARTNERSHIP_KINDS)
+        if query.audience == "family" and concepts:  # a need, not the partnership
+            scores[partnership] = 0.0
         tier: np.ndarray | None = None
         if place is not None:  # only what is there, or serves it
             point = query.near or (place.point if place.kind == "zip" else None)
@@ -747,6 +756,8 @@ class SearchIndex:
             ranked *= self.spanish_boost[candidates]
         if tier is not None:
             ranked *= tier[candidates]
+        if query.audience != "family":  # staff and coordinators: the toolkit first
+            ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
         point = query.near or (place.point if place is not None and place.kind == "zip" else None)
         if point is not None:  # nearest first among the confident matches
             distances = self._distances(candidates, point)
@@ -777,7 +788,9 @@ class SearchIndex:
                 SearchHit(
                     id=self.ids[i],
                     kind=KINDS[self.kind_of[i]],
-                    title=self.titles[i],
+                    title=self.spanish_titles.get(i, self.titles[i])
+                    if language == "es"
+                    else self.titles[i],
                     score=round(min(1.0, float(scores[i]) / max(strength, MIN_SCORE)), 3),
                     distance_km=round(distance, 2) if math.isfinite(distance) else None,
                 )

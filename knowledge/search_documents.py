@@ -44,6 +44,7 @@ class Document:
     # What a service says it is, for tagging it with the lexicon's concepts when the index is
     # built: its name, taxonomy terms, a short description, its keywords. The name if empty.
     about: str = ""
+    title_es: str = ""  # shown for a search in Spanish (toolkit entries, materials)
     # Where it is and whom it serves, as the directory says: its places' (town, state, ZIP), its
     # service areas' names, and the names of the service and its places (which may name a town:
     # "Peoria Office - Legal help"). The index reads them with knowledge.places.
@@ -213,6 +214,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 id=resource.id,
                 kind="resource",
                 title=resource.title_en,
+                title_es=resource.title_es,
                 name=f"{resource.title_en} {resource.title_es}",
                 tags=f"{resource.keywords_en} {resource.keywords_es}",
                 body=" ".join(
@@ -228,6 +230,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 id=material.id,
                 kind="material",
                 title=material.title_en,
+                title_es=material.title_es,
                 name=f"{material.title_en} {material.title_es}",
                 tags=f"{material.keywords_en} {material.keywords_es}",
                 body=f"{material.description_en} {material.description_es}",

@@ -138,6 +138,7 @@ async def run_search(
         open_now=open_now,
         concept=state.get("concept"),
         kinds=frozenset({"service"}) if state.get("concept") or state.get("near") else None,
+        audience=who.role.value,
     )
     outcome = app.finder.search(query)
     closed = open_now and not outcome.matched
@@ -222,6 +223,10 @@ async def nearby_postal_code(
 ) -> None:
     async with services(context).sessions() as session:
         point = await postal_code_point(session, postal_code)
+    gazetteer = services(context).finder.index.gazetteer
+    place = gazetteer.zip_place(postal_code) if point is None and gazetteer else None
+    if place is not None:  # no service there, but a US ZIP code: its centre
+        point = place.point
     if point is None:
         await _reply(
             update,
@@ -241,7 +246,9 @@ async def _nearby(
     state: dict[str, Any] = {"near": list(point), "offset": 0}
     if previous.get("concept"):
         state["concept"] = previous["concept"]  # "nearby" within the category being browsed
-    elif not previous.get("text"):  # a place and no question: ask what they need there
+    elif previous.get("text"):
+        state["text"] = previous["text"]  # "dentist", then a location: dentists near here
+    else:  # a place and no question: ask what they need there
         if context.chat_data is not None:
             context.chat_data["search"] = state
         markup = categories_keyboard(
