@@ -52,6 +52,7 @@ from knowledge.search_words import (
     inflections,
     join_contractions,
     max_edits,
+    read_open_day,
     read_open_now,
     snowball,
     stem,
@@ -68,6 +69,7 @@ __all__ = [
     "SearchQuery",
     "build_index",
     "load_documents",
+    "read_open_day",
     "read_open_now",
     "words_of",
 ]
@@ -98,6 +100,7 @@ PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
+PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 _MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
 
@@ -110,6 +113,7 @@ class SearchQuery:
     offset: int = 0
     near: tuple[float, float] | None = None
     open_now: bool = False
+    open_day: int | None = None  # "open on Saturday": open some time that day (from now, today)
     kinds: frozenset[str] | None = None
     concept: str | None = None  # browsing a category button rather than typing
     # Who asks: a family's need is answered with services (the toolkit and sample materials
@@ -668,6 +672,18 @@ class SearchIndex:
         self._open_cache = (minute, mask)
         return mask
 
+    def _open_on_day_mask(self, day: int, moment: datetime) -> np.ndarray:
+        """Documents open some time on `day` (0 Monday), or still to open today if it is today."""
+        local = moment.astimezone(self.zone)
+        start = day * MINUTES_PER_DAY
+        if local.weekday() == day:
+            start += local.hour * 60 + local.minute
+        end = (day + 1) * MINUTES_PER_DAY
+        open_then = (self.hours_start < end) & (self.hours_end > start)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self.hours_doc[open_then]] = True
+        return mask
+
     def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:
         """Kilometres from `near` to each document's nearest point; inf if it has none."""
         starts = self.point_offsets[docs]
@@ -744,6 +760,9 @@ class SearchIndex:
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
         keep = scores >= floor if top >= floor else np.zeros(len(scores), dtype=bool)
+        if query.open_day is not None and keep.any():
+            keep &= coverage >= float(coverage[keep].max()) - 1e-6
+            keep &= self._open_on_day_mask(query.open_day, now or utcnow())
         if query.open_now and keep.any():
             # Keep to the need: only matches as complete as the best one, then those open now
             # ("ocarina lessons open now" is not answered by open swim lessons).
@@ -754,8 +773,10 @@ class SearchIndex:
         ranked = scores[candidates] * np.sqrt(coverage[candidates])
         if language == "es":
             ranked *= self.spanish_boost[candidates]
-        if tier is not None:
-            ranked *= tier[candidates]
+        if tier is not None:  # in the town first, then serving its county, then its state
+            ranked = tier[candidates] * PLACE_RANK + ranked / max(
+                float(ranked.max(initial=0)), 1e-9
+            )
         if query.audience != "family":  # staff and coordinators: the toolkit first
             ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
         point = query.near or (place.point if place is not None and place.kind == "zip" else None)

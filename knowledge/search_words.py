@@ -11,6 +11,7 @@ import numpy as np
 import Stemmer  # type: ignore[import-untyped]
 
 from knowledge.text import fold
+from knowledge.timewords import WEEKDAYS, weekday
 
 # Every byte but a lowercase ASCII letter or digit becomes a space: fold() for ASCII text, ten
 # times faster (a directory is mostly ASCII, and folding it was most of the build time).
@@ -58,6 +59,26 @@ def read_open_now(text: str) -> tuple[str, bool]:
     if rest == folded:
         return text, False
     return " ".join(rest.split()), True
+
+
+# "open on saturday", "open sundays", "abierto el sábado": a day's name after "open" (folded).
+_DAY_NAMES = "|".join(sorted({fold(name) for name in WEEKDAYS if len(name) > 3}, key=len)[::-1])
+_OPEN_ON = re.compile(
+    rf"\b(?:open|opened|abiert[oa]s?)(?: on| el| los)? (?P<day>{_DAY_NAMES})s?\b"
+    rf"|\b(?:on|el|los) (?P<later>{_DAY_NAMES})s?\b"
+)
+
+
+def read_open_day(text: str) -> tuple[str, int | None]:
+    """The question without its "open on Saturday" / "on Saturday" part, and that weekday
+    (Monday 0), read with knowledge.timewords' day names."""
+    folded = " ".join(words_of(text))
+    found = _OPEN_ON.search(folded)
+    if found is None:
+        return text, None
+    day = weekday(found.group("day") or found.group("later"))
+    rest = folded[: found.start()] + " " + folded[found.end() :]
+    return " ".join(rest.split()), day
 
 
 def join_contractions(words: list[str]) -> list[str]:

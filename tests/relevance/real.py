@@ -117,15 +117,17 @@ async def build_real_index(datasets: Path, database_folder: Path) -> Any:
 
 def ask(index: Any, item: RealQuery, limit: int = 5) -> list[str]:
     """Ids a family asking `item` would be shown, best first (as bot/handlers/families.py asks)."""
-    from knowledge.search import SearchQuery, read_open_now
+    from knowledge.search import SearchQuery, read_open_day, read_open_now
 
     question, open_now = read_open_now(item.query)
+    question, open_day = read_open_day(question)
     query = SearchQuery(
         text=question,
         language=item.lang,
         limit=limit,
         near=item.near,
         open_now=open_now,
+        open_day=open_day,
         kinds=frozenset({"service"}) if item.near else None,
     )
     return [hit.id for hit in index.search(query, now=item.now).hits]
