@@ -8,10 +8,17 @@ place keys the index matches against. No Telegram here, and no network.
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import zipcodes  # type: ignore[import-untyped]
@@ -58,25 +65,19 @@ def _town_words(name: str) -> str:
 class Gazetteer:
     """US ZIP codes, towns and counties, with the points of ZIP codes and towns."""
 
-    def __init__(self, rows: Iterable[dict[str, object]]) -> None:
+    def __init__(self, rows: Iterable[CompactRow]) -> None:
         self.zips: dict[str, tuple[str, str, str]] = {}  # code -> (town, county, state)
         points: dict[str, tuple[float, float]] = {}
         town_points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         town_counties: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.counties: dict[str, set[str]] = defaultdict(set)  # county -> states
-        for row in rows:
-            if not row.get("active", True):
-                continue
-            town, state = _town_words(str(row["city"])), str(row["state"])
-            county = _county_words(str(row.get("county") or ""))
-            code = str(row["zip_code"])
+        for code, town, county, state, lat, lon, other_names in rows:
             self.zips[code] = (town, county, state)
-            try:
-                point = (float(str(row["lat"])), float(str(row["long"])))
-            except (TypeError, ValueError):
+            if lat is None or lon is None:
                 continue
+            point = (lat, lon)
             points[code] = point
-            for name in (town, *(_town_words(str(c)) for c in row.get("acceptable_cities") or [])):  # type: ignore[attr-defined]
+            for name in (town, *other_names):
                 town_points[(name, state)].append(point)
                 if county:
                     town_counties[(name, state)][county] += 1
@@ -124,10 +125,10 @@ class Gazetteer:
         """The town and county of the ZIP code whose centre is nearest to `point`."""
         if not self._nearest_codes:
             return None
+        # Flat-earth distances are right for "which ZIP centre is nearest" and much cheaper.
         lat, lon = np.radians(point[0]), np.radians(point[1])
-        h = np.sin((self._lat - lat) / 2) ** 2
-        h += np.cos(lat) * np.cos(self._lat) * np.sin((self._lon - lon) / 2) ** 2
-        code = self._nearest_codes[int(np.argmin(h))]
+        dx = (self._lon - lon) * np.cos(lat)
+        code = self._nearest_codes[int(np.argmin(dx * dx + (self._lat - lat) ** 2))]
         town, county, state = self.zips[code]
         return Place("town", f"{town.title()}, {state}", state, town, county or None, point)
 
@@ -137,9 +138,9 @@ class Gazetteer:
         """The first place named in `words` (folded) and the positions of its words.
 
         Read: a ZIP code; "X county", "county of X", "condado de X"; a state ("illinois",
-        "springfield illinois"); a town. A one-word town that is also a word the directory or
+        "springfield illinois"); a town. A town whose words are all words the directory or
         the lexicon uses ("normal", "library", "mission") only counts when the directory is
-        there (`states`), so "library" stays a library.
+        there (`states`), so "library" stays a library and "la vista" an eye exam.
         """
         for i, word in enumerate(words):
             if len(word) == 5 and word.isdigit():
@@ -156,7 +157,9 @@ class Gazetteer:
                 by_state = self.towns.get(town)
                 if not by_state:
                     continue
-                if size == 1 and (town in is_word or len(town) < 4):
+                # Every word a word of the directory or lexicon ("la vista", "la luz",
+                # "library"): a town only where the directory is.
+                if all(w in is_word for w in span) or len(town) < 4:
                     if not any(s in by_state for s in states):
                         continue
                 used = set(range(i, i + size))
@@ -261,10 +264,53 @@ def _split(text: str) -> list[str]:
     return fold(text.replace("'", "")).split()
 
 
+# One US ZIP code: code, town, county, state (folded, as matched), centre, the town's other
+# names ("S San Fran" and the like), as the cache file keeps them.
+CompactRow = tuple[str, str, str, str, float | None, float | None, list[str]]
+
+
+def _compact(row: dict[str, Any]) -> CompactRow:
+    lat: float | None
+    lon: float | None
+    try:
+        lat, lon = float(row["lat"]), float(row["long"])
+    except (TypeError, ValueError):
+        lat = lon = None
+    return (
+        str(row["zip_code"]),
+        _town_words(str(row["city"])),
+        _county_words(str(row.get("county") or "")),
+        str(row["state"]),
+        lat,
+        lon,
+        [_town_words(str(name)) for name in row.get("acceptable_cities") or []],
+    )
+
+
+def write_compact_places(path: Path) -> None:
+    """The zipcodes package's active US ZIP codes, compacted, to `path` (gzipped JSON)."""
+    rows = [_compact(row) for row in zipcodes.list_all() if row.get("active", True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")  # two first runs at once
+    partial.write_bytes(gzip.compress(json.dumps(rows, separators=(",", ":")).encode()))
+    partial.replace(path)
+
+
 @lru_cache(maxsize=1)
 def us_gazetteer() -> Gazetteer:
-    """The whole US, once per process (reading the package's data takes about two seconds)."""
-    return Gazetteer(zipcodes.list_all())
+    """The whole US, once per process. The package builds 42,000 dictionaries (two seconds,
+    over 150 MB that a process never gives back), so a child process compacts them into a
+    cache file once per machine and package version; reading that takes a fraction of it."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "resource-finder"
+    path = cache / f"us-places-{zipcodes.__version__}.json.gz"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "knowledge.places", str(path)], check=True)
+    rows = json.loads(gzip.decompress(path.read_bytes()))
+    return Gazetteer(tuple(row) for row in rows)
+
+
+if __name__ == "__main__":  # the child process us_gazetteer() starts
+    write_compact_places(Path(sys.argv[1]))
 
 
 def directory_states(keys: Iterable[frozenset[str]]) -> list[str]:

@@ -298,6 +298,7 @@ class SearchIndex:
         self.spanish_titles = {i: d.title_es for i, d in enumerate(documents) if d.title_es}
         code_of_kind = {kind: code for code, kind in enumerate(KINDS)}
         self.kind_of = np.array([code_of_kind[d.kind] for d in documents], dtype=np.int8)
+        self.partnership = np.isin(self.kind_of, PARTNERSHIP_KINDS)  # toolkit and materials
         tagged: dict[str, list[int]] = defaultdict(list)
         for doc_index, doc in enumerate(documents):
             for concept in doc.concepts:
@@ -748,7 +749,7 @@ class SearchIndex:
             self._break_ties_with_filler(scores, words)
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
-        partnership = np.isin(self.kind_of, PARTNERSHIP_KINDS)
+        partnership = self.partnership
         if query.audience == "family" and concepts:  # a need, not the partnership
             scores[partnership] = 0.0
         tier: np.ndarray | None = None
