@@ -750,7 +750,7 @@ class SearchIndex:
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
         partnership = self.partnership
-        if query.audience == "family" and concepts:  # a need, not the partnership
+        if query.audience == "family" and concepts and query.kinds is None:  # a need
             scores[partnership] = 0.0
         tier: np.ndarray | None = None
         if place is not None:  # only what is there, or serves it
