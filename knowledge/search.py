@@ -406,12 +406,18 @@ class SearchIndex:
         would be read ("Eviction defense help desk" is eviction): imported directories carry
         no tags of ours, and tagging here keeps them in step with the lexicon as it grows."""
         stop = self.lexicon.stopwords
+        # Only a word that starts a phrase can start a tag: most names have none.
+        starts = {key[0] for key in self.phrases}
         found: dict[str, frozenset[str]] = {}  # real directories repeat names a lot
         for doc in documents:
-            if doc.kind != "service":
+            # A service the directory tagged with our concepts (its taxonomy uses our codes)
+            # keeps its tags: words are for directories that have none of ours.
+            if doc.kind != "service" or doc.concepts:
                 continue
             text = doc.about or doc.name
             concepts = found.get(text)
+            if concepts is None and not any(form(w) in starts for w in words_of(text)):
+                concepts = found[text] = frozenset()
             if concepts is None:
                 words = [
                     QueryWord.of(w, 1.0, "stop" if w in stop else "known") for w in words_of(text)
@@ -712,18 +718,19 @@ class SearchIndex:
         place, used = found
         return place, [w for i, w in enumerate(raw) if i not in used]
 
-    def _inside(self, place: Place, point: tuple[float, float] | None) -> np.ndarray:
-        """How well each document is at `place`: 1 in its town (or within NEAR_KM of `point`),
-        less for serving its whole county or state, 0 elsewhere."""
+    def _inside(
+        self, place: Place, point: tuple[float, float] | None, among: np.ndarray
+    ) -> np.ndarray:
+        """How well each document is at `place`: 1 in its town (or, of the documents `among`,
+        within NEAR_KM of `point`), less for serving its whole county or state, 0 elsewhere."""
         tier = np.zeros(len(self.ids), dtype=np.float32)
         for key in place.keys():
             docs = self.place_docs.get(key)
             if docs is not None:
                 weight = 1.0 if key.startswith("in:") else PLACE_TIERS[key.split(":")[1]]
                 tier[docs] = np.maximum(tier[docs], weight)
-        if point is not None and len(self.point_lat):
-            every = np.arange(len(self.ids))
-            tier[every[self._distances(every, point) <= NEAR_KM]] = 1.0
+        if point is not None and len(self.point_lat) and len(among):
+            tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
         return tier
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
@@ -755,7 +762,7 @@ class SearchIndex:
         tier: np.ndarray | None = None
         if place is not None:  # only what is there, or serves it
             point = query.near or (place.point if place.kind == "zip" else None)
-            tier = self._inside(place, point)
+            tier = self._inside(place, point, np.flatnonzero(scores > 0))
             scores[tier == 0] = 0.0
 
         top = float(scores.max()) if len(scores) else 0.0
