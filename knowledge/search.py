@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import struct
 import time
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,26 +36,43 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.hours import MINUTES_PER_DAY, OpenInterval, weekly_intervals
+from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
-from knowledge.models import (
-    Attribute,
-    Event,
-    Language,
-    Location,
-    Organization,
-    SampleMaterial,
-    Schedule,
-    Service,
-    ServiceAtLocation,
-    TaxonomyTerm,
-    ToolkitResource,
-    utcnow,
+from knowledge.models import utcnow
+from knowledge.places import Gazetteer, Place, us_gazetteer
+from knowledge.search_documents import Document, load_documents
+from knowledge.search_words import (
+    TERM_MASK,
+    delete_key,
+    delete_keys,
+    deletes,
+    form,
+    inflections,
+    join_contractions,
+    max_edits,
+    read_open_day,
+    read_open_now,
+    snowball,
+    stem,
+    words_of,
 )
-from knowledge.text import fold, short_hash
+from knowledge.service_areas import read_area, state_code
+from knowledge.text import short_hash
+
+__all__ = [
+    "Document",
+    "SearchHit",
+    "SearchIndex",
+    "SearchOutcome",
+    "SearchQuery",
+    "build_index",
+    "load_documents",
+    "read_open_day",
+    "read_open_now",
+    "words_of",
+]
 
 # Field codes double as weights: a word in the name counts three times one in the description.
 BODY, TAG, NAME = 1, 2, 3
@@ -80,43 +96,13 @@ KINDS = ("service", "resource", "material", "event")
 EARTH_RADIUS_KM = 6371.0088
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
-# Every byte but a lowercase ASCII letter or digit becomes a space: fold() for ASCII text, ten
-# times faster (a directory is mostly ASCII, and folding it was most of the build time).
-_ASCII_SPACES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
-# What an apostrophe leaves once folded into a space: "can't" -> "can t", "kid's" -> "kid s".
-_CONTRACTION_ENDINGS = frozenset({"s", "t", "m", "d", "ll", "re", "ve"})
-# Endings the light stemmer strips (English and Spanish) after a plural -s/-es, longest first,
-# leaving at least four letters: "tutoring"/"tutor", "evaluation"/"evaluacion"/"evaluate".
-_MIN_STEM = 4
-_SUFFIXES = (  # longest first
-    "amiento", "acion", "ation", "iendo", "ment", "ando", "ing", "ado", "ada", "ido", "ida",
-    "ate", "er", "ed", "ar", "ir", "al", "ly", "a", "o", "e",
-)  # fmt: skip
+PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
+STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
+NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
+PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
+PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
+_MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
-# A deletion-index entry packs a 35-bit hash of a word (or of it less one letter) over its
-# 28-bit term number in one positive int64: the table sorts as plain integers and a look-up is
-# two binary searches. The hash is FNV-1a, which numpy computes for the whole vocabulary at
-# once; two words sharing a hash only add a candidate that the edit distance check then drops.
-_TERM_BITS = 28
-_TERM_MASK = (1 << _TERM_BITS) - 1
-_HASH_MASK = (1 << 35) - 1
-_FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
-
-
-@dataclass(slots=True)
-class Document:
-    """What the index needs of one searchable thing; the full record stays in the database."""
-
-    id: str
-    kind: str
-    title: str
-    name: str
-    tags: str
-    body: str
-    concepts: frozenset[str] = frozenset()
-    languages: frozenset[str] = frozenset()
-    points: tuple[tuple[float, float], ...] = ()
-    hours: tuple[OpenInterval, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +113,12 @@ class SearchQuery:
     offset: int = 0
     near: tuple[float, float] | None = None
     open_now: bool = False
+    open_day: int | None = None  # "open on Saturday": open some time that day (from now, today)
     kinds: frozenset[str] | None = None
     concept: str | None = None  # browsing a category button rather than typing
+    # Who asks: a family's need is answered with services (the toolkit and sample materials
+    # only when the question is about the partnership itself); staff see the toolkit first.
+    audience: str = "family"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,117 +168,6 @@ class QueryWord:
         return cls(text, form(text), quality, role)
 
 
-# --- words -------------------------------------------------------------------------------------
-
-
-def words_of(text: str) -> list[str]:
-    """Folded words, as fold() makes them, but with apostrophes dropped: "can't" -> "cant"."""
-    if text.isascii():
-        return text.lower().encode("ascii").translate(_ASCII_SPACES, b"'").decode("ascii").split()
-    return fold(text.replace("'", "").replace("\u2019", "")).split()
-
-
-# "open now", "still open", "open right now", "abierto ahora", "abiertas hoy"... (folded words)
-_OPEN_NOW = re.compile(
-    r"\b(?:(?:open|opened) (?:right now|now|today|tonight)|still open|"
-    r"abiert[oa]s? (?:ahora mismo|ahora|hoy)|que (?:este|esten) abiert[oa]s?)\b"
-)
-
-
-def read_open_now(text: str) -> tuple[str, bool]:
-    """The question without its "open now" part, and whether it had one."""
-    folded = " ".join(words_of(text))
-    rest = _OPEN_NOW.sub(" ", folded)
-    if rest == folded:
-        return text, False
-    return " ".join(rest.split()), True
-
-
-def _join_contractions(words: list[str]) -> list[str]:
-    """The lexicon arrives folded ("can t see the board"): glue endings back, as words_of does."""
-    joined: list[str] = []
-    for word in words:
-        if joined and word in _CONTRACTION_ENDINGS:
-            joined[-1] += word
-        else:
-            joined.append(word)
-    return joined
-
-
-def form(word: str) -> str:
-    """The word as phrases are matched: singular-ish ("clases"/"clase", "classes"/"class",
-    "parents"/"parent") and no further ("working" is not "work", "parenting" not "parent")."""
-    if word.endswith("ies") and len(word) > 5:
-        return word[:-3] + "y"
-    if word.endswith("s") and len(word) > 4:
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 5:
-        word = word[:-1]
-    return word
-
-
-def stem(word: str) -> str:
-    """A light stemmer for matching document words ("funding" for "fund", "evaluacion" for
-    "evaluation"); a match by stem counts a little less (STEM_FACTOR)."""
-    if word.endswith(("ies", "ied")) and len(word) - 2 >= _MIN_STEM:
-        word = word[:-3] + "y"  # "bullied"/"bullies" -> "bully", as "bullying" -> "bully"
-    elif word.endswith("es") and len(word) - 2 >= _MIN_STEM:
-        word = word[:-2]
-    elif word.endswith("s") and len(word) - 1 >= _MIN_STEM:
-        word = word[:-1]
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
-            word = word[: -len(suffix)]
-            break
-    # "involvement" -> "involve" -> "involv", as "involved" -> "involv"
-    return word[:-1] if word.endswith("e") and len(word) > _MIN_STEM else word
-
-
-def _inflections(word_stem: str) -> set[str]:
-    """Every word that stem() reduces to `word_stem` is among these. Looking them up at query
-    time replaces a stem table, which would cost a stem() call per word at build time."""
-    words = {base + suffix for base in (word_stem, word_stem + "e") for suffix in ("", *_SUFFIXES)}
-    return {
-        *(word + plural for word in words for plural in ("", "s", "es")),
-        *(word[:-1] + ending for word in words if word.endswith("y") for ending in ("ies", "ied")),
-    }
-
-
-def _max_edits(word: str) -> int:
-    """How many typos a word may carry: none up to four letters, where real words sit one edit
-    apart (cena/cama, visa/vita); one up to seven; two from eight ("imigration", "tutering")."""
-    if len(word) < 5 or not word.isalpha():
-        return 0
-    return 1 if len(word) < 8 else 2
-
-
-def _deletes(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _delete_key(variant: str) -> int:
-    """FNV-1a of an ASCII word, as _delete_keys() computes it for many words at once."""
-    value = _FNV_OFFSET
-    for byte in variant.encode("ascii"):
-        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-    return (value & _HASH_MASK) << _TERM_BITS
-
-
-def _delete_keys(letters: np.ndarray, terms: np.ndarray) -> list[np.ndarray]:
-    """Deletion-index entries for words of one length (`letters`: a row of bytes per word):
-    each word whole, then less each of its letters in turn."""
-    entries = []
-    width = letters.shape[1]
-    for skipped in (None, *range(width)):
-        value = np.full(len(terms), _FNV_OFFSET, dtype=np.uint64)
-        for column in range(width):
-            if column != skipped:
-                value ^= letters[:, column]
-                value *= np.uint64(_FNV_PRIME)  # wraps around, as FNV wants
-        entries.append(((value & np.uint64(_HASH_MASK)).astype(np.int64) << _TERM_BITS) | terms)
-    return entries
-
-
 class PackedStrings:
     """Strings in one UTF-8 buffer. The documents' ids and titles, kept as they come, would be
     200k small strings scattered through the memory the documents used, and keep most of it from
@@ -317,17 +196,26 @@ class SearchIndex:
     It keeps arrays, not the documents: at 100k services their texts would double its memory.
     """
 
-    def __init__(self, documents: list[Document], lexicon: Lexicon, zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        documents: list[Document],
+        lexicon: Lexicon,
+        zone: ZoneInfo,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         started = time.perf_counter()
         self.lexicon = lexicon
         self.zone = zone
+        self.gazetteer = gazetteer
         self._ids_by_hash: dict[str, str] | None = None
         self._open_cache: tuple[int, np.ndarray] | None = None
         self._terms_cache: dict[str, list[tuple[int, float]]] = {}
+        self._build_phrases(lexicon)
+        self._tag_services(documents)
         self._build_postings(documents)
         self._build_deletion_index()
         self._build_facts(documents)
-        self._build_phrases(lexicon)
+        self._build_places(documents)
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
@@ -399,7 +287,7 @@ class SearchIndex:
         entries: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         for width, terms in by_length.items():
             letters = np.frombuffer("".join(self.words[t] for t in terms).encode("ascii"), np.uint8)
-            entries += _delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
+            entries += delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
         self.deletion_index = np.concatenate(entries)
         self.deletion_index.sort()
 
@@ -407,8 +295,10 @@ class SearchIndex:
         """What results and filters need: ids, titles, kinds, tags, languages, places, hours."""
         self.ids = PackedStrings(d.id for d in documents)
         self.titles = PackedStrings(d.title for d in documents)
+        self.spanish_titles = {i: d.title_es for i, d in enumerate(documents) if d.title_es}
         code_of_kind = {kind: code for code, kind in enumerate(KINDS)}
         self.kind_of = np.array([code_of_kind[d.kind] for d in documents], dtype=np.int8)
+        self.partnership = np.isin(self.kind_of, PARTNERSHIP_KINDS)  # toolkit and materials
         tagged: dict[str, list[int]] = defaultdict(list)
         for doc_index, doc in enumerate(documents):
             for concept in doc.concepts:
@@ -445,7 +335,7 @@ class SearchIndex:
         for concept in lexicon.concepts:
             for language, texts in concept.phrases.items():
                 for text in texts:
-                    words = _join_contractions(text.split())
+                    words = join_contractions(text.split())
                     lexicon_words.update(words)
                     key = tuple(form(w) for w in words if w not in stop)
                     if not key:
@@ -462,6 +352,14 @@ class SearchIndex:
         self.lexicon_by_stem: dict[str, str] = {}
         for word in sorted(lexicon_words - stop, key=lambda w: (len(w), w)):
             self.lexicon_by_stem.setdefault(stem(word), word)
+        # "desalojaron" is the lexicon's "desalojar", in the language of the phrase it is in.
+        self.lexicon_by_snowball: dict[tuple[str, str], str] = {}
+        for concept in lexicon.concepts:
+            for language, texts in concept.phrases.items():
+                for word in sorted({w for text in texts for w in text.split()} - stop):
+                    word_stem = snowball(word, language)
+                    if len(word_stem) >= _MIN_SNOWBALL_STEM and word.isalpha():
+                        self.lexicon_by_snowball.setdefault((language, word_stem), word)
         # Typos are corrected towards need words, and towards filler ("nesecito" is filler too).
         self.correction_targets = sorted(
             w for w in lexicon_words | stop if len(w) >= 4 and w.isalpha()
@@ -470,6 +368,64 @@ class SearchIndex:
         self.concept_terms = {
             c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
         }
+
+    def _build_places(self, documents: list[Document]) -> None:
+        """Each service's place keys (knowledge.places): where it is, what it serves."""
+        self.states: list[str] = []
+        self.place_docs: dict[str, np.ndarray] = {}
+        if self.gazetteer is None:
+            return
+        # The directory's states first: an ambiguous town ("Aurora", "Springfield") is its own.
+        counts: Counter[str] = Counter()
+        for doc in documents:
+            for _, state, postal in doc.addresses:
+                code = (
+                    state_code(state) or self.gazetteer.zips.get((postal or "")[:5], ("",) * 3)[2]
+                )
+                if code:
+                    counts[code] += 1
+            for name in doc.areas:
+                area = read_area(name)
+                if area.state:
+                    counts[area.state] += 1
+        self.states = [state for state, _ in counts.most_common()]
+        placed: dict[str, list[int]] = defaultdict(list)
+        for doc_index, doc in enumerate(documents):
+            if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
+                keys = self.gazetteer.service_keys(
+                    doc.addresses, doc.areas, doc.place_names, self.states or [""]
+                )
+                for key in keys:
+                    placed[key].append(doc_index)
+        self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
+        # Words the directory or the lexicon uses are towns only where the directory is.
+        self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords
+
+    def _tag_services(self, documents: list[Document]) -> None:
+        """Tag each service with the concepts its own words name, as a question naming them
+        would be read ("Eviction defense help desk" is eviction): imported directories carry
+        no tags of ours, and tagging here keeps them in step with the lexicon as it grows."""
+        stop = self.lexicon.stopwords
+        # Only a word that starts a phrase can start a tag: most names have none.
+        starts = {key[0] for key in self.phrases}
+        found: dict[str, frozenset[str]] = {}  # real directories repeat names a lot
+        for doc in documents:
+            # A service the directory tagged with our concepts (its taxonomy uses our codes)
+            # keeps its tags: words are for directories that have none of ours.
+            if doc.kind != "service" or doc.concepts:
+                continue
+            text = doc.about or doc.name
+            concepts = found.get(text)
+            if concepts is None and not any(form(w) in starts for w in words_of(text)):
+                concepts = found[text] = frozenset()
+            if concepts is None:
+                words = [
+                    QueryWord.of(w, 1.0, "stop" if w in stop else "known") for w in words_of(text)
+                ]
+                concepts = frozenset(self.find_concepts(words)[0])
+                found[text] = concepts
+            if concepts - doc.concepts:
+                doc.concepts = doc.concepts | concepts
 
     def id_for_hash(self, digest: str) -> str | None:
         if self._ids_by_hash is None:
@@ -492,7 +448,7 @@ class SearchIndex:
             exact = self.vocabulary.get(word)
             terms = [(exact, 1.0)] if exact is not None else []
             word_stem = stem(word)
-            same_stem = self.vocabulary.keys() & _inflections(word_stem)
+            same_stem = self.vocabulary.keys() & inflections(word_stem)
             terms += sorted(
                 (self.vocabulary[w], STEM_FACTOR)
                 for w in same_stem
@@ -505,11 +461,11 @@ class SearchIndex:
 
     def _closest_in_vocabulary(self, word: str) -> tuple[str, int] | None:
         """The most frequent vocabulary word one edit away, through the deletion index."""
-        keys = np.array([_delete_key(v) for v in _deletes(word)], dtype=np.int64)
+        keys = np.array([delete_key(v) for v in deletes(word)], dtype=np.int64)
         lows = np.searchsorted(self.deletion_index, keys, "left").tolist()
-        highs = np.searchsorted(self.deletion_index, keys | _TERM_MASK, "right").tolist()
+        highs = np.searchsorted(self.deletion_index, keys | TERM_MASK, "right").tolist()
         terms = {
-            int(entry) & _TERM_MASK
+            int(entry) & TERM_MASK
             for low, high in zip(lows, highs, strict=True)
             for entry in self.deletion_index[low:high]
         }
@@ -534,9 +490,14 @@ class SearchIndex:
             return QueryWord.of(word, 1.0, "known")
         if word not in self.vocabulary and stem(word) in self.lexicon_by_stem:
             return QueryWord.of(self.lexicon_by_stem[stem(word)], STEM_FACTOR, "known")
+        if word not in self.vocabulary:
+            for language in ("es", "en"):
+                known = self.lexicon_by_snowball.get((language, snowball(word, language)))
+                if known is not None:
+                    return QueryWord.of(known, STEM_FACTOR, "known")
         if self._terms_for(word):
             return QueryWord.of(word, 1.0, "known")
-        edits = _max_edits(word)
+        edits = max_edits(word)
         if not edits:
             return QueryWord.of(word, 1.0, "unknown")
         # Ranked by edits, then need words and filler before the directory's words (which
@@ -718,6 +679,18 @@ class SearchIndex:
         self._open_cache = (minute, mask)
         return mask
 
+    def _open_on_day_mask(self, day: int, moment: datetime) -> np.ndarray:
+        """Documents open some time on `day` (0 Monday), or still to open today if it is today."""
+        local = moment.astimezone(self.zone)
+        start = day * MINUTES_PER_DAY
+        if local.weekday() == day:
+            start += local.hour * 60 + local.minute
+        end = (day + 1) * MINUTES_PER_DAY
+        open_then = (self.hours_start < end) & (self.hours_end > start)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self.hours_doc[open_then]] = True
+        return mask
+
     def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:
         """Kilometres from `near` to each document's nearest point; inf if it has none."""
         starts = self.point_offsets[docs]
@@ -735,11 +708,39 @@ class SearchIndex:
             nearest[placed] = np.minimum.reduceat(distance, first[placed])
         return nearest
 
+    def read_place(self, raw: list[str]) -> tuple[Place | None, list[str]]:
+        """The place a question names, if any, and the question's other words."""
+        if self.gazetteer is None:
+            return None, raw
+        found = self.gazetteer.find(raw, self.states, self.place_shadowed)
+        if found is None:
+            return None, raw
+        place, used = found
+        return place, [w for i, w in enumerate(raw) if i not in used]
+
+    def _inside(
+        self, place: Place, point: tuple[float, float] | None, among: np.ndarray
+    ) -> np.ndarray:
+        """How well each document is at `place`: 1 in its town (or, of the documents `among`,
+        within NEAR_KM of `point`), less for serving its whole county or state, 0 elsewhere."""
+        tier = np.zeros(len(self.ids), dtype=np.float32)
+        for key in place.keys():
+            docs = self.place_docs.get(key)
+            if docs is not None:
+                weight = 1.0 if key.startswith("in:") else PLACE_TIERS[key.split(":")[1]]
+                tier[docs] = np.maximum(tier[docs], weight)
+        if point is not None and len(self.point_lat) and len(among):
+            tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
+        return tier
+
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
-        raw = words_of(query.text)[:MAX_QUERY_WORDS]
+        asked = words_of(query.text)[:MAX_QUERY_WORDS]
+        place, raw = self.read_place(asked)
+        if place is None and query.near is not None and self.gazetteer is not None:
+            place = self.gazetteer.nearest(query.near)
         words = [self.read_word(w) for w in raw]
         concepts, evidence = self.find_concepts(words)
-        written_in = self._guess_language(raw, evidence)
+        written_in = self._guess_language(asked, evidence)
         # Many Spanish-speaking families have phones set to English: a question in Spanish gets
         # Spanish, while a Spanish chat asking for "food stamps" keeps its Spanish.
         language = "es" if written_in == "es" else query.language or written_in
@@ -755,10 +756,21 @@ class SearchIndex:
             self._break_ties_with_filler(scores, words)
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
+        partnership = self.partnership
+        if query.audience == "family" and concepts and query.kinds is None:  # a need
+            scores[partnership] = 0.0
+        tier: np.ndarray | None = None
+        if place is not None:  # only what is there, or serves it
+            point = query.near or (place.point if place.kind == "zip" else None)
+            tier = self._inside(place, point, np.flatnonzero(scores > 0))
+            scores[tier == 0] = 0.0
 
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
         keep = scores >= floor if top >= floor else np.zeros(len(scores), dtype=bool)
+        if query.open_day is not None and keep.any():
+            keep &= coverage >= float(coverage[keep].max()) - 1e-6
+            keep &= self._open_on_day_mask(query.open_day, now or utcnow())
         if query.open_now and keep.any():
             # Keep to the need: only matches as complete as the best one, then those open now
             # ("ocarina lessons open now" is not answered by open swim lessons).
@@ -766,19 +778,30 @@ class SearchIndex:
             keep &= self._open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
         distances: np.ndarray | None = None
-        if query.near is not None:  # nearest first among the confident matches
-            distances = self._distances(candidates, query.near)
-            if browsing:
-                placed = np.isfinite(distances)
-                candidates, distances = candidates[placed], distances[placed]
-            order_key = distances
+        ranked = scores[candidates] * np.sqrt(coverage[candidates])
+        if language == "es":
+            ranked *= self.spanish_boost[candidates]
+        if tier is not None:  # in the town first, then serving its county, then its state
+            ranked = tier[candidates] * PLACE_RANK + ranked / max(
+                float(ranked.max(initial=0)), 1e-9
+            )
+        if query.audience != "family":  # staff and coordinators: the toolkit first
+            ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
+        point = query.near or (place.point if place is not None and place.kind == "zip" else None)
+        if point is not None:  # nearest first among the confident matches
+            distances = self._distances(candidates, point)
+            # Serving the whole area counts as being there, after what is close by.
+            if browsing and tier is None:  # no places known: what has a point
+                found = np.isfinite(distances)
+                candidates, distances, ranked = candidates[found], distances[found], ranked[found]
+            placed = np.where(np.isfinite(distances), distances, NEAR_KM)
+            # Equal to the 100 m, the better match first (the tie-break stays under 100 m).
+            best = max(float(ranked.max(initial=0.0)), 1e-9)
+            order_key = np.round(placed, 1) + 0.04 * (1.0 - ranked / best)
         else:
             # Ranking, not selection: a document matching more of the question's parts goes
             # first ("grants for community schools": the funding page, with all three words,
             # over reports titled with two), as does one speaking the asker's language.
-            ranked = scores[candidates] * np.sqrt(coverage[candidates])
-            if language == "es":
-                ranked *= self.spanish_boost[candidates]
             order_key = -ranked
         wanted = query.offset + query.limit
         chosen = np.arange(len(candidates))
@@ -794,7 +817,9 @@ class SearchIndex:
                 SearchHit(
                     id=self.ids[i],
                     kind=KINDS[self.kind_of[i]],
-                    title=self.titles[i],
+                    title=self.spanish_titles.get(i, self.titles[i])
+                    if language == "es"
+                    else self.titles[i],
                     score=round(min(1.0, float(scores[i]) / max(strength, MIN_SCORE)), 3),
                     distance_km=round(distance, 2) if math.isfinite(distance) else None,
                 )
@@ -818,175 +843,9 @@ ENGLISH_HINTS = frozenset(
 )
 
 
-# --- loading documents from the database ------------------------------------------------------
-
-SPANISH_NAMES = {"es", "spa", "spanish", "espanol", "castellano"}
-
-
-def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
-    codes = set()
-    for name in names:
-        folded = fold(name or "")
-        if folded in SPANISH_NAMES:
-            codes.add("es")
-        elif folded in {"en", "eng", "english", "ingles"}:
-            codes.add("en")
-        elif folded:
-            codes.add(folded[:12])
-    return frozenset(codes)
-
-
-async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
-    """Everything searchable, read with plain column queries (fast at 100k services), in id
-    order so that equal scores rank alike on every database."""
-    known_concepts = set(concept_ids)
-    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
-    term_rows = (
-        await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
-    ).all()
-    term_names = {tid: name for tid, _, name in term_rows}
-    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
-    tags: dict[str, list[str]] = defaultdict(list)
-    concepts: dict[str, set[str]] = defaultdict(set)
-    for link_id, term_id in (
-        await session.execute(
-            select(Attribute.link_id, Attribute.taxonomy_term_id).where(
-                (Attribute.link_entity == "service") | (Attribute.link_entity.is_(None))
-            )
-        )
-    ).all():
-        tags[link_id].append(term_names.get(term_id, ""))
-        if term_id in term_concepts:
-            concepts[link_id].add(term_concepts[term_id])
-
-    points_of_location = {
-        lid: (lat, lon)
-        for lid, lat, lon in (
-            await session.execute(select(Location.id, Location.latitude, Location.longitude))
-        ).all()
-        if lat is not None and lon is not None
-    }
-    service_locations: dict[str, list[str]] = defaultdict(list)
-    for service_id, location_id in (
-        await session.execute(select(ServiceAtLocation.service_id, ServiceAtLocation.location_id))
-    ).all():
-        service_locations[service_id].append(location_id)
-
-    schedule_rows: dict[str, list[tuple[str | None, str | None, str | None, str | None]]] = (
-        defaultdict(list)
-    )
-    for schedule_service, schedule_location, freq, byday, opens, closes in (
-        await session.execute(
-            select(
-                Schedule.service_id,
-                Schedule.location_id,
-                Schedule.freq,
-                Schedule.byday,
-                Schedule.opens_at,
-                Schedule.closes_at,
-            )
-        )
-    ).all():
-        schedule_rows[schedule_service or f"location:{schedule_location}"].append(
-            (freq, byday, opens, closes)
-        )
-
-    languages: dict[str, list[str | None]] = defaultdict(list)
-    for language_service, name, code in (
-        await session.execute(select(Language.service_id, Language.name, Language.code))
-    ).all():
-        if language_service:
-            languages[language_service] += [code or name]
-
-    documents: list[Document] = []
-    services = await session.execute(
-        select(
-            Service.id,
-            Service.organization_id,
-            Service.name,
-            Service.alternate_name,
-            Service.description,
-            Service.eligibility_description,
-            Service.interpretation_services,
-            Service.status,
-        ).order_by(Service.id)
-    )
-    for sid, org_id, name, alternate, description, eligibility, interpretation, status in services:
-        if (status or "active").lower() != "active":
-            continue
-        locations = service_locations.get(sid, [])
-        rows = schedule_rows.get(sid) or [
-            row for lid in locations for row in schedule_rows.get(f"location:{lid}", [])
-        ]
-        spoken = languages.get(sid, [])
-        if interpretation and "spanish" in fold(interpretation).split():
-            spoken = [*spoken, "es"]
-        documents.append(
-            Document(
-                id=sid,
-                kind="service",
-                title=name,
-                name=f"{name} {alternate or ''}",
-                tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
-                body=f"{description or ''} {eligibility or ''}",
-                concepts=frozenset(concepts.get(sid, ())),
-                languages=_language_codes(spoken),
-                points=tuple(
-                    points_of_location[lid] for lid in locations if lid in points_of_location
-                ),
-                hours=tuple(weekly_intervals(rows)),
-            )
-        )
-
-    resources = await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
-    for resource in resources.all():
-        documents.append(
-            Document(
-                id=resource.id,
-                kind="resource",
-                title=resource.title_en,
-                name=f"{resource.title_en} {resource.title_es}",
-                tags=f"{resource.keywords_en} {resource.keywords_es}",
-                body=" ".join(
-                    (resource.summary_en, resource.summary_es, resource.body_en, resource.body_es)
-                ),
-                languages=frozenset({"en", "es"}),
-            )
-        )
-    materials = await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
-    for material in materials.all():
-        documents.append(
-            Document(
-                id=material.id,
-                kind="material",
-                title=material.title_en,
-                name=f"{material.title_en} {material.title_es}",
-                tags=f"{material.keywords_en} {material.keywords_es}",
-                body=f"{material.description_en} {material.description_es}",
-                languages=frozenset({"en", "es"} if material.content_es else {"en"}),
-            )
-        )
-    events = await session.execute(
-        select(Event.id, Event.title, Event.where, Event.description)
-        .where(Event.cancelled_at.is_(None), Event.starts_at > utcnow())
-        .order_by(Event.starts_at, Event.id)
-    )
-    for event_id, title, where, description in events:
-        documents.append(
-            Document(
-                id=str(event_id),
-                kind="event",
-                title=title,
-                name=title,
-                tags=where or "",
-                body=description or "",
-            )
-        )
-    return documents
-
-
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:
     documents = await load_documents(session, (c.id for c in lexicon.concepts))
+    gazetteer = await asyncio.to_thread(us_gazetteer)  # once per process
     # In a thread: at 100,000 services the build takes seconds of CPU, and on the event loop it
     # would hold up every reply meanwhile (measured: a 2.5 s stall, 47 ms in a thread).
-    return await asyncio.to_thread(SearchIndex, documents, lexicon, zone)
+    return await asyncio.to_thread(SearchIndex, documents, lexicon, zone, gazetteer)

@@ -83,18 +83,38 @@ def test_search_batch_prints_one_line_per_query(database_url: str, tmp_path: Pat
     assert lines[1]["results"] and lines[2]["results"] == []
 
 
-async def test_search_logs_the_question_not_the_asker(
+async def test_search_logs_the_question_only_when_asked_and_not_the_asker(
     database_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     cli(database_url, "chat", stdin="")
-    result = cli(database_url, "search", "qwertyuiop zxcv")
-    assert result.returncode == 0
-    assert "No good match" in result.stdout
+    tried = cli(database_url, "search", "qwertyuiop zxcv")  # trying the search out
+    assert tried.returncode == 0
+    assert "No good match" in tried.stdout and "saved" not in tried.stdout
+    logged = cli(database_url, "search", "qwertyuiop zxcv", "--log")
+    assert "saved for the coordinators' gap report" in logged.stdout
     async with session_factory() as session:
         entry = (
             await session.scalars(select(QueryLog).where(QueryLog.text == "qwertyuiop zxcv"))
         ).one()
     assert entry.matched is False
+
+
+def test_search_answers_as_the_role_asked(database_url: str) -> None:
+    cli(database_url, "chat", stdin="")
+    family = json.loads(cli(database_url, "search", "health", "--json").stdout)
+    staff = json.loads(cli(database_url, "search", "health", "--json", "--as", "staff").stdout)
+    assert family[0]["kind"] == "service"
+    assert staff[0]["kind"] == "resource"
+    # A family's need is never answered with policy reports.
+    card = json.loads(cli(database_url, "search", "report card", "--json").stdout)
+    assert card and all(hit["kind"] == "service" for hit in card)
+    spanish = json.loads(
+        cli(database_url, "search", "como financiar una escuela comunitaria", "--json").stdout
+    )
+    assert spanish[0]["id"] == "toolkit-funding"
+    assert spanish[0]["title"].startswith("Financiamiento")
+    bad = cli(database_url, "search", "health", "--as", "mayor")
+    assert bad.returncode == 2
 
 
 async def test_import_reports_bad_rows_and_replaces_the_demo(

@@ -115,6 +115,14 @@ async def test_shared_location_asks_what_is_needed_then_lists_nearest(bot: BotHa
     assert any(data.startswith("fb:") for call in results for _, data in buttons(call))
 
 
+async def test_a_location_shared_after_a_question_keeps_the_question(bot: BotHarness) -> None:
+    await bot.send(FAMILY, "dentist")
+    results = await bot.share_location(FAMILY, 41.5900, -93.6200)
+    assert "What do you need near here?" not in texts(results)
+    assert "Dental" in texts(results) and " mi" in texts(results)
+    assert "Rent" not in texts(results)  # dentists near here, not everything near here
+
+
 async def test_zip_code_asks_what_is_needed_near_it(bot: BotHarness) -> None:
     calls = await bot.send(FAMILY, "50310")
     assert "What do you need near here?" in texts(calls)

@@ -24,6 +24,7 @@ from knowledge.content import (
 from knowledge.finder import ResourceFinder
 from knowledge.hsds import export_directory, import_directory
 from knowledge.lexicon import default_lexicon
+from knowledge.models import Role
 from knowledge.queries import log_search
 from knowledge.search import SearchOutcome, SearchQuery
 from knowledge.setup import prepare_database
@@ -64,6 +65,16 @@ def register(commands: Subcommands) -> None:
     search.add_argument("--near", metavar="LAT,LON")
     search.add_argument("--open-now", action="store_true")
     search.add_argument("--batch", metavar="FILE", help="one query per line; '-' for stdin")
+    search.add_argument(
+        "--as",
+        dest="audience",
+        choices=[role.value for role in Role],
+        default=Role.FAMILY.value,
+        help="answer as this person would be answered (default family)",
+    )
+    search.add_argument(
+        "--log", action="store_true", help="save the question for the coordinators' gap report"
+    )
     search.set_defaults(run=command_search)
 
 
@@ -161,7 +172,12 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
 
         def query_for(text: str) -> SearchQuery:
             return SearchQuery(
-                text=text, language=args.lang, limit=args.limit, near=near, open_now=args.open_now
+                text=text,
+                language=args.lang,
+                limit=args.limit,
+                near=near,
+                open_now=args.open_now,
+                audience=args.audience,
             )
 
         if args.batch is not None:
@@ -184,12 +200,14 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
 
         text = " ".join(args.query)
         outcome = finder.search(query_for(text))
-        async with sessions() as session, session.begin():
-            await log_search(session, outcome)
+        if args.log:  # trying the search out is not a family's question
+            async with sessions() as session, session.begin():
+                await log_search(session, outcome)
     if args.json:
         print(json.dumps(_hit_json(outcome), ensure_ascii=False, indent=2))
     elif not outcome.hits:
-        print("No good match. (The question was saved for the coordinators' gap report.)")
+        saved = " (The question was saved for the coordinators' gap report.)" if args.log else ""
+        print(f"No good match.{saved}")
     else:
         for rank, hit in enumerate(outcome.hits, start=1):
             distance = f"  {hit.distance_km:.1f} km" if hit.distance_km is not None else ""

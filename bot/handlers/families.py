@@ -25,7 +25,13 @@ from bot.services import Caller, Dialect, caller, language_notice, services, swi
 from bot.sms import cards as sms_cards
 from knowledge.crisis import crisis_results
 from knowledge.directory import postal_code_point
-from knowledge.search import SearchHit, SearchOutcome, SearchQuery, read_open_now
+from knowledge.search import (
+    SearchHit,
+    SearchOutcome,
+    SearchQuery,
+    read_open_day,
+    read_open_now,
+)
 from knowledge.sms import save_search
 
 PAGE_SIZE = 3
@@ -129,6 +135,7 @@ async def run_search(
     app = services(context)
     await app.finder.refresh()
     question, open_now = read_open_now(state.get("text", ""))
+    question, open_day = read_open_day(question)
     query = SearchQuery(
         text=question,
         language=who.language,
@@ -136,13 +143,15 @@ async def run_search(
         offset=state["offset"],
         near=tuple(state["near"]) if state.get("near") else None,  # type: ignore[arg-type]
         open_now=open_now,
+        open_day=open_day,
         concept=state.get("concept"),
         kinds=frozenset({"service"}) if state.get("concept") or state.get("near") else None,
+        audience=who.role.value,
     )
     outcome = app.finder.search(query)
-    closed = open_now and not outcome.matched
-    if closed:  # nothing open now: the same places, whose cards say when they open
-        outcome = app.finder.search(replace(query, open_now=False))
+    closed = (open_now or open_day is not None) and not outcome.matched
+    if closed:  # nothing open then: the same places, whose cards say when they open
+        outcome = app.finder.search(replace(query, open_now=False, open_day=None))
     crisis = bool(state.get("crisis"))
     if crisis:
         first = [SearchHit(line["id"], "service", line["title"], 1.0) for line in state["first"]]
@@ -177,7 +186,13 @@ async def run_search(
         )
         return
     header = (
-        who._("Nothing like that is open right now. Here is when these open:") if closed else None
+        (
+            who._("Nothing like that is open right now. Here is when these open:")
+            if open_now
+            else who._("Nothing like that is open that day. Here is when these open:")
+        )
+        if closed
+        else None
     )
     if who.dialect is Dialect.SMS:  # short numbered cards; the notice within the same text
         text, markup = await _texted_results(context, who, outcome, state, header, notice)
@@ -222,6 +237,10 @@ async def nearby_postal_code(
 ) -> None:
     async with services(context).sessions() as session:
         point = await postal_code_point(session, postal_code)
+    gazetteer = services(context).finder.index.gazetteer
+    place = gazetteer.zip_place(postal_code) if point is None and gazetteer else None
+    if place is not None:  # no service there, but a US ZIP code: its centre
+        point = place.point
     if point is None:
         await _reply(
             update,
@@ -241,7 +260,9 @@ async def _nearby(
     state: dict[str, Any] = {"near": list(point), "offset": 0}
     if previous.get("concept"):
         state["concept"] = previous["concept"]  # "nearby" within the category being browsed
-    elif not previous.get("text"):  # a place and no question: ask what they need there
+    elif previous.get("text"):
+        state["text"] = previous["text"]  # "dentist", then a location: dentists near here
+    else:  # a place and no question: ask what they need there
         if context.chat_data is not None:
             context.chat_data["search"] = state
         markup = categories_keyboard(

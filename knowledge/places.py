@@ -1,0 +1,321 @@
+"""Places in questions and in directories: US ZIP codes, towns, counties and states.
+
+The US ZIP centroids, towns and counties come from the `zipcodes` package (USPS data with
+coordinates); a question's "in Peoria", "60432", "condado de Lake" or a shared location is read
+into a Place, and a service's addresses, service areas and the towns its name mentions into
+place keys the index matches against. No Telegram here, and no network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zipcodes  # type: ignore[import-untyped]
+
+from knowledge.service_areas import read_area, state_code
+from knowledge.text import fold
+
+EARTH_RADIUS_KM = 6371.0088
+LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
+COUNTY_WORDS = ("county", "parish", "condado")
+# Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
+ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place read from a question or a shared location."""
+
+    kind: str  # "zip", "town", "county" or "state"
+    label: str  # "Peoria, IL", "Kane County, IL", "ZIP 94403", "Illinois"
+    state: str  # two-letter code
+    town: str | None = None  # folded
+    county: str | None = None  # folded, without "county"
+    point: tuple[float, float] | None = None
+
+    def keys(self) -> frozenset[str]:
+        """The place keys a service there (or serving it) carries; see Gazetteer.service_keys."""
+        keys = {f"area:state:{self.state}"}
+        if self.kind == "state":
+            keys.add(f"in:state:{self.state}")
+        if self.county:
+            keys |= {f"area:county:{self.county}|{self.state}"}
+            if self.kind == "county":
+                keys.add(f"in:county:{self.county}|{self.state}")
+        if self.town:
+            keys.add(f"in:town:{self.town}|{self.state}")
+        return frozenset(keys)
+
+
+def _town_words(name: str) -> str:
+    return " ".join(ABBREVIATIONS.get(w, w) for w in fold(name).replace("'", "").split())
+
+
+class Gazetteer:
+    """US ZIP codes, towns and counties, with the points of ZIP codes and towns."""
+
+    def __init__(self, rows: Iterable[CompactRow]) -> None:
+        self.zips: dict[str, tuple[str, str, str]] = {}  # code -> (town, county, state)
+        points: dict[str, tuple[float, float]] = {}
+        town_points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        town_counties: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.counties: dict[str, set[str]] = defaultdict(set)  # county -> states
+        for code, town, county, state, lat, lon, other_names in rows:
+            self.zips[code] = (town, county, state)
+            if lat is None or lon is None:
+                continue
+            point = (lat, lon)
+            points[code] = point
+            for name in (town, *other_names):
+                town_points[(name, state)].append(point)
+                if county:
+                    town_counties[(name, state)][county] += 1
+            if county:
+                self.counties[county].add(state)
+        self.towns: dict[str, dict[str, tuple[str, tuple[float, float]]]] = defaultdict(dict)
+        for (town, state), spots in town_points.items():
+            counties = town_counties.get((town, state))
+            county = counties.most_common(1)[0][0] if counties else ""
+            centre = (sum(p[0] for p in spots) / len(spots), sum(p[1] for p in spots) / len(spots))
+            self.towns[town][state] = (county, centre)
+        self.zip_points = points
+        codes = sorted(points)
+        self._nearest_codes = codes
+        self._lat = np.radians(np.array([points[c][0] for c in codes], dtype=np.float64))
+        self._lon = np.radians(np.array([points[c][1] for c in codes], dtype=np.float64))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def zip_place(self, code: str) -> Place | None:
+        found = self.zips.get(code)
+        if found is None:
+            return None
+        town, county, state = found
+        return Place("zip", f"ZIP {code}", state, town, county or None, self.zip_points.get(code))
+
+    def town_place(self, town: str, states: Sequence[str]) -> Place | None:
+        """A town, in the first of `states` that has one by that name (else any state)."""
+        by_state = self.towns.get(town)
+        if not by_state:
+            return None
+        state = next((s for s in states if s in by_state), None) or sorted(by_state)[0]
+        county, point = by_state[state]
+        label = f"{town.title()}, {state}"
+        return Place("town", label, state, town, county or None, point)
+
+    def county_place(self, county: str, states: Sequence[str]) -> Place | None:
+        in_states = self.counties.get(county)
+        if not in_states:
+            return None
+        state = next((s for s in states if s in in_states), None) or sorted(in_states)[0]
+        return Place("county", f"{county.title()} County, {state}", state, None, county)
+
+    def nearest(self, point: tuple[float, float]) -> Place | None:
+        """The town and county of the ZIP code whose centre is nearest to `point`."""
+        if not self._nearest_codes:
+            return None
+        # Flat-earth distances are right for "which ZIP centre is nearest" and much cheaper.
+        lat, lon = np.radians(point[0]), np.radians(point[1])
+        dx = (self._lon - lon) * np.cos(lat)
+        code = self._nearest_codes[int(np.argmin(dx * dx + (self._lat - lat) ** 2))]
+        town, county, state = self.zips[code]
+        return Place("town", f"{town.title()}, {state}", state, town, county or None, point)
+
+    def find(
+        self, words: Sequence[str], states: Sequence[str], is_word: Container[str] = frozenset()
+    ) -> tuple[Place, set[int]] | None:
+        """The first place named in `words` (folded) and the positions of its words.
+
+        Read: a ZIP code; "X county", "county of X", "condado de X"; a state ("illinois",
+        "springfield illinois"); a town. A town whose words are all words the directory or
+        the lexicon uses ("normal", "library", "mission") only counts when the directory is
+        there (`states`), so "library" stays a library and "la vista" an eye exam.
+        """
+        for i, word in enumerate(words):
+            if len(word) == 5 and word.isdigit():
+                place = self.zip_place(word)
+                if place is not None:
+                    return place, {i}
+        county = self._find_county(words, states)
+        if county is not None:
+            return county
+        for i in range(len(words)):
+            for size in range(min(LONGEST_TOWN, len(words) - i), 0, -1):
+                span = words[i : i + size]
+                town = " ".join(ABBREVIATIONS.get(w, w) for w in span)
+                by_state = self.towns.get(town)
+                if not by_state:
+                    continue
+                # Every word a word of the directory or lexicon ("la vista", "la luz",
+                # "library"): a town only where the directory is.
+                if all(w in is_word for w in span) or len(town) < 4:
+                    if not any(s in by_state for s in states):
+                        continue
+                used = set(range(i, i + size))
+                state_after = state_code(words[i + size]) if i + size < len(words) else None
+                if state_after is not None and state_after in by_state:
+                    used.add(i + size)
+                    states = [state_after]
+                place = self.town_place(town, states)
+                if place is not None:
+                    return place, used
+        for i, word in enumerate(words):
+            for size in (2, 1):
+                code = state_code(" ".join(words[i : i + size])) if len(word) > 2 else None
+                if code is not None:
+                    return Place("state", code, code), set(range(i, i + size))
+        return None
+
+    def _find_county(
+        self, words: Sequence[str], states: Sequence[str]
+    ) -> tuple[Place, set[int]] | None:
+        for i, word in enumerate(words):
+            if word not in COUNTY_WORDS:
+                continue
+            # "Kane county", "St. Clair county", "condado de Lake", "county of Lake"
+            for size in (3, 2, 1):
+                before = words[max(0, i - size) : i]
+                if len(before) == size:
+                    place = self.county_place(_county_words(" ".join(before)), states)
+                    if place is not None:
+                        return place, set(range(i - size, i + 1))
+            start = i + 1 + (i + 1 < len(words) and words[i + 1] in ("de", "of"))
+            for size in (3, 2, 1):
+                after = words[start : start + size]
+                if len(after) == size:
+                    place = self.county_place(_county_words(" ".join(after)), states)
+                    if place is not None:
+                        return place, {i, *range(i + 1, start + size)}
+        return None
+
+    # --- services --------------------------------------------------------------------------
+
+    def service_keys(
+        self,
+        addresses: Iterable[tuple[str | None, str | None, str | None]],
+        areas: Iterable[str],
+        names: Iterable[str],
+        states: Sequence[str],
+    ) -> frozenset[str]:
+        """Where a service is ("in:town:peoria|IL", "in:county:peoria|IL") and what it serves
+        ("area:county:kane|IL", "area:state:IL"): from its addresses (town, state, ZIP), its
+        service areas, and towns or counties its name or its places' names mention."""
+        keys: set[str] = set()
+
+        def located(place: Place | None) -> None:
+            if place is None:
+                return
+            keys.add(f"in:state:{place.state}")
+            if place.town:
+                keys.add(f"in:town:{place.town}|{place.state}")
+            if place.county:
+                keys.add(f"in:county:{place.county}|{place.state}")
+
+        for town, state, postal in addresses:
+            code = (postal or "").strip()[:5]
+            if code.isdigit() and code in self.zips:
+                located(self.zip_place(code))
+            elif town:
+                located(self.town_place(_town_words(town), [state_code(state) or ""]))
+        for name in areas:
+            area = read_area(name)
+            if area.kind == "county" and area.place:
+                keys.add(f"area:county:{_county_words(area.place)}|{area.state or states[0]}")
+            elif area.kind == "state" and area.state:
+                keys.add(f"area:state:{area.state}")
+            elif area.kind == "postal_code" and area.place:
+                located(self.zip_place(area.place))
+        for name in names:
+            words = _split(name)
+            while words:
+                found = self.find(words, states, frozenset())
+                if found is None:
+                    break
+                place, used = found
+                if place.kind == "state":
+                    keys.add(f"area:state:{place.state}")
+                elif place.kind == "county":
+                    keys.add(f"area:county:{place.county}|{place.state}")
+                elif place.state in states:  # a town a name mentions, where the directory is
+                    located(place)
+                words = words[max(used) + 1 :]
+        return frozenset(keys)
+
+
+def _county_words(name: str) -> str:
+    words = _town_words(name).split()
+    while words and words[-1] in COUNTY_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
+def _split(text: str) -> list[str]:
+    return fold(text.replace("'", "")).split()
+
+
+# One US ZIP code: code, town, county, state (folded, as matched), centre, the town's other
+# names ("S San Fran" and the like), as the cache file keeps them.
+CompactRow = tuple[str, str, str, str, float | None, float | None, list[str]]
+
+
+def _compact(row: dict[str, Any]) -> CompactRow:
+    lat: float | None
+    lon: float | None
+    try:
+        lat, lon = float(row["lat"]), float(row["long"])
+    except (TypeError, ValueError):
+        lat = lon = None
+    return (
+        str(row["zip_code"]),
+        _town_words(str(row["city"])),
+        _county_words(str(row.get("county") or "")),
+        str(row["state"]),
+        lat,
+        lon,
+        [_town_words(str(name)) for name in row.get("acceptable_cities") or []],
+    )
+
+
+def write_compact_places(path: Path) -> None:
+    """The zipcodes package's active US ZIP codes, compacted, to `path` (gzipped JSON)."""
+    rows = [_compact(row) for row in zipcodes.list_all() if row.get("active", True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")  # two first runs at once
+    partial.write_bytes(gzip.compress(json.dumps(rows, separators=(",", ":")).encode()))
+    partial.replace(path)
+
+
+@lru_cache(maxsize=1)
+def us_gazetteer() -> Gazetteer:
+    """The whole US, once per process. The package builds 42,000 dictionaries (two seconds,
+    over 150 MB that a process never gives back), so a child process compacts them into a
+    cache file once per machine and package version; reading that takes a fraction of it."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "resource-finder"
+    path = cache / f"us-places-{zipcodes.__version__}.json.gz"
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "knowledge.places", str(path)], check=True)
+    rows = json.loads(gzip.decompress(path.read_bytes()))
+    return Gazetteer(tuple(row) for row in rows)
+
+
+if __name__ == "__main__":  # the child process us_gazetteer() starts
+    write_compact_places(Path(sys.argv[1]))
+
+
+def directory_states(keys: Iterable[frozenset[str]]) -> list[str]:
+    """The directory's states, most services first: where an ambiguous town is looked for."""
+    counts: Counter[str] = Counter()
+    for service_keys in keys:
+        counts.update({k.rsplit("|", 1)[-1].rsplit(":", 1)[-1] for k in service_keys})
+    return [state for state, _ in counts.most_common()]

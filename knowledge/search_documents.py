@@ -1,0 +1,256 @@
+"""What the search index is built from: one Document per searchable thing, read from the
+database (services, toolkit entries, sample materials, upcoming events)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.hours import OpenInterval, weekly_intervals
+from knowledge.models import (
+    Address,
+    Attribute,
+    Event,
+    Language,
+    Location,
+    Organization,
+    SampleMaterial,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    TaxonomyTerm,
+    ToolkitResource,
+    utcnow,
+)
+from knowledge.service_areas import service_areas
+from knowledge.text import fold
+
+
+@dataclass(slots=True)
+class Document:
+    """What the index needs of one searchable thing; the full record stays in the database."""
+
+    id: str
+    kind: str
+    title: str
+    name: str
+    tags: str
+    body: str
+    concepts: frozenset[str] = frozenset()
+    # What a service says it is, for tagging it with the lexicon's concepts when the index is
+    # built: its name, taxonomy terms, a short description, its keywords. The name if empty.
+    about: str = ""
+    title_es: str = ""  # shown for a search in Spanish (toolkit entries, materials)
+    # Where it is and whom it serves, as the directory says: its places' (town, state, ZIP), its
+    # service areas' names, and the names of the service and its places (which may name a town:
+    # "Peoria Office - Legal help"). The index reads them with knowledge.places.
+    addresses: tuple[tuple[str | None, str | None, str | None], ...] = ()
+    areas: tuple[str, ...] = ()
+    place_names: tuple[str, ...] = ()
+    languages: frozenset[str] = frozenset()
+    points: tuple[tuple[float, float], ...] = ()
+    hours: tuple[OpenInterval, ...] = ()
+
+
+SHORT_DESCRIPTION_WORDS = 8
+SPANISH_NAMES = {"es", "spa", "spanish", "espanol", "castellano"}
+
+
+def _language_codes(names: Iterable[str | None]) -> frozenset[str]:
+    codes = set()
+    for name in names:
+        folded = fold(name or "")
+        if folded in SPANISH_NAMES:
+            codes.add("es")
+        elif folded in {"en", "eng", "english", "ingles"}:
+            codes.add("en")
+        elif folded:
+            codes.add(folded[:12])
+    return frozenset(codes)
+
+
+def _summary(description: str | None) -> str:
+    """What of a description says what the service is: all of a short one ("Legal self-help
+    center"), the keywords a long one lists ("Keywords: Food Pantries, ..."); not the prose,
+    where "we also refer to food banks" would make any service a food bank."""
+    text = description or ""
+    _, marker, keywords = text.partition("Keywords:")
+    if marker:
+        return keywords
+    return text if len(text.split()) <= SHORT_DESCRIPTION_WORDS else ""
+
+
+async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
+    """Everything searchable, read with plain column queries (fast at 100k services), in id
+    order so that equal scores rank alike on every database."""
+    known_concepts = set(concept_ids)
+    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
+    term_rows = (
+        await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
+    ).all()
+    term_names = {tid: name for tid, _, name in term_rows}
+    term_concepts = {tid: code for tid, code, _ in term_rows if code and code in known_concepts}
+    tags: dict[str, list[str]] = defaultdict(list)
+    concepts: dict[str, set[str]] = defaultdict(set)
+    for link_id, term_id in (
+        await session.execute(
+            select(Attribute.link_id, Attribute.taxonomy_term_id).where(
+                (Attribute.link_entity == "service") | (Attribute.link_entity.is_(None))
+            )
+        )
+    ).all():
+        tags[link_id].append(term_names.get(term_id, ""))
+        if term_id in term_concepts:
+            concepts[link_id].add(term_concepts[term_id])
+
+    points_of_location: dict[str, tuple[float, float]] = {}
+    location_names: dict[str, str] = {}
+    for lid, location_name, lat, lon in (
+        await session.execute(
+            select(Location.id, Location.name, Location.latitude, Location.longitude)
+        )
+    ).all():
+        if lat is not None and lon is not None:
+            points_of_location[lid] = (lat, lon)
+        if location_name:
+            location_names[lid] = location_name
+    addresses_of_location: dict[str, list[tuple[str | None, str | None, str | None]]] = defaultdict(
+        list
+    )
+    for lid, town, state, postal in (
+        await session.execute(
+            select(Address.location_id, Address.city, Address.state_province, Address.postal_code)
+        )
+    ).all():
+        addresses_of_location[lid].append((town, state, postal))
+    areas = await service_areas(session)
+    service_locations: dict[str, list[str]] = defaultdict(list)
+    for service_id, location_id in (
+        await session.execute(select(ServiceAtLocation.service_id, ServiceAtLocation.location_id))
+    ).all():
+        service_locations[service_id].append(location_id)
+
+    schedule_rows: dict[str, list[tuple[str | None, str | None, str | None, str | None]]] = (
+        defaultdict(list)
+    )
+    for schedule_service, schedule_location, freq, byday, opens, closes in (
+        await session.execute(
+            select(
+                Schedule.service_id,
+                Schedule.location_id,
+                Schedule.freq,
+                Schedule.byday,
+                Schedule.opens_at,
+                Schedule.closes_at,
+            )
+        )
+    ).all():
+        schedule_rows[schedule_service or f"location:{schedule_location}"].append(
+            (freq, byday, opens, closes)
+        )
+
+    languages: dict[str, list[str | None]] = defaultdict(list)
+    for language_service, name, code in (
+        await session.execute(select(Language.service_id, Language.name, Language.code))
+    ).all():
+        if language_service:
+            languages[language_service] += [code or name]
+
+    documents: list[Document] = []
+    services = await session.execute(
+        select(
+            Service.id,
+            Service.organization_id,
+            Service.name,
+            Service.alternate_name,
+            Service.description,
+            Service.eligibility_description,
+            Service.interpretation_services,
+            Service.status,
+        ).order_by(Service.id)
+    )
+    for sid, org_id, name, alternate, description, eligibility, interpretation, status in services:
+        if (status or "active").lower() != "active":
+            continue
+        locations = service_locations.get(sid, [])
+        rows = schedule_rows.get(sid) or [
+            row for lid in locations for row in schedule_rows.get(f"location:{lid}", [])
+        ]
+        spoken = languages.get(sid, [])
+        if interpretation and "spanish" in fold(interpretation).split():
+            spoken = [*spoken, "es"]
+        documents.append(
+            Document(
+                id=sid,
+                kind="service",
+                title=name,
+                name=f"{name} {alternate or ''}",
+                tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
+                body=f"{description or ''} {eligibility or ''}",
+                concepts=frozenset(concepts.get(sid, ())),
+                about=" ".join([name, alternate or "", *tags.get(sid, []), _summary(description)]),
+                languages=_language_codes(spoken),
+                addresses=tuple(a for lid in locations for a in addresses_of_location.get(lid, ())),
+                areas=tuple(area.name for area in areas.get(sid, ())),
+                place_names=(
+                    name,
+                    *(location_names[lid] for lid in locations if lid in location_names),
+                ),
+                points=tuple(
+                    points_of_location[lid] for lid in locations if lid in points_of_location
+                ),
+                hours=tuple(weekly_intervals(rows)),
+            )
+        )
+
+    resources = await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
+    for resource in resources.all():
+        documents.append(
+            Document(
+                id=resource.id,
+                kind="resource",
+                title=resource.title_en,
+                title_es=resource.title_es,
+                name=f"{resource.title_en} {resource.title_es}",
+                tags=f"{resource.keywords_en} {resource.keywords_es}",
+                body=" ".join(
+                    (resource.summary_en, resource.summary_es, resource.body_en, resource.body_es)
+                ),
+                languages=frozenset({"en", "es"}),
+            )
+        )
+    materials = await session.scalars(select(SampleMaterial).order_by(SampleMaterial.position))
+    for material in materials.all():
+        documents.append(
+            Document(
+                id=material.id,
+                kind="material",
+                title=material.title_en,
+                title_es=material.title_es,
+                name=f"{material.title_en} {material.title_es}",
+                tags=f"{material.keywords_en} {material.keywords_es}",
+                body=f"{material.description_en} {material.description_es}",
+                languages=frozenset({"en", "es"} if material.content_es else {"en"}),
+            )
+        )
+    events = await session.execute(
+        select(Event.id, Event.title, Event.where, Event.description)
+        .where(Event.cancelled_at.is_(None), Event.starts_at > utcnow())
+        .order_by(Event.starts_at, Event.id)
+    )
+    for event_id, title, where, description in events:
+        documents.append(
+            Document(
+                id=str(event_id),
+                kind="event",
+                title=title,
+                name=title,
+                tags=where or "",
+                body=description or "",
+            )
+        )
+    return documents

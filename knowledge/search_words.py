@@ -1,0 +1,172 @@
+"""Words as the search reads them: folding, the light stemmer, "open now", typo keys.
+
+No index here: these are the pure functions the index (knowledge/search.py) builds on.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import Stemmer  # type: ignore[import-untyped]
+
+from knowledge.text import fold
+from knowledge.timewords import WEEKDAYS, weekday
+
+# Every byte but a lowercase ASCII letter or digit becomes a space: fold() for ASCII text, ten
+# times faster (a directory is mostly ASCII, and folding it was most of the build time).
+_ASCII_SPACES = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+# What an apostrophe leaves once folded into a space: "can't" -> "can t", "kid's" -> "kid s".
+_CONTRACTION_ENDINGS = frozenset({"s", "t", "m", "d", "ll", "re", "ve"})
+# Endings the light stemmer strips (English and Spanish) after a plural -s/-es, longest first,
+# leaving at least four letters: "tutoring"/"tutor", "evaluation"/"evaluacion"/"evaluate".
+_MIN_STEM = 4
+_SUFFIXES = (  # longest first
+    "amiento", "acion", "ation", "iendo", "ment", "ando", "ing", "ado", "ada", "ido", "ida",
+    "ate", "er", "ed", "ar", "ir", "al", "ly", "a", "o", "e",
+)  # fmt: skip
+# Snowball's stemmers, for the verb forms and endings the light stemmer leaves alone ("nos
+# desalojaron", "me desalojan" for "desalojar"; "divorciarme" for "divorcio").
+_SNOWBALL = {"en": Stemmer.Stemmer("english"), "es": Stemmer.Stemmer("spanish")}
+# A deletion-index entry packs a 35-bit hash of a word (or of it less one letter) over its
+# 28-bit term number in one positive int64: the table sorts as plain integers and a look-up is
+# two binary searches. The hash is FNV-1a, which numpy computes for the whole vocabulary at
+# once; two words sharing a hash only add a candidate that the edit distance check then drops.
+TERM_BITS = 28
+TERM_MASK = (1 << TERM_BITS) - 1
+HASH_MASK = (1 << 35) - 1
+_FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
+
+
+def words_of(text: str) -> list[str]:
+    """Folded words, as fold() makes them, but with apostrophes dropped: "can't" -> "cant"."""
+    if text.isascii():
+        return text.lower().encode("ascii").translate(_ASCII_SPACES, b"'").decode("ascii").split()
+    return fold(text.replace("'", "").replace("\u2019", "")).split()
+
+
+# "open now", "still open", "open right now", "abierto ahora", "abiertas hoy"... (folded words)
+_OPEN_NOW = re.compile(
+    r"\b(?:(?:open|opened) (?:right now|now|today|tonight)|still open|"
+    r"abiert[oa]s? (?:ahora mismo|ahora|hoy)|que (?:este|esten) abiert[oa]s?)\b"
+)
+
+
+def read_open_now(text: str) -> tuple[str, bool]:
+    """The question without its "open now" part, and whether it had one."""
+    folded = " ".join(words_of(text))
+    rest = _OPEN_NOW.sub(" ", folded)
+    if rest == folded:
+        return text, False
+    return " ".join(rest.split()), True
+
+
+# "open on saturday", "open sundays", "abierto el sábado": a day's name after "open" (folded).
+_DAY_NAMES = "|".join(sorted({fold(name) for name in WEEKDAYS if len(name) > 3}, key=len)[::-1])
+_OPEN_ON = re.compile(
+    rf"\b(?:open|opened|abiert[oa]s?)(?: on| el| los)? (?P<day>{_DAY_NAMES})s?\b"
+    rf"|\b(?:on|el|los) (?P<later>{_DAY_NAMES})s?\b"
+)
+
+
+def read_open_day(text: str) -> tuple[str, int | None]:
+    """The question without its "open on Saturday" / "on Saturday" part, and that weekday
+    (Monday 0), read with knowledge.timewords' day names."""
+    folded = " ".join(words_of(text))
+    found = _OPEN_ON.search(folded)
+    if found is None:
+        return text, None
+    day = weekday(found.group("day") or found.group("later"))
+    rest = folded[: found.start()] + " " + folded[found.end() :]
+    return " ".join(rest.split()), day
+
+
+def join_contractions(words: list[str]) -> list[str]:
+    """The lexicon arrives folded ("can t see the board"): glue endings back, as words_of does."""
+    joined: list[str] = []
+    for word in words:
+        if joined and word in _CONTRACTION_ENDINGS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+def form(word: str) -> str:
+    """The word as phrases are matched: singular-ish ("clases"/"clase", "classes"/"class",
+    "parents"/"parent") and no further ("working" is not "work", "parenting" not "parent")."""
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    if word.endswith("s") and len(word) > 4:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 5:
+        word = word[:-1]
+    return word
+
+
+def snowball(word: str, language: str) -> str:
+    """The word's Snowball stem in English or Spanish."""
+    result: str = _SNOWBALL[language].stemWord(word)
+    return result
+
+
+def stem(word: str) -> str:
+    """A light stemmer for matching document words ("funding" for "fund", "evaluacion" for
+    "evaluation"); a match by stem counts a little less (STEM_FACTOR)."""
+    if word.endswith(("ies", "ied")) and len(word) - 2 >= _MIN_STEM:
+        word = word[:-3] + "y"  # "bullied"/"bullies" -> "bully", as "bullying" -> "bully"
+    elif word.endswith("es") and len(word) - 2 >= _MIN_STEM:
+        word = word[:-2]
+    elif word.endswith("s") and len(word) - 1 >= _MIN_STEM:
+        word = word[:-1]
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            word = word[: -len(suffix)]
+            break
+    # "involvement" -> "involve" -> "involv", as "involved" -> "involv"
+    return word[:-1] if word.endswith("e") and len(word) > _MIN_STEM else word
+
+
+def inflections(word_stem: str) -> set[str]:
+    """Every word that stem() reduces to `word_stem` is among these. Looking them up at query
+    time replaces a stem table, which would cost a stem() call per word at build time."""
+    words = {base + suffix for base in (word_stem, word_stem + "e") for suffix in ("", *_SUFFIXES)}
+    return {
+        *(word + plural for word in words for plural in ("", "s", "es")),
+        *(word[:-1] + ending for word in words if word.endswith("y") for ending in ("ies", "ied")),
+    }
+
+
+def max_edits(word: str) -> int:
+    """How many typos a word may carry: none up to four letters, where real words sit one edit
+    apart (cena/cama, visa/vita); one up to seven; two from eight ("imigration", "tutering")."""
+    if len(word) < 5 or not word.isalpha():
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+def deletes(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def delete_key(variant: str) -> int:
+    """FNV-1a of an ASCII word, as delete_keys() computes it for many words at once."""
+    value = _FNV_OFFSET
+    for byte in variant.encode("ascii"):
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return (value & HASH_MASK) << TERM_BITS
+
+
+def delete_keys(letters: np.ndarray, terms: np.ndarray) -> list[np.ndarray]:
+    """Deletion-index entries for words of one length (`letters`: a row of bytes per word):
+    each word whole, then less each of its letters in turn."""
+    entries = []
+    width = letters.shape[1]
+    for skipped in (None, *range(width)):
+        value = np.full(len(terms), _FNV_OFFSET, dtype=np.uint64)
+        for column in range(width):
+            if column != skipped:
+                value ^= letters[:, column]
+                value *= np.uint64(_FNV_PRIME)  # wraps around, as FNV wants
+        entries.append(((value & np.uint64(HASH_MASK)).astype(np.int64) << TERM_BITS) | terms)
+    return entries

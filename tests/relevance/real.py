@@ -1,0 +1,194 @@
+"""The search measured on real directories (issue 11): the shared datasets imported without the
+demo, every query of a labelled set asked as a family would ask it in the bot.
+
+Shared by tests/test_relevance_real.py (which asserts the dev set's rates) and
+benchmarks/search_bench.py (which prints both real sets). Run it alone with
+`python tests/relevance/real.py` for the dev set's misses; the holdout set only ever gives
+aggregate figures (its queries are not for reading while tuning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+RELEVANCE = Path(__file__).parent
+DEV_FILE = RELEVANCE / "real_directories.yaml"
+HOLDOUT_FILE = RELEVANCE / "real_directories_holdout.yaml"
+DATASET_NAMES = ("san-mateo-hsds3", "illinois-legal-aid-hsds1", "hsds3-spec-example")
+ZONE = ZoneInfo("America/Chicago")  # the sets' "now" moments carry their own offsets
+
+
+def find_datasets() -> Path | None:
+    """../shared/datasets beside the checkout, or /work/shared/datasets; None if absent."""
+    for folder in (Path(__file__).resolve().parents[3] / "shared" / "datasets",
+                   Path("/work/shared/datasets")):  # fmt: skip
+        if all((folder / name).is_dir() for name in DATASET_NAMES):
+            return folder
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RealQuery:
+    query: str
+    expect: frozenset[str]
+    lang: str | None = None
+    near: tuple[float, float] | None = None
+    now: datetime | None = None
+
+
+def load_real_queries(path: Path) -> list[RealQuery]:
+    rows: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    queries = []
+    for row in rows:
+        now = row.get("now")
+        if isinstance(now, str):
+            now = datetime.fromisoformat(now)
+        near = row.get("near")
+        queries.append(
+            RealQuery(
+                query=str(row["query"]),
+                expect=frozenset(str(i) for i in row["expect"]),
+                lang=row.get("lang"),
+                near=(float(near[0]), float(near[1])) if near else None,
+                now=now,
+            )
+        )
+    return queries
+
+
+@dataclass(slots=True)
+class RealReport:
+    name: str
+    total: int = 0
+    top1: int = 0
+    top3: int = 0
+    unanswerable: int = 0  # queries expecting nothing
+    silent: int = 0  # ...that got nothing, as they should
+    confident_wrong: int = 0  # a first result that is not a right answer
+    misses: list[str] = field(default_factory=list)
+    weak: list[str] = field(default_factory=list)
+
+    def rate(self, count: int, of: int | None = None) -> float:
+        whole = self.total if of is None else of
+        return count / whole if whole else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.name}: {self.total} queries, top-1 {self.rate(self.top1):.1%}, "
+            f"top-3 {self.rate(self.top3):.1%}, nothing when nothing fits "
+            f"{self.rate(self.silent, self.unanswerable):.1%} ({self.silent}/{self.unanswerable}),"
+            f" confident wrong {self.rate(self.confident_wrong):.1%}"
+        )
+
+
+async def build_real_index(datasets: Path, database_folder: Path) -> Any:
+    """Import the three datasets (no demo) into a fresh SQLite file, as `db upgrade` and
+    `import` do, and build the bot's search index from it."""
+    from knowledge.content import bump_content_version
+    from knowledge.db import create_engine, create_sessionmaker
+    from knowledge.hsds import import_directory
+    from knowledge.lexicon import default_lexicon
+    from knowledge.search import build_index
+    from knowledge.setup import prepare_database
+
+    url = f"sqlite:///{database_folder}/real.db"
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    try:
+        await prepare_database(url, sessions, demo=False)
+        for name in DATASET_NAMES:
+            async with sessions() as session, session.begin():
+                await import_directory(session, datasets / name)
+                await bump_content_version(session)
+        async with sessions() as session:
+            return await build_index(session, default_lexicon(), ZONE)
+    finally:
+        await engine.dispose()
+
+
+def ask(index: Any, item: RealQuery, limit: int = 5) -> list[str]:
+    """Ids a family asking `item` would be shown, best first (as bot/handlers/families.py asks)."""
+    from knowledge.search import SearchQuery, read_open_day, read_open_now
+
+    question, open_now = read_open_now(item.query)
+    question, open_day = read_open_day(question)
+    query = SearchQuery(
+        text=question,
+        language=item.lang,
+        limit=limit,
+        near=item.near,
+        open_now=open_now,
+        open_day=open_day,
+        kinds=frozenset({"service"}) if item.near else None,
+    )
+    return [hit.id for hit in index.search(query, now=item.now).hits]
+
+
+def evaluate_real(index: Any, name: str, queries: list[RealQuery]) -> RealReport:
+    report = RealReport(name)
+    for item in queries:
+        ids = ask(index, item)
+        report.total += 1
+        if not item.expect:
+            report.unanswerable += 1
+            if ids:
+                report.confident_wrong += 1
+                report.misses.append(f"{item.query!r}: expected nothing, got {ids[:3]}")
+            else:
+                report.silent += 1
+                report.top1 += 1
+                report.top3 += 1
+            continue
+        if ids[:1] and ids[0] in item.expect:
+            report.top1 += 1
+        elif ids:
+            report.confident_wrong += 1
+        if item.expect.intersection(ids[:3]):
+            report.top3 += 1
+            if ids[0] not in item.expect:
+                expected = sorted(item.expect)[:4]
+                report.weak.append(f"{item.query!r}: first {ids[0]}, expected {expected}")
+        else:
+            report.misses.append(
+                f"{item.query!r}: expected {sorted(item.expect)[:4]}, got {ids[:3]}"
+            )
+    return report
+
+
+async def measure_real(datasets: Path) -> tuple[RealReport, RealReport]:
+    """Dev and holdout reports; only the dev report's misses are for reading."""
+    with tempfile.TemporaryDirectory() as folder:
+        index = await build_real_index(datasets, Path(folder))
+    dev = evaluate_real(index, "real dev", load_real_queries(DEV_FILE))
+    holdout = evaluate_real(index, "real holdout", load_real_queries(HOLDOUT_FILE))
+    holdout.misses, holdout.weak = [], []
+    return dev, holdout
+
+
+def main() -> int:
+    datasets = find_datasets()
+    if datasets is None:
+        print("no shared datasets here")
+        return 1
+    dev, holdout = asyncio.run(measure_real(datasets))
+    for line in dev.misses:
+        print(f"miss: {line}")
+    for line in dev.weak:
+        print(f"not first: {line}")
+    print(dev.summary())
+    print(holdout.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(RELEVANCE.parents[1]))
+    raise SystemExit(main())
