@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ import zipcodes  # type: ignore[import-untyped]
 
 from knowledge.service_areas import read_area, state_code
 from knowledge.text import fold
+
+log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
@@ -303,14 +306,19 @@ def us_gazetteer() -> Gazetteer:
     cache file once per machine and package version; reading that takes a fraction of it."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "resource-finder"
     path = cache / f"us-places-{zipcodes.__version__}.json.gz"
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "knowledge.places", str(path)], check=True)
-    rows = json.loads(gzip.decompress(path.read_bytes()))
+    try:
+        if not path.exists():
+            subprocess.run(
+                [sys.executable, "-m", "knowledge.places", str(path)],
+                check=True,
+                capture_output=True,
+            )
+        rows = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        # No writable cache (a read-only home in a container): pay the memory, keep the places.
+        log.warning("No place cache at %s; reading the ZIP tables in this process", cache)
+        return Gazetteer(_compact(row) for row in zipcodes.list_all() if row.get("active", True))
     return Gazetteer(tuple(row) for row in rows)
-
-
-if __name__ == "__main__":  # the child process us_gazetteer() starts
-    write_compact_places(Path(sys.argv[1]))
 
 
 def directory_states(keys: Iterable[frozenset[str]]) -> list[str]:
@@ -319,3 +327,7 @@ def directory_states(keys: Iterable[frozenset[str]]) -> list[str]:
     for service_keys in keys:
         counts.update({k.rsplit("|", 1)[-1].rsplit(":", 1)[-1] for k in service_keys})
     return [state for state, _ in counts.most_common()]
+
+
+if __name__ == "__main__":  # the child process us_gazetteer() starts
+    write_compact_places(Path(sys.argv[1]))
