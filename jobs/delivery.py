@@ -69,6 +69,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from jobs.sender import (
+    OUTBOX,
     ChatUnreachable,
     Outgoing,
     PermanentFailure,
@@ -77,6 +78,7 @@ from jobs.sender import (
     SendLimiter,
     Slot,
     TemporaryFailure,
+    send_priority,
 )
 from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, utcnow
 from knowledge.subscriptions import mark_unreachable
@@ -702,6 +704,7 @@ class DeliveryWorker:
     async def _keep_house(self) -> None:
         """Beside the sending loop, so it never holds up a send: dead claims, the shared rate,
         progress messages, finished messages."""
+        send_priority.set(OUTBOX)
         while not self._stopping:
             if self._has_rights:
                 try:
@@ -990,6 +993,7 @@ class DeliveryWorker:
         return None
 
     async def _deliver(self, row: Claimed, content: Outgoing, slot: Slot) -> None:
+        send_priority.set(OUTBOX)  # this task's own context: an SMS goes after waiting replies
         try:
             outcome = await self._send(row, content, slot)
             self._results.append(outcome)

@@ -28,6 +28,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -108,7 +109,11 @@ class Sender(Protocol):
 
 # --- the limiter ------------------------------------------------------------------------------
 
-REPLY, BULK = 0, 1  # who is waiting: a family for an answer, or the outbox; replies go first
+REPLY, OUTBOX = 0, 1  # who is waiting: a family for an answer, or the outbox; replies go first
+
+# Whose send a call is, for a limiter it reaches without being told: the SMS channel, under
+# the outbox's Bot API calls. The outbox's tasks set OUTBOX; everything else is a reply.
+send_priority: ContextVar[int] = ContextVar("send_priority", default=REPLY)
 
 GROUP_INTERVAL = 3.0  # Telegram: about 20 messages a minute in a group
 REPLY_BURST = 3  # a reply may be a few messages at once (a card, then its map)
@@ -278,7 +283,7 @@ class SendLimiter:
         budget.tokens = min(self._capacity(chat_id), budget.tokens + gained)
         budget.updated = now
 
-    def chat_ready_at(self, chat_id: int, priority: int = BULK) -> float:
+    def chat_ready_at(self, chat_id: int, priority: int = OUTBOX) -> float:
         """The earliest moment a send to `chat_id` is allowed as far as the chat goes."""
         budget = self._chats.get(chat_id)
         if budget is None:
@@ -288,12 +293,12 @@ class SendLimiter:
         now = self.clock()
         self._refill(chat_id, budget, now)
         interval = self._interval(chat_id)
-        token_at = now if budget.tokens >= 1 else now + (1 - budget.tokens) * interval
+        token_at = -math.inf if budget.tokens >= 1 else now + (1 - budget.tokens) * interval
         moments = [budget.paused_until, token_at]
-        if priority == BULK:
+        if priority == OUTBOX:
             moments.append(budget.free_at)
         ready = max(moments)
-        if ready <= now and budget.tokens >= self._capacity(chat_id) and priority == BULK:
+        if ready <= now and budget.tokens >= self._capacity(chat_id) and priority == OUTBOX:
             del self._chats[chat_id]  # nothing left to remember about it
             return -math.inf
         return ready
@@ -307,7 +312,7 @@ class SendLimiter:
             moments.append(ends[len(self._slots) - budget])
         return max(moments)
 
-    def ready_at(self, chat_id: int | None = None, priority: int = BULK) -> float:
+    def ready_at(self, chat_id: int | None = None, priority: int = OUTBOX) -> float:
         """The earliest moment a send (to `chat_id`) may start; inf while it waits on answers."""
         now = self.clock()
         if len(self._chats) > 4096:
@@ -323,7 +328,7 @@ class SendLimiter:
 
     # -- taking a place --
 
-    async def acquire(self, chat_id: int, priority: int = BULK) -> Slot:
+    async def acquire(self, chat_id: int, priority: int = OUTBOX) -> Slot:
         """Wait until a send to `chat_id` is allowed and nothing ahead of it is waiting, then
         take its place. Cancelling the wait gives the place back."""
         ahead = any(self._waiting[p] for p in range(priority + 1))

@@ -30,7 +30,7 @@ from jobs.delivery import (
     open_deliveries,
 )
 from jobs.sender import (
-    BULK,
+    OUTBOX,
     REPLY,
     ChatUnreachable,
     Outgoing,
@@ -258,7 +258,7 @@ async def test_waiting_replies_go_before_waiting_broadcasts() -> None:
         order.append(kind)
         slot.done()
 
-    tasks = [asyncio.create_task(send(c, BULK, "broadcast")) for c in range(1, 11)]
+    tasks = [asyncio.create_task(send(c, OUTBOX, "broadcast")) for c in range(1, 11)]
     await asyncio.sleep(0.01)  # the broadcasts were waiting first
     tasks += [asyncio.create_task(send(c, REPLY, "reply")) for c in range(11, 21)]
     await asyncio.gather(*tasks)
@@ -277,6 +277,13 @@ async def test_one_chats_flood_wait_holds_up_no_other_chat() -> None:
     flooded.cancel()
     with pytest.raises(asyncio.CancelledError):
         await flooded
+
+
+async def test_a_chat_whose_flood_wait_is_over_gets_its_turn() -> None:
+    limiter = SendLimiter(1000)
+    limiter.report_flood(1, 0.2)
+    slot = await asyncio.wait_for(limiter.acquire(1, REPLY), timeout=10)
+    slot.done()
 
 
 async def test_floods_for_several_chats_at_once_pause_the_whole_bot() -> None:
