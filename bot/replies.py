@@ -103,6 +103,9 @@ class ReplyRateLimiter(BaseRateLimiter[None]):
                 slot.done(sent=False)
                 self.limiter.answered()
                 raise
+            except BaseException:  # cancelled on the wire: it may have gone; free the chat
+                slot.done(sent=True)
+                raise
             slot.done()
             self.limiter.answered()
             return result
