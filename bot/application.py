@@ -289,7 +289,8 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
 def build_application(
     settings: Settings, request: BaseRequest | None = None, token: str | None = None
 ) -> Application:  # type: ignore[type-arg]
-    limiter = SendLimiter()  # one budget for every message the bot sends: replies and outbox
+    # One budget for every message the bot sends: replies and outbox.
+    limiter = SendLimiter(settings.telegram_rate_per_second)
     builder = (
         ApplicationBuilder()
         .token(token or settings.telegram_bot_token)

@@ -155,6 +155,7 @@ async def start_delivery(
         TelegramSender(bot),
         describe=describe,
         max_in_flight=MAX_IN_FLIGHT,
+        per_second=settings.telegram_rate_per_second,  # shared among workers on one database
         limiter=application.bot_data.get("send_limiter"),
         held=held,
     )
