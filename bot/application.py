@@ -289,6 +289,7 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
 def build_application(
     settings: Settings, request: BaseRequest | None = None, token: str | None = None
 ) -> Application:  # type: ignore[type-arg]
+    """The bot, talking to Telegram, or with `request` to an in-process Bot API."""
     # One budget for every message the bot sends: replies and outbox.
     limiter = SendLimiter(settings.telegram_rate_per_second)
     builder = (
@@ -298,8 +299,9 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .rate_limiter(ReplyRateLimiter(limiter))
     )
+    if request is None:  # an in-process Bot API (tests, the terminal, SMS only) has no limits
+        builder = builder.rate_limiter(ReplyRateLimiter(limiter))
     # Telegram takes about 30 messages a second; more connections than that only queue.
     if settings.sms_enabled:  # a number's chat is answered by text, any other on Telegram
         inner = request or TrustSuccessRequest(HTTPXRequest(connection_pool_size=32))
