@@ -833,6 +833,8 @@ class DeliveryWorker:
     async def _show_progress(
         self, message_id: int, chat_id: int, progress_message_id: int | None, progress: Progress
     ) -> None:
+        if progress_message_id is not None and progress.done == 0:
+            return  # the coordinator's message says "0 of N" already (bot.handlers.coordinators)
         watch = self._watches.setdefault(message_id, _Watch())
         now = self.limiter.clock()
         if now - watch.edited < self.progress_seconds:
