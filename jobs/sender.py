@@ -254,6 +254,11 @@ class SendLimiter:
         self._probe = min(OUTAGE_PROBE_MAX, self._probe * 2 if self._probe else 1.0)
         self.pause(self._probe)
 
+    def answered(self) -> None:
+        """The API answered (anything but a server error): it is up."""
+        self._server_errors = 0
+        self._probe = 0.0
+
     @property
     def api_down(self) -> bool:
         """Whether the last several sends all failed on the server's side."""
@@ -419,8 +424,3 @@ class SendLimiter:
             if self._paced == slot.paced:
                 self._paced = slot.paced_after
         self._grant_soon()
-
-    def answered(self) -> None:
-        """The API answered (anything but a server error): it is up."""
-        self._server_errors = 0
-        self._probe = 0.0
