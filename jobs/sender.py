@@ -363,13 +363,13 @@ class SendLimiter:
         """Hand out every place that is free now, in order; arm a timer for the next one."""
         self._grant_pending = False
         now = self.clock()
+        open_at = self._global_ready_at(now)  # again only after a grant: it is O(window)
         soonest = math.inf
         for queue in self._waiting:
             for waiter in list(queue):
                 if waiter.future.done():  # cancelled
                     queue.remove(waiter)
                     continue
-                open_at = self._global_ready_at(now)
                 if open_at > now:
                     self._arm(open_at, now)
                     return
@@ -377,6 +377,7 @@ class SendLimiter:
                 if chat_at <= now:
                     queue.remove(waiter)
                     waiter.future.set_result(self._take(waiter.chat_id, waiter.priority))
+                    open_at = self._global_ready_at(now)
                 else:
                     soonest = min(soonest, chat_at)
         self._arm(soonest, now)
