@@ -14,6 +14,7 @@ from benchmarks import (
     import_bench,
     load_bench,
     search_bench,
+    sending_bench,
     sms_broadcast_bench,
 )
 
@@ -27,6 +28,7 @@ def main() -> int:
         ("Broadcast to 10,000 subscribers", broadcast_bench.main),
         ("SMS broadcast to 2,000 numbers", sms_broadcast_bench.main),
         ("Asset map at 10k/100k services", assets_bench.main),
+        ("Sending: flash crowd, one chat's flood wait, an API outage", sending_bench.main),
     ):
         print(f"\n== {title}", flush=True)
         run()  # type: ignore[operator]

@@ -47,6 +47,7 @@ from bot.i18n import translator
 from bot.replies import ReplyRateLimiter
 from bot.services import BotServices, forget_idle_chat_state
 from bot.sms import ChannelRequest, start_sms, stop_sms
+from bot.telegram_request import TrustSuccessRequest
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedProcessor
 from bot.webhook import start_health_server
@@ -54,6 +55,7 @@ from jobs import scheduler as scheduling
 from jobs.followups import FollowUpScheduler
 from jobs.reminders import ReminderScheduler
 from jobs.retention import schedule_retention
+from jobs.sender import SendLimiter
 from jobs.verification import VerificationScheduler
 from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
@@ -254,10 +256,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     scheduler = application.bot_data.setdefault(
         "scheduler", scheduling.create_scheduler(settings.zone)
     )
-    worker = await start_delivery(application, coordinators.progress_text)
-    replies = application.bot.rate_limiter
-    if isinstance(replies, ReplyRateLimiter):  # one budget: broadcasts give way to replies
-        replies.outbox = worker.limiter
+    await start_delivery(application, coordinators.progress_text)
     # --- events: announcements and reminders, looked for on the shared scheduler ---
     reminders = ReminderScheduler(
         scheduler,
@@ -349,7 +348,10 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
 def build_application(
     settings: Settings, request: BaseRequest | None = None, token: str | None = None
 ) -> Application:  # type: ignore[type-arg]
+    """The bot, talking to Telegram, or with `request` to an in-process Bot API."""
     install_log_privacy()  # before anything can log (PRIVACY.md, "Logs")
+    # One budget for every message the bot sends: replies and outbox.
+    limiter = SendLimiter(settings.telegram_rate_per_second)
     builder = (
         ApplicationBuilder()
         .token(token or settings.telegram_bot_token)
@@ -357,16 +359,17 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .rate_limiter(ReplyRateLimiter())
     )
+    if request is None:  # an in-process Bot API (tests, the terminal, SMS only) has no limits
+        builder = builder.rate_limiter(ReplyRateLimiter(limiter))
+    # Telegram takes about 30 messages a second; more connections than that only queue.
     if settings.sms_enabled:  # a number's chat is answered by text, any other on Telegram
-        inner = request or HTTPXRequest(connection_pool_size=32)
+        inner = request or TrustSuccessRequest(HTTPXRequest(connection_pool_size=32))
         builder = builder.request(ChannelRequest(inner))
     elif request is not None:
         builder = builder.request(request)
     else:
-        # Telegram takes about 30 messages a second; more connections than that only queue.
-        builder = builder.connection_pool_size(32)
+        builder = builder.request(TrustSuccessRequest(HTTPXRequest(connection_pool_size=32)))
     # /healthz reports how the last getUpdates went (bot/api_link.py).
     link = BotApiLink()
     polling = request or HTTPXRequest(connection_pool_size=1)
@@ -376,6 +379,7 @@ def build_application(
     processor.on_flood = partial(common.ask_to_slow_down, application)
     application.bot_data["settings"] = settings
     application.bot_data["bot_api_link"] = link
+    application.bot_data["send_limiter"] = limiter
     use_region(settings.phone_region)  # one community per process: its numbers' country
     register_handlers(application)
     return application

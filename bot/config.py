@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     crisis_text_line: str = "988"
     dv_hotline: str = "1-800-799-7233"
     school_office_phone: str = ""
+    # Sending (issue 16): the bot's one budget, replies and outbox together. Telegram's ceiling
+    # is 30 a second; more only for a bot with paid broadcasts (or a benchmark measuring the
+    # bot itself against a server that does not limit).
+    telegram_rate_per_second: float = 30.0
     # Follow-ups (issue 14): how long after a family opens a card it is asked "Did you get help?"
     follow_up_delay: timedelta = timedelta(days=3)
     # Partners (issue 15): how often a partner is asked whether each of its listings is right.
@@ -229,6 +233,13 @@ class Settings(BaseSettings):
     def _sms_port_range(cls, value: int) -> int:
         if not 1 <= value <= 65535:
             raise ValueError("expected a port number between 1 and 65535")
+        return value
+
+    @field_validator("telegram_rate_per_second")
+    @classmethod
+    def _telegram_rate_range(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("expected messages a second above 0 (Telegram allows a bot 30)")
         return value
 
     @field_validator("sms_rate_per_second")

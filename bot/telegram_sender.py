@@ -2,12 +2,12 @@
 
 Telegram's answers map to what the outbox does with the row:
 Forbidden (403) -> blocked (the chat is unsubscribed), BadRequest (400) -> failed for good,
-RetryAfter (429) -> pause everything for retry_after, NetworkError/TimedOut -> retry later.
+RetryAfter (429) -> that chat waits retry_after, NetworkError/TimedOut -> retry later.
 
 The worker gets a Bot of its own (same token and API URL): python-telegram-bot shuts the
 application's Bot down before post_shutdown runs, and the worker must be able to finish the
-sends on the wire after that. python-telegram-bot's own rate limiter is not used anywhere near
-the outbox: jobs.sender.SendLimiter does that job and is measured in the tests.
+sends on the wire after that. It shares the application's `SendLimiter` (bot_data
+"send_limiter"), so replies and the outbox keep within one budget, replies first.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from telegram.error import (
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from bot.telegram_request import TrustSuccessRequest
 from jobs import scheduler as scheduling
 from jobs.delivery import DeliveryWorker, ProgressText
 from jobs.sender import (
@@ -123,14 +124,16 @@ async def start_delivery(
     services = application.bot_data["services"]
     settings = services.settings
     app_request = application.bot.request
-    owns_request = isinstance(app_request, HTTPXRequest)
+    owns_request = isinstance(app_request, TrustSuccessRequest)
     request = (
-        HTTPXRequest(
-            connection_pool_size=MAX_IN_FLIGHT + 4,
-            connect_timeout=10.0,
-            read_timeout=15.0,
-            write_timeout=30.0,
-            pool_timeout=10.0,
+        TrustSuccessRequest(
+            HTTPXRequest(
+                connection_pool_size=MAX_IN_FLIGHT + 4,
+                connect_timeout=10.0,
+                read_timeout=15.0,
+                write_timeout=30.0,
+                pool_timeout=10.0,
+            )
         )
         if owns_request
         else app_request  # tests and the local chat hand the Application an in-process API
@@ -152,6 +155,8 @@ async def start_delivery(
         TelegramSender(bot),
         describe=describe,
         max_in_flight=MAX_IN_FLIGHT,
+        per_second=settings.telegram_rate_per_second,  # shared among workers on one database
+        limiter=application.bot_data.get("send_limiter"),
         held=held,
     )
     await worker.start()

@@ -9,10 +9,18 @@ per recipient (unique per message and chat, so nobody is owed anything twice). A
    RETURNING …``, so several processes on one PostgreSQL never take the same row (SQLite has
    no row locks; there one process sends, see `_Presence`);
 2. **send** each through the `Sender` as `SendLimiter` allows (≤ 30 in any rolling second,
-   1 per chat per second, paced, paused on 429);
+   1 per chat per second, paced, a chat's 429 pausing that chat; replies go first);
 3. **record** the answer: delivered only after Telegram said ok; 403 marks the chat blocked
-   and unsubscribes it; 400 fails the row for good; 429 and network errors put it back as
-   pending with a later `next_attempt_at` (backoff for network errors, up to `max_attempts`).
+   and unsubscribes it; 400 fails the row for good; 429 and server or network errors put it
+   back as pending with a later `next_attempt_at` (backoff for errors).
+
+**Retried by age, not count.** A row is worth sending until its message is no longer useful:
+an event's messages until the event starts, anything else for `max_age` after it was
+written. Until then server errors, timeouts and network errors are retried with backoff (up
+to `max_backoff`); after that the row fails as "too late". When the API is down (several
+server errors in a row, see `SendLimiter.report_server_error`) the failures are the API's,
+not the rows': sending pauses, the rows go back as they were, and one probe at growing
+intervals finds out when it is back; then everything goes, paced.
 
 **Crash safety.** A row moves pending → sending (claimed) → delivered/blocked/failed. Each
 result is committed as soon as Telegram answers (a group commit: one transaction takes every
@@ -61,6 +69,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from jobs.sender import (
+    OUTBOX,
     ChatUnreachable,
     Outgoing,
     PermanentFailure,
@@ -69,8 +78,9 @@ from jobs.sender import (
     SendLimiter,
     Slot,
     TemporaryFailure,
+    send_priority,
 )
-from knowledge.models import Chat, Delivery, DeliveryStatus, Message, utcnow
+from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, utcnow
 from knowledge.subscriptions import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -543,7 +553,7 @@ class _Outcome:
     status: DeliveryStatus
     error: str | None = None
     retry_at: datetime | None = None
-    attempted: bool = True  # counts against max_attempts (a 429 does not)
+    attempted: bool = True  # counts as a try (a 429 does not, nor an outage's failure)
 
 
 @dataclass
@@ -583,7 +593,7 @@ class DeliveryWorker:
         limiter: SendLimiter | None = None,
         batch_size: int = 30,
         max_in_flight: int = 16,
-        max_attempts: int = 8,
+        max_age: timedelta = timedelta(hours=12),
         backoff: float = 2.0,
         max_backoff: float = 300.0,
         lease: timedelta = timedelta(minutes=5),
@@ -601,7 +611,7 @@ class DeliveryWorker:
         self.limiter = limiter or SendLimiter(per_second, chat_interval=chat_interval)
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
-        self.max_attempts = max_attempts
+        self.max_age = max_age  # how long a message without an event is worth sending
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.lease = lease
@@ -622,6 +632,7 @@ class DeliveryWorker:
         self._results: list[_Outcome] = []
         self._write_lock = asyncio.Lock()
         self._contents: OrderedDict[int, Outgoing] = OrderedDict()  # messages are immutable
+        self._useful_until: dict[int, datetime] = {}  # message id -> when it is too late
         self._watches: dict[int, _Watch] = {}
         self._last_renewal = -math.inf
         self._has_rights = False
@@ -693,6 +704,7 @@ class DeliveryWorker:
     async def _keep_house(self) -> None:
         """Beside the sending loop, so it never holds up a send: dead claims, the shared rate,
         progress messages, finished messages."""
+        send_priority.set(OUTBOX)
         while not self._stopping:
             if self._has_rights:
                 try:
@@ -821,6 +833,8 @@ class DeliveryWorker:
     async def _show_progress(
         self, message_id: int, chat_id: int, progress_message_id: int | None, progress: Progress
     ) -> None:
+        if progress_message_id is not None and progress.done == 0:
+            return  # the coordinator's message says "0 of N" already (bot.handlers.coordinators)
         watch = self._watches.setdefault(message_id, _Watch())
         now = self.limiter.clock()
         if now - watch.edited < self.progress_seconds:
@@ -869,7 +883,7 @@ class DeliveryWorker:
             await self.sender.edit(chat_id, message_id, text)
         except RateLimited as error:
             slot.done(sent=False)
-            self.limiter.pause(error.retry_after)
+            self.limiter.report_flood(chat_id, error.retry_after)
         except Exception as error:  # "not modified", message deleted...: progress is best effort
             slot.done(sent=isinstance(error, TemporaryFailure))
             log.debug("Progress edit in %d failed: %s", chat_id, error)
@@ -917,19 +931,24 @@ class DeliveryWorker:
             rows = await claim(session, self.name, self.batch_size, utcnow(), held)
             missing = {r.message_id for r in rows} - set(self._contents)
             if missing:
-                for message in await session.scalars(
-                    select(Message).where(Message.id.in_(missing))
-                ):
+                found = await session.execute(
+                    select(Message, Event.starts_at)
+                    .outerjoin(Event, Message.event_id == Event.id)
+                    .where(Message.id.in_(missing))
+                )
+                for message, starts_at in found.all():
                     self._contents[message.id] = Outgoing(
                         message.text,
                         message.reply_markup,
                         message.attachment_name,
                         message.attachment,
                     )
+                    self._useful_until[message.id] = starts_at or message.created_at + self.max_age
         for message_id in {r.message_id for r in rows}:
             self._contents.move_to_end(message_id)
         while len(self._contents) > 256:  # least recently claimed first; those in hand stay
-            self._contents.popitem(last=False)
+            gone, _ = self._contents.popitem(last=False)
+            self._useful_until.pop(gone, None)
         return rows
 
     async def _dispatch(self, rows: list[Claimed]) -> None:
@@ -976,6 +995,7 @@ class DeliveryWorker:
         return None
 
     async def _deliver(self, row: Claimed, content: Outgoing, slot: Slot) -> None:
+        send_priority.set(OUTBOX)  # this task's own context: an SMS goes after waiting replies
         try:
             outcome = await self._send(row, content, slot)
             self._results.append(outcome)
@@ -986,6 +1006,10 @@ class DeliveryWorker:
             self._in_flight.release()
 
     async def _send(self, row: Claimed, content: Outgoing, slot: Slot) -> _Outcome:
+        useful_until = self._useful_until.get(row.message_id)
+        if useful_until is not None and utcnow() >= useful_until:
+            slot.done(sent=False)
+            return _Outcome(row, DeliveryStatus.FAILED, "too late: no longer useful", None, False)
         parts = content.parts()
         for index, part in enumerate(parts):
             if index:
@@ -994,13 +1018,16 @@ class DeliveryWorker:
                 await self.sender.send(row.chat_id, part)
             except ChatUnreachable as error:
                 slot.done(sent=False)
+                self.limiter.answered()
                 return _Outcome(row, DeliveryStatus.BLOCKED, str(error))
             except PermanentFailure as error:
                 slot.done(sent=False)
+                self.limiter.answered()
                 return _Outcome(row, DeliveryStatus.FAILED, str(error))
             except RateLimited as error:
                 slot.done(sent=False)
-                self.limiter.pause(error.retry_after)
+                self.limiter.answered()
+                self.limiter.report_flood(row.chat_id, error.retry_after)
                 self.stats.rate_limited += 1
                 if index:  # the text went out; send the file once the pause is over
                     return await self._send_rest(row, parts[index:], error)
@@ -1009,12 +1036,15 @@ class DeliveryWorker:
             except Exception as error:  # TemporaryFailure, or anything unforeseen
                 # It may have reached Telegram: keep its place in the window.
                 slot.done(sent=True)
-                if not isinstance(error, TemporaryFailure):
+                if isinstance(error, TemporaryFailure):
+                    self.limiter.report_server_error()
+                else:
                     log.exception("Unexpected error sending delivery %d", row.id)
                 if index:
                     return await self._send_rest(row, parts[index:], error)
                 return self._retry_later(row, error)
             slot.done()
+            self.limiter.answered()
         return _Outcome(row, DeliveryStatus.DELIVERED)
 
     async def _send_rest(self, row: Claimed, parts: list[Outgoing], error: Exception) -> _Outcome:
@@ -1027,11 +1057,12 @@ class DeliveryWorker:
                 await self.sender.send(row.chat_id, parts[-1])
             except RateLimited as again:
                 slot.done(sent=False)
-                self.limiter.pause(again.retry_after)
+                self.limiter.report_flood(row.chat_id, again.retry_after)
                 error = again
                 continue
             except TemporaryFailure as again:
                 slot.done(sent=True)
+                self.limiter.report_server_error()
                 error = again
                 continue
             except Exception as again:
@@ -1043,17 +1074,22 @@ class DeliveryWorker:
         return _Outcome(row, DeliveryStatus.FAILED, f"the text was sent, the file was not: {error}")
 
     def _retry_later(self, row: Claimed, error: Exception) -> _Outcome:
-        attempts = row.attempts + 1
-        if attempts >= self.max_attempts:
+        """Try again later, while the message is still worth sending."""
+        outage = self.limiter.api_down
+        if outage:  # the API's fault, not the row's: back in line once it answers again
+            delay = self.limiter.outage_retry_seconds()
+        else:
+            delay = min(self.max_backoff, self.backoff * 2**row.attempts)
+            delay *= 0.75 + secrets.randbelow(500) / 1000  # spread retries out
+        retry_at = utcnow() + timedelta(seconds=delay)
+        useful_until = self._useful_until.get(row.message_id)
+        if useful_until is not None and retry_at >= useful_until:
+            tries = row.attempts + 1
             return _Outcome(
-                row, DeliveryStatus.FAILED, f"gave up after {attempts} attempts: {error}"
+                row, DeliveryStatus.FAILED, f"too late after {tries} tries; last: {error}"
             )
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
-        delay *= 0.75 + secrets.randbelow(500) / 1000  # spread retries out
         self.stats.retried += 1
-        return _Outcome(
-            row, DeliveryStatus.PENDING, str(error), utcnow() + timedelta(seconds=delay)
-        )
+        return _Outcome(row, DeliveryStatus.PENDING, str(error), retry_at, attempted=not outage)
 
     # -- recording --
 

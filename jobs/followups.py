@@ -152,9 +152,7 @@ class FollowUpScheduler:
             except Exception:
                 log.exception("Queuing check-ins failed; the next look will try again")
             if run is not None and (run.queued or run.cancelled):
-                log.info(
-                    "Check-ins: %d queued, %d cancelled", len(run.queued), len(run.cancelled)
-                )
+                log.info("Check-ins: %d queued, %d cancelled", len(run.queued), len(run.cancelled))
             await self._arm()
             return run
 

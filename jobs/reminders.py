@@ -5,7 +5,9 @@ to look.
 whose time has come (moved out of quiet hours when that still helps) is claimed with
 ``UPDATE … WHERE status = 'pending'`` and turned into outbox rows in the same transaction, so
 it goes out exactly once, however many processes look and however often the bot restarts.
-A reminder whose event has already started is skipped and the coordinators are told.
+A reminder whose event has already started is skipped and the coordinators are told; one
+whose time passed while the event is still ahead (the bot was down, the clock jumped forward)
+goes late, saying so.
 
 `announce_new_events` does the same for announcements: an event without an announcement
 message (one added with `resource-finder event add` while the bot runs, say) gets one.
@@ -58,6 +60,9 @@ REMINDER = "reminder"
 CANCELLATION = "event_cancelled"
 UPDATE = "event_update"
 SKIPPED_REPORT = "reminder_skipped"
+# A reminder found this long after its time says it is late (the bot was down, or the clock
+# jumped forward); on time, a look finds it within a second or two (the date job).
+LATE_AFTER = timedelta(minutes=5)
 
 
 class EventTexts(Protocol):
@@ -67,7 +72,10 @@ class EventTexts(Protocol):
 
     def rsvp_markup(self, event: Event, language: str) -> dict[str, Any]: ...
 
-    def reminder(self, event: Event, language: str) -> str: ...
+    def reminder(self, event: Event, language: str, late: bool = False) -> str:
+        """`late`: its time passed while the bot could not send it (down, or the clock
+        jumped); the event is still ahead, so it goes, saying so."""
+        ...
 
     def cancellation(self, event: Event, language: str) -> str: ...
 
@@ -243,8 +251,8 @@ async def _claim(session: AsyncSession, reminder_id: int, status: ReminderStatus
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _reminder_text(texts: EventTexts, event: Event, language: str) -> str:
-    return texts.reminder(event, language)
+def _reminder_text(texts: EventTexts, event: Event, late: bool, language: str) -> str:
+    return texts.reminder(event, language, late)
 
 
 async def queue_due_reminders(
@@ -291,7 +299,8 @@ async def queue_due_reminders(
             if await _claim(session, reminder.id, ReminderStatus.SKIPPED):
                 run.superseded.append(reminder.id)
             continue
-        if send_time(reminder.due_at, event.starts_at, zone, quiet_hours) > now:
+        due = send_time(reminder.due_at, event.starts_at, zone, quiet_hours)
+        if due > now:
             run.waiting.append(reminder.id)
             continue
         if not await _claim(session, reminder.id, ReminderStatus.QUEUED):
@@ -301,7 +310,7 @@ async def queue_due_reminders(
             session,
             recipients,
             kind=REMINDER,
-            text=partial(_reminder_text, texts, event),
+            text=partial(_reminder_text, texts, event, now - due > LATE_AFTER),
             event=event,
             reminder=reminder,
             urgent=True,

@@ -1,26 +1,34 @@
-"""How jobs/ talks to Telegram: the `Sender` protocol `bot/` implements, what a send can end
-in, and `SendLimiter`, the one place that keeps sends within Telegram's limits.
+"""How jobs/ and bot/ talk to Telegram: the `Sender` protocol `bot/` implements, what a send can
+end in, and `SendLimiter`, the one place that keeps every send within Telegram's limits.
 
-Telegram allows a bot about 30 messages a second overall and 1 a second per chat. The limiter
-keeps every rolling second at or under `per_second` sends and a chat's sends at least
-`chat_interval` apart, measured the conservative way: a send holds its place in the window from
-the moment its request starts until `window` seconds after its answer came back. Telegram counts
-a send somewhere between those two moments, so however long a request spends on the wire, no
+Every Bot API call that sends a message takes its place here *before* it goes: the outbox's
+deliveries (jobs.delivery) and the handlers' replies (bot.replies) share one limiter, so the
+two together stay within the bot's budget, and a reply waiting for its turn goes before any
+broadcast. (The SMS channel has a limiter of its own, at SMS_RATE_PER_SECOND: same code.)
+
+Telegram allows a bot about 30 messages a second overall, about 1 a second per chat and 20 a
+minute per group. The limiter keeps every rolling second at or under `per_second` sends,
+measured the conservative way: a send holds its place in the window from the moment its
+request starts until `window` seconds after its answer came back. Telegram counts a send
+somewhere between those two moments, so however long a request spends on the wire, no
 one-second window Telegram sees can hold more than `per_second` of them. Sends are also paced
-on a grid `1 / per_second` apart, so nothing goes out in bursts, after a RetryAfter pause
-included (python-telegram-bot's AIORateLimiter with its defaults, by contrast, measured on the
-loopback server: about twice the budget in the first second, and its queue all at once after
-a pause). A send Telegram refused (403, 400, 429) gives its place back: it was no message.
+on a grid `1 / per_second` apart, so nothing goes out in bursts, after a pause included
+(python-telegram-bot's AIORateLimiter with its defaults, by contrast, measured on the loopback
+server: about twice the budget in the first second, and its queue all at once after a pause).
+A send Telegram refused (403, 400, 429) gives its place back: it was no message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import math
 import re
 import time
+from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -101,6 +109,19 @@ class Sender(Protocol):
 
 # --- the limiter ------------------------------------------------------------------------------
 
+REPLY, OUTBOX = 0, 1  # who is waiting: a family for an answer, or the outbox; replies go first
+
+# Whose send a call is, for a limiter it reaches without being told: the SMS channel, under
+# the outbox's Bot API calls. The outbox's tasks set OUTBOX; everything else is a reply.
+send_priority: ContextVar[int] = ContextVar("send_priority", default=REPLY)
+
+GROUP_INTERVAL = 3.0  # Telegram: about 20 messages a minute in a group
+REPLY_BURST = 3  # a reply may be a few messages at once (a card, then its map)
+FLOOD_CHATS = 3  # 429s for this many different chats within FLOOD_SPREAD: the whole bot waits
+FLOOD_SPREAD = 2.0
+OUTAGE_FAILURES = 3  # server errors in a row, none answered in between: the API is down
+OUTAGE_PROBE_MAX = 30.0  # seconds between tries while it is down (1, 2, 4 … 30)
+
 
 class Slot:
     """One send's place in the limiter; call `done()` when Telegram has answered."""
@@ -119,23 +140,52 @@ class Slot:
         self._open = True
 
     def done(self, sent: bool = True) -> None:
-        """The answer came back. `sent=False` gives the place back (in the window and in the
-        pacing): Telegram refused the message (blocked chat, bad request, flood wait), so it
-        sent nothing."""
+        """The answer came back. `sent=False` gives the place back (in the window, the pacing
+        and the chat's budget): Telegram refused the message (blocked chat, bad request, flood
+        wait), so it sent nothing."""
         if self._open:
             self._open = False
             self._limiter._finish(self, sent)
 
 
+@dataclass(slots=True)
+class _ChatBudget:
+    """One chat's token bucket, its flood wait and whether a send to it is on the wire."""
+
+    tokens: float
+    updated: float
+    free_at: float = -math.inf  # the outbox's spacing: an interval after the last answer
+    paused_until: float = -math.inf
+    in_flight: bool = False
+
+
+@dataclass(slots=True)
+class _Waiter:
+    chat_id: int
+    priority: int
+    future: asyncio.Future[Slot]
+
+
 class SendLimiter:
-    """At most `per_second` sends in any rolling `window`, one per chat per `chat_interval`,
-    paced on a `1 / per_second` grid, and nothing during a RetryAfter pause."""
+    """At most `per_second` sends in any rolling `window`, paced on a `1 / per_second` grid;
+    per chat one send on the wire at a time, a token bucket (one a `chat_interval`, replies
+    may burst `reply_burst`; a group one every GROUP_INTERVAL), and the outbox a full interval
+    after the chat's last answer. Waiting sends are granted in order, replies first, skipping
+    those whose chat must wait (a chat in a flood wait holds up nobody else).
+
+    A 429 for one chat pauses that chat (`report_flood`); 429s for several chats at once mean
+    the bot as a whole is over its limit, and everything pauses, then resumes on a fresh grid
+    (no burst). Server errors in a row (`report_server_error`) mean the API is down: sending
+    pauses, then probes again at growing intervals until an answer comes back.
+    """
 
     def __init__(
         self,
         per_second: float = 30,
         *,
         chat_interval: float = 1.0,
+        group_interval: float = GROUP_INTERVAL,
+        reply_burst: int = REPLY_BURST,
         window: float = 1.0,
         catch_up: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
@@ -144,14 +194,22 @@ class SendLimiter:
             raise ValueError("per_second must be positive")
         self.per_second = per_second
         self.chat_interval = chat_interval
+        self.group_interval = group_interval
+        self.reply_burst = reply_burst
         self.window = window
         self.catch_up = catch_up
         self.clock = clock
         self._slots: list[Slot] = []  # every slot whose place has not expired yet
         self._paced = -math.inf  # the pacing grid: where the latest send was due
         self._paused_until = -math.inf
-        self._chat_free_at: dict[int, float] = {}
-        self._changed = asyncio.Event()
+        self._chats: dict[int, _ChatBudget] = {}
+        self._waiting: tuple[deque[_Waiter], deque[_Waiter]] = (deque(), deque())
+        self._floods: deque[tuple[float, int]] = deque()
+        self._server_errors = 0
+        self._probe = 0.0  # the current pause between tries while the API is down
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._grant_pending = False
 
     # -- settings that change while running --
 
@@ -159,91 +217,211 @@ class SendLimiter:
         """Change the budget (several processes share one bot's 30 a second)."""
         if per_second > 0 and per_second != self.per_second:
             self.per_second = per_second
-            self._changed.set()
+            self._grant_soon()
 
     def pause(self, seconds: float) -> None:
-        """Telegram answered 429: start nothing for `seconds`, then pace on a fresh grid (the
-        sends that waited are not made up in a burst)."""
+        """Start nothing for `seconds`, then pace on a fresh grid (the sends that waited are not
+        made up in a burst)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
         self._paced = max(self._paced, self._paused_until - 1.0 / self.per_second)
-        self._changed.set()
+        self._grant_soon()
 
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self.clock())
 
-    def record(self, chat_id: int) -> None:
-        """A message that went out another way (a reply to a family): it takes its place in the
-        window and makes the chat wait as any send would, so the two together keep the limits."""
+    def report_flood(self, chat_id: int, retry_after: float) -> None:
+        """Telegram answered 429 for a send to `chat_id`: that chat waits `retry_after`; when
+        several chats were refused at once, the bot was over its overall limit: all wait."""
         now = self.clock()
-        if len(self._slots) > 1024:  # nothing may be sending through the limiter to prune them
-            self._slots = [s for s in self._slots if s.ends > now]
-            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
-        slot = Slot(self, chat_id, now, self._paced, self._paced)
-        slot.ends = now + self.window
-        slot._open = False
-        self._slots.append(slot)
-        free = self._chat_free_at.get(chat_id, now)
-        self._chat_free_at[chat_id] = max(free, now + self.chat_interval)
+        budget = self._budget(chat_id, now)
+        budget.paused_until = max(budget.paused_until, now + retry_after)
+        while self._floods and self._floods[0][0] < now - FLOOD_SPREAD:
+            self._floods.popleft()
+        self._floods.append((now, chat_id))
+        if len({chat for _, chat in self._floods}) >= FLOOD_CHATS:
+            self._floods.clear()
+            self.pause(retry_after)
+        else:
+            self._grant_soon()
+
+    def report_server_error(self) -> None:
+        """A send got a 5xx, a timeout or a network error. One is a blip, retried by its
+        sender; several in a row with no answer between mean the API is down: pause, and
+        each further failure once the pause is over doubles it (up to OUTAGE_PROBE_MAX)."""
+        self._server_errors += 1
+        if self._server_errors < OUTAGE_FAILURES or self.paused_for() > 0:
+            return
+        self._probe = min(OUTAGE_PROBE_MAX, self._probe * 2 if self._probe else 1.0)
+        self.pause(self._probe)
+
+    def answered(self) -> None:
+        """The API answered (anything but a server error): it is up."""
+        self._server_errors = 0
+        self._probe = 0.0
+
+    @property
+    def api_down(self) -> bool:
+        """Whether the last several sends all failed on the server's side."""
+        return self._server_errors >= OUTAGE_FAILURES
+
+    def outage_retry_seconds(self) -> float:
+        """How long a send that failed during an outage should wait before it is tried again."""
+        return max(self.paused_for(), self._probe)
 
     # -- when can the next send start --
 
-    def chat_ready_at(self, chat_id: int) -> float:
-        free = self._chat_free_at.get(chat_id)
-        if free is not None and free <= self.clock():
-            del self._chat_free_at[chat_id]
-            return -math.inf
-        return -math.inf if free is None else free
+    def _budget(self, chat_id: int, now: float) -> _ChatBudget:
+        budget = self._chats.get(chat_id)
+        if budget is None:
+            budget = self._chats[chat_id] = _ChatBudget(self._capacity(chat_id), now)
+        return budget
 
-    def ready_at(self, chat_id: int | None = None) -> float:
-        """The earliest moment a send (to `chat_id`) may start; inf while it waits on answers."""
+    def _capacity(self, chat_id: int) -> float:
+        return 1.0 if chat_id < 0 else float(max(1, self.reply_burst))
+
+    def _interval(self, chat_id: int) -> float:
+        return self.group_interval if chat_id < 0 else self.chat_interval
+
+    def _refill(self, chat_id: int, budget: _ChatBudget, now: float) -> None:
+        interval = self._interval(chat_id)
+        gained = (now - budget.updated) / interval if interval > 0 else math.inf
+        budget.tokens = min(self._capacity(chat_id), budget.tokens + gained)
+        budget.updated = now
+
+    def chat_ready_at(self, chat_id: int, priority: int = OUTBOX) -> float:
+        """The earliest moment a send to `chat_id` is allowed as far as the chat goes."""
+        budget = self._chats.get(chat_id)
+        if budget is None:
+            return -math.inf
+        if budget.in_flight:
+            return math.inf
         now = self.clock()
+        self._refill(chat_id, budget, now)
+        interval = self._interval(chat_id)
+        token_at = -math.inf if budget.tokens >= 1 else now + (1 - budget.tokens) * interval
+        moments = [budget.paused_until, token_at]
+        if priority == OUTBOX:
+            moments.append(budget.free_at)
+        ready = max(moments)
+        if ready <= now and budget.tokens >= self._capacity(chat_id) and priority == OUTBOX:
+            del self._chats[chat_id]  # nothing left to remember about it
+            return -math.inf
+        return ready
+
+    def _global_ready_at(self, now: float) -> float:
         self._slots = [s for s in self._slots if s.ends > now]
-        if len(self._chat_free_at) > 4096:
-            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
         budget = max(1, int(self.per_second * self.window))
         moments = [self._paused_until, self._paced + 1.0 / self.per_second]
         if len(self._slots) >= budget:
             ends = sorted(s.ends for s in self._slots)
             moments.append(ends[len(self._slots) - budget])
-        if chat_id is not None:
-            moments.append(self.chat_ready_at(chat_id))
         return max(moments)
 
-    async def acquire(self, chat_id: int) -> Slot:
-        """Wait until a send to `chat_id` is allowed and take its place."""
-        while True:
-            now = self.clock()
-            ready = self.ready_at(chat_id)
-            if ready <= now:
-                break
-            self._changed.clear()
-            # An answer arriving or a rate change can make it sooner: wake on those too.
-            wait = 1.0 if ready == math.inf else min(ready - now, 1.0)
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+    def ready_at(self, chat_id: int | None = None, priority: int = OUTBOX) -> float:
+        """The earliest moment a send (to `chat_id`) may start; inf while it waits on answers."""
+        now = self.clock()
+        if len(self._chats) > 4096:
+            self._forget_idle_chats(now)
+        ready = self._global_ready_at(now)
+        if chat_id is not None:
+            ready = max(ready, self.chat_ready_at(chat_id, priority))
+        return ready
+
+    def _forget_idle_chats(self, now: float) -> None:
+        for chat_id in list(self._chats):
+            self.chat_ready_at(chat_id)  # drops the chats that owe nothing
+
+    # -- taking a place --
+
+    async def acquire(self, chat_id: int, priority: int = OUTBOX) -> Slot:
+        """Wait until a send to `chat_id` is allowed and nothing ahead of it is waiting, then
+        take its place. Cancelling the wait gives the place back."""
+        ahead = any(self._waiting[p] for p in range(priority + 1))
+        if not ahead and self.ready_at(chat_id, priority) <= self.clock():
+            return self._take(chat_id, priority)
+        waiter = _Waiter(chat_id, priority, asyncio.get_running_loop().create_future())
+        self._waiting[priority].append(waiter)
+        self._grant_soon()
+        try:
+            return await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                waiter.future.result().done(sent=False)
+            with contextlib.suppress(ValueError):
+                self._waiting[priority].remove(waiter)
+            raise
+
+    def _grant_soon(self) -> None:
+        """Grant once the caller is done changing things (a refused send gives its place back,
+        then pauses: nobody may slip in between)."""
+        if self._grant_pending or not any(self._waiting):
+            return
+        self._grant_pending = True
+        asyncio.get_running_loop().call_soon(self._grant)
+
+    def _grant(self) -> None:
+        """Hand out every place that is free now, in order; arm a timer for the next one."""
+        self._grant_pending = False
+        now = self.clock()
+        open_at = self._global_ready_at(now)  # again only after a grant: it is O(window)
+        soonest = math.inf
+        for queue in self._waiting:
+            for waiter in list(queue):
+                if waiter.future.done():  # cancelled
+                    queue.remove(waiter)
+                    continue
+                if open_at > now:
+                    self._arm(open_at, now)
+                    return
+                chat_at = self.chat_ready_at(waiter.chat_id, waiter.priority)
+                if chat_at <= now:
+                    queue.remove(waiter)
+                    waiter.future.set_result(self._take(waiter.chat_id, waiter.priority))
+                    open_at = self._global_ready_at(now)
+                else:
+                    soonest = min(soonest, chat_at)
+        self._arm(soonest, now)
+
+    def _arm(self, when: float, now: float) -> None:
+        if when == math.inf or when >= self._timer_at:
+            return  # an answer arriving calls _grant; an earlier timer is armed already
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, when - now), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        self._grant()
+
+    def _take(self, chat_id: int, priority: int) -> Slot:
         # Keep to the grid, so a late wake-up or a short stall (a busy event loop, a busy CPU)
         # is made up rather than lost for good; after a longer one, or idling, start a fresh
-        # grid: nothing to make up, no burst. The window budget above holds regardless.
-        step = 1.0 / self.per_second
-        due = self._paced + step
+        # grid: nothing to make up, no burst. The window budget holds regardless.
+        now = self.clock()
+        due = self._paced + 1.0 / self.per_second
         paced = due if now - due <= self.catch_up else now
         slot = Slot(self, chat_id, now, paced, self._paced)
         self._slots.append(slot)
         self._paced = paced
-        self._chat_free_at[chat_id] = math.inf
+        budget = self._budget(chat_id, now)
+        self._refill(chat_id, budget, now)
+        budget.tokens -= 1
+        budget.in_flight = True
         return slot
 
     def _finish(self, slot: Slot, sent: bool) -> None:
         now = self.clock()
+        budget = self._budget(slot.chat_id, now)
+        budget.in_flight = False
         if sent:
             slot.ends = now + self.window
-            self._chat_free_at[slot.chat_id] = now + self.chat_interval
+            budget.free_at = now + self._interval(slot.chat_id)
         else:
-            # Not a message after all: its place in the window and in the pacing are free again.
+            # Not a message after all: its place in the window, the pacing and the chat's
+            # budget are free again.
             slot.ends = now
-            self._chat_free_at.pop(slot.chat_id, None)
+            budget.tokens = min(self._capacity(slot.chat_id), budget.tokens + 1)
             if self._paced == slot.paced:
                 self._paced = slot.paced_after
-        self._changed.set()
+        self._grant_soon()

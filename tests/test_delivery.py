@@ -12,6 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -29,6 +30,8 @@ from jobs.delivery import (
     open_deliveries,
 )
 from jobs.sender import (
+    OUTBOX,
+    REPLY,
     ChatUnreachable,
     Outgoing,
     PermanentFailure,
@@ -37,7 +40,7 @@ from jobs.sender import (
     TemporaryFailure,
 )
 from knowledge.db import create_engine, create_sessionmaker
-from knowledge.models import Chat, Delivery, DeliveryStatus, Message, utcnow
+from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, utcnow
 
 COORDINATOR = 77
 
@@ -222,18 +225,90 @@ async def test_limiter_keeps_one_chat_to_one_send_a_second() -> None:
     assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:], strict=False))
 
 
-async def test_replies_recorded_in_the_limiter_leave_broadcasts_the_rest_of_the_budget() -> None:
+async def test_a_reply_may_burst_a_little_then_keeps_to_a_second_and_the_outbox_waits() -> None:
     clock = VirtualClock()
     limiter = SendLimiter(30, clock=clock)
-    for chat_id in range(1000, 1025):  # 25 replies to families in the first 0.1 s
-        limiter.record(chat_id)
-        clock.now += 0.004
-    starts = await run_sends(limiter, clock, list(range(40)), latency=0.002)
-    replies = [0.004 * i for i in range(25)]
-    assert busiest_second(replies + starts) <= 30
-    # A reminder to a chat that was just answered waits its second, like any send would.
-    limiter.record(7)
-    assert limiter.ready_at(7) >= clock.now + 1.0
+    starts = []
+    for _ in range(5):  # a handler answering with five messages in a row
+        clock.now = max(clock.now, limiter.ready_at(5, REPLY))
+        slot = await limiter.acquire(5, REPLY)
+        starts.append(clock.now)
+        clock.now += 0.01
+        slot.done()
+    assert starts[2] - starts[0] < 0.5  # the first three go at once (paced overall)...
+    assert starts[3] - starts[0] >= 1.0 - 1e-9  # ...then about one a second
+    # A broadcast to the chat just answered waits a full second after the last answer.
+    assert limiter.ready_at(5) >= clock.now + 1.0 - 1e-9
+
+
+async def test_a_group_gets_at_most_twenty_messages_a_minute() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    starts = await run_sends(limiter, clock, [-100] * 25, latency=0.01)
+    assert sum(1 for t in starts if t < starts[0] + 60) <= 20
+
+
+async def test_waiting_replies_go_before_waiting_broadcasts() -> None:
+    limiter = SendLimiter(1000)
+    limiter.pause(0.2)  # everyone queues up behind a flood wait
+    order: list[str] = []
+
+    async def send(chat_id: int, priority: int, kind: str) -> None:
+        slot = await limiter.acquire(chat_id, priority)
+        order.append(kind)
+        slot.done()
+
+    tasks = [asyncio.create_task(send(c, OUTBOX, "broadcast")) for c in range(1, 11)]
+    await asyncio.sleep(0.01)  # the broadcasts were waiting first
+    tasks += [asyncio.create_task(send(c, REPLY, "reply")) for c in range(11, 21)]
+    await asyncio.gather(*tasks)
+    assert order == ["reply"] * 10 + ["broadcast"] * 10
+
+
+async def test_one_chats_flood_wait_holds_up_no_other_chat() -> None:
+    limiter = SendLimiter(1000)
+    limiter.report_flood(1, 60.0)  # a family provoked a 429 with retry_after 60
+    flooded = asyncio.create_task(limiter.acquire(1, REPLY))
+    others = [asyncio.create_task(limiter.acquire(c, REPLY)) for c in range(2, 30)]
+    slots = await asyncio.wait_for(asyncio.gather(*others), timeout=10)
+    for slot in slots:
+        slot.done()
+    assert not flooded.done() and limiter.paused_for() == 0
+    flooded.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flooded
+
+
+async def test_a_chat_whose_flood_wait_is_over_gets_its_turn() -> None:
+    limiter = SendLimiter(1000)
+    limiter.report_flood(1, 0.2)
+    slot = await asyncio.wait_for(limiter.acquire(1, REPLY), timeout=10)
+    slot.done()
+
+
+async def test_floods_for_several_chats_at_once_pause_the_whole_bot() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    limiter.report_flood(1, 5.0)
+    limiter.report_flood(2, 5.0)
+    assert limiter.paused_for() == 0  # two families: their chats wait, nobody else
+    limiter.report_flood(3, 5.0)
+    assert limiter.paused_for() == pytest.approx(5.0)  # the bot itself is over its limit
+
+
+async def test_server_errors_in_a_row_pause_sending_until_an_answer_comes_back() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    limiter.report_server_error()
+    limiter.report_server_error()
+    assert not limiter.api_down and limiter.paused_for() == 0  # a blip or two
+    limiter.report_server_error()
+    assert limiter.api_down and limiter.paused_for() == pytest.approx(1.0)
+    clock.now += 1.0
+    limiter.report_server_error()  # the probe failed too: wait twice as long
+    assert limiter.paused_for() == pytest.approx(2.0)
+    limiter.answered()
+    assert not limiter.api_down
 
 
 async def test_limiter_gives_back_the_place_of_a_refused_send() -> None:
@@ -270,7 +345,7 @@ async def test_limiter_measured_against_the_loopback_server() -> None:
                     await sender.send(chat_id, Outgoing(f"hello {chat_id}"))
                 except RateLimited as error:
                     slot.done(sent=False)
-                    limiter.pause(error.retry_after)
+                    limiter.pause(error.retry_after)  # the server's overall limit
                     await send(chat_id)
                     return
                 slot.done()
@@ -356,20 +431,61 @@ async def test_worker_delivers_once_and_records_every_outcome(
         assert all(c.blocked and not c.subscribed for c in blocked.values())
 
 
-async def test_network_errors_give_up_after_max_attempts(
+async def test_network_errors_are_retried_until_the_message_is_no_longer_useful(
     session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
 ) -> None:
     async with session_factory() as session, session.begin():
         await enqueue(session, kind="broadcast", text="Hello", recipients=[1, 2])
-    sender = ScriptedSender(flaky={2: 99})
-    worker = fast_worker(session_factory, sender, max_attempts=3, backoff=0.01)
+    sender = ScriptedSender(flaky={2: 10**6})  # chat 2's sends always fail on the way
+    worker = fast_worker(session_factory, sender, max_age=timedelta(seconds=2), backoff=0.01)
     workers.append(worker)
     await worker.start()
     await until(lambda: all_finished(session_factory))
     rows = await statuses(session_factory)
     assert rows[1].status == DeliveryStatus.DELIVERED
-    assert rows[2].status == DeliveryStatus.FAILED and rows[2].attempts == 3
-    assert "gave up after 3 attempts" in (rows[2].error or "")
+    assert rows[2].status == DeliveryStatus.FAILED and "too late" in (rows[2].error or "")
+    assert sender.attempts[2] > 2  # retried until then, however many tries that took
+
+
+async def test_an_events_message_is_not_sent_once_the_event_has_started(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    async with session_factory() as session, session.begin():
+        event = Event(title="Fair", starts_at=utcnow() - timedelta(minutes=1))
+        session.add(event)
+        await session.flush()
+        await enqueue(
+            session, kind="reminder", text="Soon!", recipients=[1], event_id=event.id, urgent=True
+        )
+    sender = ScriptedSender()
+    worker = fast_worker(session_factory, sender)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: all_finished(session_factory))
+    rows = await statuses(session_factory)
+    assert rows[1].status == DeliveryStatus.FAILED and "too late" in (rows[1].error or "")
+    assert sender.sent == []
+
+
+async def test_an_outage_then_recovery_delivers_everything_once(
+    session_factory: async_sessionmaker[AsyncSession], workers: list[DeliveryWorker]
+) -> None:
+    """The API answers nothing but server errors for a while (the old engine gave each row up
+    after 8 tries); once it is back, every row is delivered, once."""
+    chats = list(range(1, 41))
+    async with session_factory() as session, session.begin():
+        await enqueue(session, kind="broadcast", text="Hello", recipients=chats)
+    sender = ScriptedSender(flaky={chat: 10**6 for chat in chats})
+    worker = fast_worker(session_factory, sender, backoff=0.01)
+    workers.append(worker)
+    await worker.start()
+    await until(lambda: asyncio.sleep(0, result=sender.attempts.total() >= 6))  # probes
+    assert sender.sent == [] and worker.limiter.api_down
+    sender.flaky.clear()  # the API is back
+    await until(lambda: all_finished(session_factory), timeout=60)
+    rows = await statuses(session_factory)
+    assert {row.status for row in rows.values()} == {DeliveryStatus.DELIVERED}
+    assert sender.delivered_to() == Counter({chat: 1 for chat in chats})
 
 
 async def test_restart_resumes_without_resending_delivered_rows(

@@ -387,3 +387,30 @@ async def test_an_event_added_with_the_cli_while_running_is_announced_and_remind
     [message] = await eventually(lambda: reminder_messages(session_factory, reminder_id), 60)
     assert "CLI night" in message.text
     assert await recipients_of(session_factory, [message.id]) == list(FAMILIES)
+
+
+async def test_a_reminder_whose_time_passed_in_a_clock_jump_goes_late_and_says_so(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The clock jumps forward 50 minutes, past the reminder's time but not the event's start:
+    the reminder is sent late, marked as such, rather than skipped."""
+    await add_people(session_factory)
+    now = utcnow()
+    _, on_time = await add_event(
+        session_factory, "Fair", now + timedelta(hours=2), now + timedelta(hours=1)
+    )
+    _, jumped = await add_event(
+        session_factory, "Book swap", now + timedelta(hours=1), now + timedelta(minutes=10)
+    )
+    after_the_jump = now + timedelta(minutes=50)
+    async with session_factory() as session, session.begin():
+        run = await queue_due_reminders(session, after_the_jump, ZONE, NO_QUIET_HOURS, texts=TEXTS)
+    assert run.queued == [jumped] and run.skipped == []
+    (message,) = await reminder_messages(session_factory, jumped)
+    assert "sent late" in message.text and "Book swap" in message.text
+    async with session_factory() as session, session.begin():  # the other, on time
+        run = await queue_due_reminders(
+            session, now + timedelta(hours=1, seconds=1), ZONE, NO_QUIET_HOURS, texts=TEXTS
+        )
+    (message,) = await reminder_messages(session_factory, on_time)
+    assert "sent late" not in message.text and "Reminder:" in message.text

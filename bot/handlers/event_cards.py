@@ -150,9 +150,10 @@ class ChatEventTexts:
     def rsvp_markup(self, event: Event, language: str) -> dict[str, Any]:
         return rsvp_keyboard(event.id, translator(language)).to_dict()
 
-    def reminder(self, event: Event, language: str) -> str:
+    def reminder(self, event: Event, language: str, late: bool = False) -> str:
         _ = translator(language)
-        return "⏰ " + escape(_("Reminder:")) + "\n\n" + self._card(event, language)
+        head = _("Reminder, sent late (sorry!):") if late else _("Reminder:")
+        return "⏰ " + escape(head) + "\n\n" + self._card(event, language)
 
     def cancellation(self, event: Event, language: str) -> str:
         _ = translator(language)

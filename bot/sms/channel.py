@@ -5,7 +5,8 @@ answerCallbackQuery with a text...) becomes one text: the HTML made plain and GS
 can be (bot.sms.text), the buttons as numbered choices (bot.choices) stored for the number so
 a reply "2" presses one even after a restart, files as signed links, places as map links, all
 within three segments. Every text takes its place from the SMS pacer first (SMS_RATE_PER_SECOND
-overall, one a second per number), replies and outbox alike; Twilio's 429 is waited out.
+overall, one a second per number; jobs.sender.SendLimiter, as on Telegram), replies ahead of
+the outbox; Twilio's 429 is waited out.
 
 The outbox reaches numbers the same way: its Telegram sender's calls for a number's chat come
 here through bot.sms.request.ChannelRequest, so a broadcast or a reminder is rendered exactly
@@ -32,7 +33,13 @@ from bot.choices import TEXT_MESSAGE, Choice, choice_lines, choices_of
 from bot.sms.links import LinkSigner
 from bot.sms.text import fit, html_to_text, segments, to_gsm
 from bot.sms.twilio_api import TwilioMessages
-from jobs.sender import ChatUnreachable, PermanentFailure, RateLimited, SendLimiter
+from jobs.sender import (
+    ChatUnreachable,
+    PermanentFailure,
+    RateLimited,
+    SendLimiter,
+    send_priority,
+)
 from knowledge.models import Chat
 from knowledge.sms import (
     mask,
@@ -216,7 +223,7 @@ class SmsChannel:
             await start_send(session, chat_id, digest)
         waits = 0
         while True:
-            slot = await self.limiter.acquire(chat_id)
+            slot = await self.limiter.acquire(chat_id, send_priority.get())
             try:
                 sid = await self.client.send(address, body)
             except RateLimited as error:

@@ -102,6 +102,8 @@ _DEFAULT_DESCRIPTIONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
+# The answer _serve cuts short: a success whose body does not parse (see garble_next).
+_GARBLED: JSON = {}
 _BOT_COMMAND_RE = re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 _COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -513,6 +515,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.path, self.headers.get("Content-Type", ""), body, self._client_gone
         )
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        if payload is _GARBLED:
+            data = b'{"ok":true,"result":{"message_id":'
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -691,7 +695,12 @@ class FakeBotApi:
         self._rate: _RateLimit | None = None
         self._send_times: deque[float] = deque()
         self._chat_send_times: dict[int, deque[float]] = {}
+        self._garbled: dict[str, int] = {}
+        self._outage_until: float | None = None
+        self._outage_status = 502
+        self._chat_floods: dict[int, float] = {}  # chat id -> monotonic end of its flood wait
         self.count_429 = 0
+        self.count_5xx = 0
         self.max_sends_per_second = 0
         self.max_chat_sends_per_second: dict[int, int] = {}
 
@@ -815,6 +824,29 @@ class FakeBotApi:
         with self._cond:
             queue = self._failures.setdefault(method.lower(), deque())
             queue.append(ApiError(error_code, description, retry_after))
+
+    def garble_next(self, method: str, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method``, but answer each with a 200 whose
+        body is cut off (a proxy or server hiccup): the message was sent all the same."""
+        with self._cond:
+            self._garbled[method.lower()] = self._garbled.get(method.lower(), 0) + times
+
+    def outage(self, seconds: float | None = None, status: int = 502) -> None:
+        """Answer every call but getUpdates with ``status`` for ``seconds`` (None: until
+        :meth:`end_outage`), as when Telegram's servers are down."""
+        with self._cond:
+            self._outage_status = status
+            self._outage_until = math.inf if seconds is None else time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        with self._cond:
+            self._outage_until = None
+
+    def flood_chat(self, chat_id: int, seconds: int) -> None:
+        """Sends to ``chat_id`` answer 429 (retry_after: what is left of ``seconds``) until
+        ``seconds`` have passed, as Telegram does to a chat that got too many messages."""
+        with self._cond:
+            self._chat_floods[chat_id] = time.monotonic() + seconds
 
     # ------------------------------------------------------------------ driving the bot
 
@@ -1180,6 +1212,11 @@ class FakeBotApi:
                 failures = self._failures.get(method.lower())
                 if failures:
                     raise failures.popleft()
+                if self._outage_until is not None and canonical != "getUpdates":
+                    if time.monotonic() < self._outage_until:
+                        status = self._outage_status
+                        raise ApiError(status, _DEFAULT_DESCRIPTIONS.get(status, "Bad Gateway"))
+                    self._outage_until = None
             if handler is None:
                 raise ApiError(404, "Not Found")
             with self._cond:
@@ -1187,6 +1224,9 @@ class FakeBotApi:
                 result = handler(params, files)
                 gone = canonical == "getUpdates" and client_gone()
                 self._record(canonical, params, started, files, result=result, client_gone=gone)
+                if self._garbled.get(canonical.lower()):
+                    self._garbled[canonical.lower()] -= 1
+                    return 200, _GARBLED
             return 200, {"ok": True, "result": result}
         except Exception as exc:
             error = exc if isinstance(exc, ApiError) else None
@@ -1247,6 +1287,8 @@ class FakeBotApi:
         )
         if error is not None and error.error_code == 429:
             self.count_429 += 1
+        if error is not None and error.error_code >= 500:
+            self.count_5xx += 1
         self._calls.append(call)
         self._cond.notify_all()
 
@@ -1453,6 +1495,10 @@ class FakeBotApi:
         if method not in SEND_METHODS:
             return
         now = time.monotonic()
+        flood_ends = self._chat_floods.get(chat_id)
+        if flood_ends is not None and flood_ends > now:
+            wait = max(1, math.ceil(flood_ends - now))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         overall = self._send_times
         per_chat = self._chat_send_times.setdefault(chat_id, deque())
         for window in (overall, per_chat):
