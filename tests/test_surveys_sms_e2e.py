@@ -76,8 +76,7 @@ def answer_by_text(bot: SmsBot) -> None:
     twilio, api = bot.twilio, bot.api
     assert api is not None
     assert "announcements" in bot.ask(FAMILY_EN, "JOIN")
-    bot.ask(FAMILY_ES, "necesito comida")  # a first text in Spanish sets the language
-    assert "anuncios" in bot.ask(FAMILY_ES, "UNIRME")
+    assert "anuncios" in bot.ask(FAMILY_ES, "UNIRME")  # a new number's first text, in Spanish
 
     mark = api.mark()
     api.push_message(COORDINATOR, "/survey")

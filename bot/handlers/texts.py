@@ -76,6 +76,10 @@ async def read_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if word is None:
         return
     command, word_language = word
+    if word_language is not None and context.chat_data is not None:
+        # "UNIRME" from a new number is Spanish: read the language again (a stored chat keeps
+        # its own) instead of the default cached when the text first arrived.
+        context.chat_data.pop("language", None)
     text = {
         "update_id": update.update_id,
         "message": {
