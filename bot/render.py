@@ -89,10 +89,17 @@ def telegram_length(text: str) -> int:
     return sum(_telegram_length(token) for token in _TOKEN.findall(text))
 
 
+def fits(text: str, limit: int) -> bool:
+    """Whether Telegram shows at most `limit` characters of `text`. Tags and entities only
+    shorten what is shown, so text within `limit` as written fits without being tokenized
+    (that is one Python call per character: most of a reply's CPU, and every reply asks)."""
+    return len(text.encode("utf-16-le")) // 2 <= limit or telegram_length(text) <= limit
+
+
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Split HTML so no part shows more than `limit` characters: at a line, else between words,
     never inside an entity or a tag; tags open at a cut are closed and opened again."""
-    if telegram_length(text) <= limit:
+    if fits(text, limit):
         return [text]
     parts: list[str] = []
     tokens = _TOKEN.findall(text)
@@ -425,6 +432,6 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
 def trim(text: str, limit: int = MAX_MESSAGE) -> str:
     """Cut a single message to `limit` at a line boundary (cards are built line by line),
     never inside an entity or a tag."""
-    if telegram_length(text) <= limit:
+    if fits(text, limit):
         return text
     return split_message(text, limit - 2)[0] + "\n…"

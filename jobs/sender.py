@@ -336,8 +336,8 @@ class SendLimiter:
     async def acquire(self, chat_id: int, priority: int = OUTBOX) -> Slot:
         """Wait until a send to `chat_id` is allowed and nothing ahead of it is waiting, then
         take its place. Cancelling the wait gives the place back."""
-        ahead = any(self._waiting[p] for p in range(priority + 1))
-        if not ahead and self.ready_at(chat_id, priority) <= self.clock():
+        now = self.clock()
+        if self.ready_at(chat_id, priority) <= now and not self._ready_ahead(priority, now):
             return self._take(chat_id, priority)
         waiter = _Waiter(chat_id, priority, asyncio.get_running_loop().create_future())
         self._waiting[priority].append(waiter)
@@ -350,6 +350,16 @@ class SendLimiter:
             with contextlib.suppress(ValueError):
                 self._waiting[priority].remove(waiter)
             raise
+
+    def _ready_ahead(self, priority: int, now: float) -> bool:
+        """Whether a send waiting at `priority` or before could go now: it goes first. Sends
+        that wait for their own chat (a family flooding the bot, a chat in a flood wait) hold
+        up nobody: another chat's reply takes its place at once, not after a turn in line."""
+        return any(
+            not waiter.future.done() and self.chat_ready_at(waiter.chat_id, waiter.priority) <= now
+            for queue in self._waiting[: priority + 1]
+            for waiter in queue
+        )
 
     def _grant_soon(self) -> None:
         """Grant once the caller is done changing things (a refused send gives its place back,

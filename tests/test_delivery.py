@@ -279,6 +279,30 @@ async def test_one_chats_flood_wait_holds_up_no_other_chat() -> None:
         await flooded
 
 
+async def test_a_flooding_chats_waiting_replies_do_not_queue_another_chats_reply() -> None:
+    clock = VirtualClock()
+    limiter = SendLimiter(30, clock=clock)
+    for _ in range(3):  # the flooding family used up its burst...
+        clock.now = max(clock.now, limiter.ready_at(1, REPLY))
+        (await limiter.acquire(1, REPLY)).done()
+    # ...so its next replies wait for the chat's one-a-second turn.
+    flooder = [asyncio.create_task(limiter.acquire(1, REPLY)) for _ in range(5)]
+    await asyncio.sleep(0)
+    clock.now = limiter.ready_at(2, REPLY)  # the grid's next place, still inside that second
+    assert clock.now < limiter.chat_ready_at(1, REPLY)
+    # Another family's reply takes its place at once: it does not even wait for a turn of
+    # the event loop behind the flooder's queue.
+    asking = limiter.acquire(2, REPLY)
+    with pytest.raises(StopIteration) as taken:
+        asking.send(None)
+    slot = taken.value.value
+    assert slot.chat_id == 2 and not any(task.done() for task in flooder)
+    slot.done()
+    for task in flooder:
+        task.cancel()
+    await asyncio.gather(*flooder, return_exceptions=True)
+
+
 async def test_a_chat_whose_flood_wait_is_over_gets_its_turn() -> None:
     limiter = SendLimiter(1000)
     limiter.report_flood(1, 0.2)

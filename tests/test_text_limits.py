@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from bot.local_chat import Call
-from bot.render import split_message, telegram_length, trim
+from bot.render import fits, split_message, telegram_length, trim
 from botapi import parse_html
 from harness import COORDINATOR_ID, BotHarness
 
@@ -64,3 +64,18 @@ async def test_a_long_answer_full_of_ampersands_reaches_the_family_whole(bot: Bo
     assert len(parts) == 1  # 3,495 characters shown: one message, though 4,427 in HTML
     visible = "".join(shown(str(part.params["text"])) for part in parts)
     assert visible.count("Food & clothes") == 233
+
+
+def test_fits_says_what_telegram_length_says_with_markup_entities_and_emoji() -> None:
+    texts = [
+        "",
+        "plain words",
+        "<b>Food pantry</b> &amp; clothes",
+        "&#128512;" * 10,  # 9 characters as written, 2 UTF-16 units shown
+        "😀" * 10,  # 1 character as written, 2 UTF-16 units shown
+        '<a href="https://example.org/a-long-address">map</a> &lt;here&gt;',
+    ]
+    for text in texts:
+        shown = telegram_length(text)
+        for limit in range(0, len(text.encode("utf-16-le")) // 2 + 2):
+            assert fits(text, limit) == (shown <= limit), (text, limit)
