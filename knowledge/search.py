@@ -52,6 +52,7 @@ from knowledge.search_words import (
     stem,
     words_of,
 )
+from knowledge.service_areas import state_name
 from knowledge.text import short_hash
 
 __all__ = [
@@ -441,9 +442,21 @@ class SearchIndex(IndexTables):
             return None, raw
         found = self.gazetteer.find(raw, self.states, self.place_shadowed)
         if found is None:
-            return None, raw
+            return self._programme_state(raw), raw
         place, used = found
         return place, [w for i, w in enumerate(raw) if i not in used]
+
+    def _programme_state(self, raw: list[str]) -> Place | None:
+        """The state whose own programme the question names ("calfresh", "medi-cal" are
+        California's): its services answer, not another state's. The words stay in the
+        question, where they name the need."""
+        programmes = self.lexicon.state_programmes
+        for length in (3, 2, 1):
+            for start in range(len(raw) - length + 1):
+                state = programmes.get(tuple(raw[start : start + length]))
+                if state is not None:
+                    return Place(kind="state", label=state_name(state) or state, state=state)
+        return None
 
     def _inside(
         self, place: Place, point: tuple[float, float] | None, among: np.ndarray
