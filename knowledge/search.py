@@ -69,7 +69,7 @@ __all__ = [
     "words_of",
 ]
 
-CONCEPT_TAG_SCORE = 6.0  # a service tagged with the concept asked for
+CONCEPT_TAG_SCORE = 9.0  # a service tagged with the concept asked for
 CONCEPT_EXPANSION = 0.4  # share of a concept word's score when it only appears in the text
 PHRASE_WORD_SHARE = 0.5  # words read as a concept still rank its services, at this share
 STOPWORD_SHARE = 0.15  # "what is a community school": filler only breaks ties...
