@@ -148,7 +148,7 @@ async def test_language_switch_is_remembered(
 async def test_a_question_in_spanish_is_answered_in_spanish_from_an_english_phone(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    first = texts(await bot.send(FAMILY, "necesito comida", language="en"))
+    first = texts(await bot.send(FAMILY, "necesito comida gratis", language="en"))
     # Told in the language being left, which the person just read: how to change it back.
     assert "I will answer in Spanish from now on" in first and "Esto es lo que encontré" in first
     assert "Here is what I found" not in first

@@ -390,6 +390,17 @@ async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
     assert index.read_place(["library", "books"])[0] is None  # Library, PA is not asked for
 
 
+async def test_a_state_programme_keeps_to_its_state(index: SearchIndex) -> None:
+    # CalFresh and Medi-Cal are California's: Riverbend's (Iowa) SNAP and insurance offices
+    # are not where a family asking for them is, whatever the words share.
+    assert ids(index, "food stamps") and ids(index, "medicaid")
+    assert ids(index, "calfresh") == []
+    assert ids(index, "i need medi-cal for my kids") == []
+    place, rest = index.read_place(["medi", "cal", "for", "my", "kids"])
+    assert place is not None and place.kind == "state" and place.state == "CA"
+    assert rest == ["medi", "cal", "for", "my", "kids"]  # the words still name the need
+
+
 def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("food pantry open now") == ("food pantry", True)
     assert read_open_now("¿Hay una despensa abierta hoy?") == ("hay una despensa", True)

@@ -41,6 +41,8 @@ class Lexicon:
     categories: list[Category]
     concepts: list[Concept]
     stopwords: frozenset[str]
+    # ("medi", "cal") -> "CA": programmes one state runs under its own name.
+    state_programmes: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def concept(self, concept_id: str) -> Concept | None:
         return next((c for c in self.concepts if c.id == concept_id), None)
@@ -97,7 +99,19 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
         for phrase in language_words
         for word in tokens(str(phrase))
     )
-    return Lexicon(categories=categories, concepts=list(by_id.values()), stopwords=stopwords)
+    programme_rows = _read(LEXICON_DIR / "state-programmes.yaml") or {}
+    state_programmes = {
+        tuple(tokens(str(name))): str(state)
+        for state, names in programme_rows.items()
+        for name in names
+        if tokens(str(name))
+    }
+    return Lexicon(
+        categories=categories,
+        concepts=list(by_id.values()),
+        stopwords=stopwords,
+        state_programmes=state_programmes,
+    )
 
 
 @lru_cache(maxsize=1)

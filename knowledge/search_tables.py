@@ -1,0 +1,314 @@
+"""The search index's tables, built once from the documents (knowledge.search reads them).
+
+Postings by word with their field weights and BM25 normalisation, a deletion index for typos,
+the lexicon's phrases by their content words, and the facts results and filters need (ids,
+titles, kinds, concept tags, languages, points, opening hours, places), and the filters read
+from those facts alone: open now, open on a day, distance.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import filterfalse
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from knowledge.hours import MINUTES_PER_DAY
+from knowledge.lexicon import Lexicon
+from knowledge.places import Gazetteer
+from knowledge.search_documents import Document
+from knowledge.search_words import (
+    delete_keys,
+    form,
+    join_contractions,
+    snowball,
+    stem,
+    words_of,
+)
+from knowledge.service_areas import read_area, state_code
+
+# Field codes double as weights: a word in the name counts three times one in the description.
+BODY, TAG, NAME = 1, 2, 3
+FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
+BM25_K1, BM25_B = 1.2, 0.75
+LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
+KINDS = ("service", "resource", "material", "event")
+PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
+EARTH_RADIUS_KM = 6371.0088
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+_MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
+_INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One way of asking for a concept, as the lexicon gives it."""
+
+    concept: str
+    language: str
+    filler: frozenset[str]  # its stop-words ("no tengo dónde dormir": no, tengo, donde)
+    needs_filler: bool  # one need word plus filler: "after school", "me pega", "child care"
+
+
+class PackedStrings:
+    """Strings in one UTF-8 buffer. The documents' ids and titles, kept as they come, would be
+    200k small strings scattered through the memory the documents used, and keep most of it from
+    going back to the system once the documents are gone."""
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        encoded = [s.encode("utf-8") for s in strings]
+        self._buffer = b"".join(encoded)
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=self._offsets[1:])
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> str:
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        return self._buffer[start:end].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+
+class IndexTables:
+    """The arrays and maps a SearchIndex answers from; SearchIndex builds them in its __init__."""
+
+    lexicon: Lexicon
+    gazetteer: Gazetteer | None
+    zone: ZoneInfo
+    _open_cache: tuple[int, np.ndarray] | None
+
+    def _build_postings(self, documents: list[Document]) -> None:
+        """One posting (document, weight) per distinct word of each document, by word.
+
+        The loop body is C calls only (dict.fromkeys, a map over a defaultdict that numbers new
+        words) because it runs for every document. Filler stays in names and keywords ("What is
+        a community school?") for breaking ties, and goes from descriptions, where it would be a
+        third of the postings and say nothing.
+        """
+        is_filler = self.lexicon.stopwords.__contains__
+        # A new word gets the next number, packed as the four bytes of an int32 already, so a
+        # document's words become its terms with one bytes.join.
+        numbering: defaultdict[str, bytes] = defaultdict()
+        numbering.default_factory = lambda: _INT32.pack(len(numbering))
+        number_of = numbering.__getitem__
+        # Growing buffers rather than lists of small objects, which would be scattered among
+        # the vocabulary's strings and keep memory from going back to the system.
+        terms, fields, counts = bytearray(), bytearray(), array("i")
+        for doc in documents:
+            best = dict.fromkeys(filterfalse(is_filler, words_of(doc.body)), BODY)
+            best.update(dict.fromkeys(words_of(doc.tags), TAG))
+            best.update(dict.fromkeys(words_of(doc.name), NAME))
+            terms += b"".join(map(number_of, best))
+            fields.extend(best.values())
+            counts.append(len(best))
+        self.words = list(numbering)
+        self.vocabulary = {word: term for term, word in enumerate(self.words)}
+        numbering.clear()
+
+        n = len(documents)
+        term_array = np.frombuffer(terms, dtype=np.int32)
+        field_array = np.frombuffer(fields, dtype=np.int8)
+        doc_array = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int32))
+        # Sorting (term, document, field) packed in one int64 is several times faster than an
+        # argsort, and leaves each posting list in document order.
+        packed = (term_array.astype(np.int64) << 34) | (doc_array << 2) | field_array
+        packed.sort()
+        self.posting_docs = ((packed >> 2) & 0xFFFFFFFF).astype(np.int32)
+        posting_fields = (packed & 3).astype(np.int8)
+        del packed
+        frequency = np.bincount(term_array, minlength=len(self.words))
+        self.offsets = np.zeros(len(self.words) + 1, dtype=np.int64)
+        np.cumsum(frequency, out=self.offsets[1:])
+        self.frequency = frequency.astype(np.int32)
+        self.idf = np.log1p((n - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+        # Each posting's weight, ready to multiply by its word's idf: the field's weight, and
+        # for descriptions BM25's length normalisation, downwards only (a long text such as a
+        # bilingual toolkit page has most common words somewhere in it).
+        body_length = np.bincount(doc_array[field_array == BODY], minlength=n)
+        average = max(float(body_length.mean()), 1.0) if n else 1.0
+        norm = (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + BM25_B * body_length / average))
+        body_norm = np.minimum(norm, 1.0).astype(np.float32)
+        self.posting_weights = FIELD_WEIGHT[posting_fields]
+        body = posting_fields == BODY
+        self.posting_weights[body] *= body_norm[self.posting_docs[body]]
+
+    def _build_deletion_index(self) -> None:
+        """Every vocabulary word, and it less each one of its letters, hashed (SymSpell's idea):
+        a word one edit from a typo shares one of these with it, so correcting against 200k
+        words is a few binary searches, not 200k distance computations."""
+        by_length: dict[int, list[int]] = defaultdict(list)
+        for term, word in enumerate(self.words):
+            # What a one-edit correction of a word of five letters or more can lead to.
+            if 4 <= len(word) <= 24 and word.isalpha():
+                by_length[len(word)].append(term)
+        entries: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        for width, terms in by_length.items():
+            letters = np.frombuffer("".join(self.words[t] for t in terms).encode("ascii"), np.uint8)
+            entries += delete_keys(letters.reshape(-1, width), np.array(terms, dtype=np.int64))
+        self.deletion_index = np.concatenate(entries)
+        self.deletion_index.sort()
+
+    def _build_facts(self, documents: list[Document]) -> None:
+        """What results and filters need: ids, titles, kinds, tags, languages, places, hours."""
+        self.ids = PackedStrings(d.id for d in documents)
+        self.titles = PackedStrings(d.title for d in documents)
+        self.spanish_titles = {i: d.title_es for i, d in enumerate(documents) if d.title_es}
+        code_of_kind = {kind: code for code, kind in enumerate(KINDS)}
+        self.kind_of = np.array([code_of_kind[d.kind] for d in documents], dtype=np.int8)
+        self.partnership = np.isin(self.kind_of, PARTNERSHIP_KINDS)  # toolkit and materials
+        tagged: dict[str, list[int]] = defaultdict(list)
+        for doc_index, doc in enumerate(documents):
+            for concept in doc.concepts:
+                tagged[concept].append(doc_index)
+        self.concept_docs = {c: np.array(ix, dtype=np.int32) for c, ix in tagged.items()}
+        # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
+        speaks_spanish = np.array(["es" in d.languages for d in documents], dtype=bool)
+        self.spanish_boost = np.where(speaks_spanish, LANGUAGE_BOOST, 1.0).astype(np.float32)
+        # Points in one flat array, document by document, in radians for the haversine.
+        self.point_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+        np.cumsum([len(d.points) for d in documents], out=self.point_offsets[1:])
+        flat = np.array([p for d in documents for p in d.points], dtype=np.float64).reshape(-1, 2)
+        self.point_lat, self.point_lon = np.radians(flat[:, 0]), np.radians(flat[:, 1])
+        # Opening hours as minute-of-week intervals: "open now" is one vectorised comparison.
+        hours = [
+            (doc_index, i.weekday * MINUTES_PER_DAY + i.opens, i.closes - i.opens)
+            for doc_index, doc in enumerate(documents)
+            for i in doc.hours
+        ]
+        table = np.array(hours, dtype=np.int32).reshape(-1, 3)
+        self.hours_doc, self.hours_start = table[:, 0].copy(), table[:, 1].copy()
+        self.hours_end = self.hours_start + table[:, 2]
+
+    def _build_phrases(self, lexicon: Lexicon) -> None:
+        """The lexicon's phrases, keyed by the forms of their content words (filler left out).
+
+        A phrase that is one need word and filler ("after school", "child care", "me pega",
+        "tax help") counts only with some of that filler around the need word: alone, the word
+        means something else ("after", "care") or another concept ("comida gratis" is meals).
+        """
+        stop = lexicon.stopwords
+        phrases: dict[tuple[str, ...], list[Phrase]] = defaultdict(list)
+        lexicon_words: set[str] = set()
+        for concept in lexicon.concepts:
+            for language, texts in concept.phrases.items():
+                for text in texts:
+                    words = join_contractions(text.split())
+                    lexicon_words.update(words)
+                    key = tuple(form(w) for w in words if w not in stop)
+                    if not key:
+                        continue
+                    filler = frozenset(w for w in words if w in stop)
+                    phrase = Phrase(concept.id, language, filler, len(key) == 1 and bool(filler))
+                    if phrase not in phrases[key]:
+                        phrases[key].append(phrase)
+        self.phrases = dict(phrases)
+        self.longest_phrase = max((len(key) for key in self.phrases), default=1)
+        self.lexicon_words = frozenset(lexicon_words)
+        self.lexicon_forms = frozenset(form(w) for w in lexicon_words)
+        # "finished" is the lexicon's "finish": a known ending beats any edit distance.
+        self.lexicon_by_stem: dict[str, str] = {}
+        for word in sorted(lexicon_words - stop, key=lambda w: (len(w), w)):
+            self.lexicon_by_stem.setdefault(stem(word), word)
+        # "desalojaron" is the lexicon's "desalojar", in the language of the phrase it is in.
+        self.lexicon_by_snowball: dict[tuple[str, str], str] = {}
+        for concept in lexicon.concepts:
+            for language, texts in concept.phrases.items():
+                for word in sorted({w for text in texts for w in text.split()} - stop):
+                    word_stem = snowball(word, language)
+                    if len(word_stem) >= _MIN_SNOWBALL_STEM and word.isalpha():
+                        self.lexicon_by_snowball.setdefault((language, word_stem), word)
+        # Typos are corrected towards need words, and towards filler ("nesecito" is filler too).
+        self.correction_targets = sorted(
+            w for w in lexicon_words | stop if len(w) >= 4 and w.isalpha()
+        )
+        # The words services use for each concept, one per stem ("fare", "fares" count once).
+        self.concept_terms = {
+            c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
+        }
+
+    def _build_places(self, documents: list[Document]) -> None:
+        """Each service's place keys (knowledge.places): where it is, what it serves."""
+        self.states: list[str] = []
+        self.place_docs: dict[str, np.ndarray] = {}
+        if self.gazetteer is None:
+            return
+        # The directory's states first: an ambiguous town ("Aurora", "Springfield") is its own.
+        counts: Counter[str] = Counter()
+        for doc in documents:
+            for _, state, postal in doc.addresses:
+                code = (
+                    state_code(state) or self.gazetteer.zips.get((postal or "")[:5], ("",) * 3)[2]
+                )
+                if code:
+                    counts[code] += 1
+            for name in doc.areas:
+                area = read_area(name)
+                if area.state:
+                    counts[area.state] += 1
+        self.states = [state for state, _ in counts.most_common()]
+        placed: dict[str, list[int]] = defaultdict(list)
+        for doc_index, doc in enumerate(documents):
+            if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
+                keys = self.gazetteer.service_keys(
+                    doc.addresses, doc.areas, doc.place_names, self.states or [""]
+                )
+                for key in keys:
+                    placed[key].append(doc_index)
+        self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
+        # Words the directory or the lexicon uses are towns only where the directory is.
+        self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords
+
+    # --- filters on the facts ------------------------------------------------------------
+
+    def _open_mask(self, moment: datetime) -> np.ndarray:
+        local = moment.astimezone(self.zone)
+        minute = local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
+        if self._open_cache is not None and self._open_cache[0] == minute:
+            return self._open_cache[1]
+        inside = (self.hours_start <= minute) & (minute < self.hours_end)
+        # Sunday-night hours running past midnight wrap into Monday.
+        late = minute + MINUTES_PER_WEEK
+        wrapped = (self.hours_start <= late) & (late < self.hours_end)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self.hours_doc[inside | wrapped]] = True
+        self._open_cache = (minute, mask)
+        return mask
+
+    def _open_on_day_mask(self, day: int, moment: datetime) -> np.ndarray:
+        """Documents open some time on `day` (0 Monday), or still to open today if it is today."""
+        local = moment.astimezone(self.zone)
+        start = day * MINUTES_PER_DAY
+        if local.weekday() == day:
+            start += local.hour * 60 + local.minute
+        end = (day + 1) * MINUTES_PER_DAY
+        open_then = (self.hours_start < end) & (self.hours_end > start)
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self.hours_doc[open_then]] = True
+        return mask
+
+    def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:
+        """Kilometres from `near` to each document's nearest point; inf if it has none."""
+        starts = self.point_offsets[docs]
+        counts = self.point_offsets[docs + 1] - starts
+        first = np.cumsum(counts) - counts  # where each document's points start below
+        points = np.arange(counts.sum()) - np.repeat(first - starts, counts)
+        lat, lon = math.radians(near[0]), math.radians(near[1])
+        plat, plon = self.point_lat[points], self.point_lon[points]
+        h = np.sin((plat - lat) / 2) ** 2
+        h += math.cos(lat) * np.cos(plat) * np.sin((plon - lon) / 2) ** 2
+        distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+        nearest = np.full(len(docs), np.inf)
+        placed = counts > 0
+        if placed.any():
+            nearest[placed] = np.minimum.reduceat(distance, first[placed])
+        return nearest
