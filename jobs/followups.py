@@ -13,16 +13,16 @@ armed for the next check-in (so it lands on time).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.delivery import enqueue
+from jobs.scheduler import DueWork
 from knowledge.calendar import NO_QUIET_HOURS, QuietHours
 from knowledge.followups import (
     CHECK_IN_SENT,
@@ -32,7 +32,6 @@ from knowledge.followups import (
     next_due,
     quiet_end,
 )
-from knowledge.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +86,12 @@ async def queue_due_check_ins(
     return run
 
 
-class FollowUpScheduler:
-    """Runs the check-in look on an APScheduler AsyncIOScheduler (which the caller owns).
+class FollowUpScheduler(DueWork[CheckInRun]):
+    """Runs the check-in look on an APScheduler AsyncIOScheduler (which the caller owns)."""
 
-    `start()` looks at once (what fell due while the bot was down), then every
-    `check_seconds`, and at the next check-in's time; `rearm()` after scheduling one here.
-    """
+    check_job_id = CHECK_JOB_ID
+    next_job_id = NEXT_JOB_ID
+    what = "check-ins"
 
     def __init__(
         self,
@@ -104,83 +103,17 @@ class FollowUpScheduler:
         quiet_hours: QuietHours = NO_QUIET_HOURS,
         check_seconds: float = 60,
     ) -> None:
-        self.scheduler = scheduler
-        self.sessions = sessions
+        super().__init__(scheduler, sessions, check_seconds=check_seconds)
         self.zone = zone
         self.texts = texts
         self.quiet_hours = quiet_hours
-        self.check_seconds = check_seconds
-        self._lock = asyncio.Lock()
-        self._stopped = False
 
-    async def start(self) -> None:
-        self._stopped = False
-        self.scheduler.add_job(
-            self.check,
-            "interval",
-            seconds=self.check_seconds,
-            id=CHECK_JOB_ID,
-            replace_existing=True,
-            next_run_time=utcnow(),
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
+    async def queue_due(self, session: AsyncSession, now: datetime) -> CheckInRun:
+        return await queue_due_check_ins(session, now, self.zone, self.quiet_hours, self.texts)
 
-    async def stop(self) -> None:
-        """Remove the jobs and wait for a look in progress to finish."""
-        self._stopped = True
-        for job_id in (CHECK_JOB_ID, NEXT_JOB_ID):
-            try:
-                self.scheduler.remove_job(job_id)
-            except Exception:  # JobLookupError, or the scheduler already shut down
-                pass
-        async with self._lock:
-            pass
+    async def next_due(self, session: AsyncSession) -> datetime | None:
+        return await next_due(session, self.zone, self.quiet_hours)
 
-    async def check(self) -> CheckInRun | None:
-        """One look: queue what is due, then arm the date job for the next one."""
-        async with self._lock:
-            if self._stopped:
-                return None
-            run = None
-            try:
-                async with self.sessions() as session, session.begin():
-                    run = await queue_due_check_ins(
-                        session, utcnow(), self.zone, self.quiet_hours, self.texts
-                    )
-            except Exception:
-                log.exception("Queuing check-ins failed; the next look will try again")
-            if run is not None and (run.queued or run.cancelled):
-                log.info("Check-ins: %d queued, %d cancelled", len(run.queued), len(run.cancelled))
-            await self._arm()
-            return run
-
-    async def rearm(self) -> None:
-        """Arm the date job for the next check-in (after one was scheduled in this process)."""
-        async with self._lock:
-            if not self._stopped:
-                await self._arm()
-
-    async def _arm(self) -> None:
-        try:
-            async with self.sessions() as session:
-                when = await next_due(session, self.zone, self.quiet_hours)
-        except Exception:
-            log.exception("Could not find the next check-in time")
-            return
-        if when is None:
-            try:
-                self.scheduler.remove_job(NEXT_JOB_ID)
-            except Exception:
-                pass
-            return
-        when = max(when, utcnow() + timedelta(milliseconds=200))
-        self.scheduler.add_job(
-            self.check,
-            "date",
-            run_date=when,
-            id=NEXT_JOB_ID,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+    def log_run(self, run: CheckInRun) -> None:
+        if run.queued or run.cancelled:
+            log.info("Check-ins: %d queued, %d cancelled", len(run.queued), len(run.cancelled))

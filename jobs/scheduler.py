@@ -5,14 +5,21 @@ lives in the database.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from datetime import tzinfo
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar, Generic, TypeVar
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.models import utcnow
+
+log = logging.getLogger(__name__)
+RunT = TypeVar("RunT")
 
 
 def create_scheduler(timezone: tzinfo) -> AsyncIOScheduler:
@@ -49,3 +56,110 @@ def shutdown(scheduler: AsyncIOScheduler) -> None:
     """Stop firing jobs; jobs already running finish on their own. Idempotent."""
     if scheduler.running:
         scheduler.shutdown(wait=False)
+
+
+class DueWork(ABC, Generic[RunT]):
+    """Work the database says is owed (check-ins, listing checks), looked at on the shared
+    scheduler: at once on `start()` (what fell due while the bot was down), every
+    `check_seconds` (the guarantee: rows written by any process), and by a date job armed for
+    the next one due (so it lands on time). `rearm()` after owing something new here.
+    Subclasses say what one look queues and when the next is due."""
+
+    check_job_id: ClassVar[str]
+    next_job_id: ClassVar[str]
+    what: ClassVar[str]  # for the log: "check-ins"
+
+    def __init__(
+        self,
+        scheduler: Any,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        check_seconds: float = 60,
+    ) -> None:
+        self.scheduler = scheduler
+        self.sessions = sessions
+        self.check_seconds = check_seconds
+        self._lock = asyncio.Lock()
+        self._stopped = False
+
+    @abstractmethod
+    async def queue_due(self, session: AsyncSession, now: datetime) -> RunT:
+        """Claim and queue what is due, in the caller's transaction."""
+
+    @abstractmethod
+    async def next_due(self, session: AsyncSession) -> datetime | None:
+        """When the next one falls due, if any."""
+
+    @abstractmethod
+    def log_run(self, run: RunT) -> None:
+        """One line about what a look queued, if anything."""
+
+    async def start(self) -> None:
+        self._stopped = False
+        self.scheduler.add_job(
+            self.check,
+            "interval",
+            seconds=self.check_seconds,
+            id=self.check_job_id,
+            replace_existing=True,
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    async def stop(self) -> None:
+        """Remove the jobs and wait for a look in progress to finish."""
+        self._stopped = True
+        for job_id in (self.check_job_id, self.next_job_id):
+            try:
+                self.scheduler.remove_job(job_id)
+            except Exception:  # JobLookupError, or the scheduler already shut down
+                pass
+        async with self._lock:
+            pass
+
+    async def check(self) -> RunT | None:
+        """One look: queue what is due, then arm the date job for the next one."""
+        async with self._lock:
+            if self._stopped:
+                return None
+            run = None
+            try:
+                async with self.sessions() as session, session.begin():
+                    run = await self.queue_due(session, utcnow())
+            except Exception:
+                log.exception("Queuing %s failed; the next look will try again", self.what)
+            if run is not None:
+                self.log_run(run)
+            await self._arm()
+            return run
+
+    async def rearm(self) -> None:
+        """Arm the date job again (after something fell owed in this process)."""
+        async with self._lock:
+            if not self._stopped:
+                await self._arm()
+
+    async def _arm(self) -> None:
+        try:
+            async with self.sessions() as session:
+                when = await self.next_due(session)
+        except Exception:
+            log.exception("Could not find the next time for %s", self.what)
+            return
+        if when is None:
+            try:
+                self.scheduler.remove_job(self.next_job_id)
+            except Exception:
+                pass
+            return
+        when = max(when, utcnow() + timedelta(milliseconds=200))
+        self.scheduler.add_job(
+            self.check,
+            "date",
+            run_date=when,
+            id=self.next_job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )

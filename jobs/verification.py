@@ -13,7 +13,6 @@ job (the guarantee) and a date job armed for the next check (so it lands on time
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,10 +23,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.delivery import enqueue
+from jobs.scheduler import DueWork
 from knowledge.calendar import NO_QUIET_HOURS, QuietHours
 from knowledge.directory import ServiceRecord, service_record
 from knowledge.followups import quiet_end
-from knowledge.models import utcnow
 from knowledge.partners import claim_check, due_checks, next_due, schedule_checks
 
 log = logging.getLogger(__name__)
@@ -82,9 +81,12 @@ async def queue_due_checks(
     return run
 
 
-class VerificationScheduler:
-    """Runs the look on an APScheduler AsyncIOScheduler (which the caller owns): at once, every
-    `check_seconds`, and at the next check's time."""
+class VerificationScheduler(DueWork[ListingCheckRun]):
+    """Runs the look on an APScheduler AsyncIOScheduler (which the caller owns)."""
+
+    check_job_id = CHECK_JOB_ID
+    next_job_id = NEXT_JOB_ID
+    what = "listing checks"
 
     def __init__(
         self,
@@ -97,84 +99,20 @@ class VerificationScheduler:
         quiet_hours: QuietHours = NO_QUIET_HOURS,
         check_seconds: float = 60,
     ) -> None:
-        self.scheduler = scheduler
-        self.sessions = sessions
+        super().__init__(scheduler, sessions, check_seconds=check_seconds)
         self.every = every
         self.zone = zone
         self.texts = texts
         self.quiet_hours = quiet_hours
-        self.check_seconds = check_seconds
-        self._lock = asyncio.Lock()
-        self._stopped = False
 
-    async def start(self) -> None:
-        self._stopped = False
-        self.scheduler.add_job(
-            self.check,
-            "interval",
-            seconds=self.check_seconds,
-            id=CHECK_JOB_ID,
-            replace_existing=True,
-            next_run_time=utcnow(),
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
+    async def queue_due(self, session: AsyncSession, now: datetime) -> ListingCheckRun:
+        return await queue_due_checks(
+            session, now, self.every, self.zone, self.quiet_hours, self.texts
         )
 
-    async def stop(self) -> None:
-        """Remove the jobs and wait for a look in progress to finish."""
-        self._stopped = True
-        for job_id in (CHECK_JOB_ID, NEXT_JOB_ID):
-            try:
-                self.scheduler.remove_job(job_id)
-            except Exception:  # JobLookupError, or the scheduler already shut down
-                pass
-        async with self._lock:
-            pass
+    async def next_due(self, session: AsyncSession) -> datetime | None:
+        return await next_due(session)
 
-    async def check(self) -> ListingCheckRun | None:
-        """One look: queue what is due, then arm the date job for the next one."""
-        async with self._lock:
-            if self._stopped:
-                return None
-            run = None
-            try:
-                async with self.sessions() as session, session.begin():
-                    run = await queue_due_checks(
-                        session, utcnow(), self.every, self.zone, self.quiet_hours, self.texts
-                    )
-            except Exception:
-                log.exception("Queuing listing checks failed; the next look will try again")
-            if run is not None and run.asked:
-                log.info("Listing checks: %d asked", len(run.asked))
-            await self._arm()
-            return run
-
-    async def rearm(self) -> None:
-        """Arm the date job again (after a partner answered in this process)."""
-        async with self._lock:
-            if not self._stopped:
-                await self._arm()
-
-    async def _arm(self) -> None:
-        try:
-            async with self.sessions() as session:
-                when = await next_due(session)
-        except Exception:
-            log.exception("Could not find the next listing check time")
-            return
-        if when is None:
-            try:
-                self.scheduler.remove_job(NEXT_JOB_ID)
-            except Exception:
-                pass
-            return
-        when = max(when, utcnow() + timedelta(milliseconds=200))
-        self.scheduler.add_job(
-            self.check,
-            "date",
-            run_date=when,
-            id=NEXT_JOB_ID,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+    def log_run(self, run: ListingCheckRun) -> None:
+        if run.asked:
+            log.info("Listing checks: %d asked", len(run.asked))
