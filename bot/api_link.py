@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram_request import WrappedRequest
+
 LinkState = Literal["ok", "failing", "unknown"]
 
 
@@ -24,22 +26,12 @@ class BotApiLink:
         return self.last
 
 
-class WatchedRequest(BaseRequest):
+class WatchedRequest(WrappedRequest):
     """A BaseRequest (the one getUpdates uses) that tells `link` how each call went."""
 
     def __init__(self, inner: BaseRequest, link: BotApiLink) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.link = link
-
-    async def initialize(self) -> None:
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self.inner.shutdown()
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self.inner.read_timeout
 
     async def do_request(
         self,

@@ -23,8 +23,9 @@ def sends_something(method: str) -> bool:
     return method.startswith(("send", "edit", "copy", "forward")) and method != "sendChatAction"
 
 
-class TrustSuccessRequest(BaseRequest):
-    """Wraps the real request (HTTPXRequest); see the module's docstring."""
+class WrappedRequest(BaseRequest):
+    """A request around another one (HTTPXRequest): set-up, shutdown and timeouts are the inner
+    one's; subclasses change what `do_request` does with a call."""
 
     def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
@@ -38,6 +39,10 @@ class TrustSuccessRequest(BaseRequest):
     @property
     def read_timeout(self) -> float | None:
         return self.inner.read_timeout
+
+
+class TrustSuccessRequest(WrappedRequest):
+    """Wraps the real request (HTTPXRequest); see the module's docstring."""
 
     async def do_request(
         self,

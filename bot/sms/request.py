@@ -14,24 +14,15 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 from bot.sms.channel import SmsChannel, callback_chat
+from bot.telegram_request import WrappedRequest
 from jobs.sender import ChatUnreachable, PermanentFailure, RateLimited
 from knowledge.sms import is_sms_chat
 
 
-class ChannelRequest(BaseRequest):
+class ChannelRequest(WrappedRequest):
     def __init__(self, inner: BaseRequest) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.sms: SmsChannel | None = None  # set once the channel exists (post_init)
-
-    async def initialize(self) -> None:
-        await self.inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self.inner.shutdown()
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self.inner.read_timeout
 
     async def do_request(
         self,
