@@ -6,21 +6,28 @@ each one caused, so a test reads like a conversation.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application
 
 from bot.local_chat import Call, InProcessBotApi, callback_update, location_update, message_update
+from botapi import FakeBotApi
 from knowledge.models import Language, Organization, Service
 
 COORDINATOR_ID = 9001
+BOT_STARTUP_SECONDS = 90
 
 
 async def reset_postgres(url: str) -> None:
@@ -66,6 +73,77 @@ class StoppableProcess:
 
     def output(self) -> str:
         return "\n".join(log.read_text(errors="replace")[-4000:] for log in self.logs)
+
+
+@dataclass
+class BotProcess(StoppableProcess):
+    """`python -m bot -v run` as its own process against the loopback Bot API, and the CLI with
+    the same settings: `settings` are what a test sets beyond the database and the API."""
+
+    api: FakeBotApi
+    database_url: str
+    folder: Path
+    settings: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "HEALTH_"))},
+            **self.api.env(),
+            "DATABASE_URL": self.database_url,
+            "QUIET_HOURS": "off",  # tests must not depend on the hour they run at
+            "PYTHONUNBUFFERED": "1",
+            **self.settings,
+        }
+
+    def start(self) -> None:
+        log = self.folder / f"bot-{len(self.logs) + 1}.log"
+        self.logs.append(log)
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "-v", "run"],
+                env=self.env(),
+                cwd=self.folder,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self.api.wait_until_polling(timeout=BOT_STARTUP_SECONDS)
+        except TimeoutError:
+            pytest.fail(f"the bot did not start polling:\n{self.output()}")
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=self.env(),
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+def running_bot(backend: str, folder: Path, settings: dict[str, str]) -> Iterator[BotProcess]:
+    """A fixture's body: a started `BotProcess` on an empty database of `backend` (PostgreSQL
+    from TEST_DATABASE_URL, else skipped), stopped afterwards."""
+    if backend == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        asyncio.run(reset_postgres(url))
+    else:
+        url = f"sqlite:///{folder / 'bot.db'}"
+    api = FakeBotApi().start()
+    process = BotProcess(api, url, folder, settings)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+        api.stop()
 
 
 class BotHarness:

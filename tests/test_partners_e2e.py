@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
-from harness import StoppableProcess, reset_postgres
+from harness import BotProcess, running_bot
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.models import Chat
 from knowledge.surveys import NEEDS_SURVEY, available_surveys
@@ -40,79 +36,23 @@ PARTNER_EN, PARTNER_ES, FAMILY, FAMILY_ES, FAMILY_SURVEY = (
     896_202,
     896_203,
 )
-STARTUP_SECONDS = 90
 REPLY_SECONDS = 20
 QUESTION_SECONDS = 90  # VERIFY_EVERY is 20 s; a loaded machine
 FOOD_BANK_SERVICES = 5  # the demo food bank's active services
 CODE = re.compile(r"/join ([A-Z0-9]{5}-[A-Z0-9]{5})")
 
 
-@dataclass
-class BotProcess(StoppableProcess):
-    api: FakeBotApi
-    database_url: str
-    folder: Path
-    process: subprocess.Popen[bytes] | None = None
-    logs: list[Path] = field(default_factory=list)
-
-    def env(self) -> dict[str, str]:
-        return {
-            **{k: v for k, v in os.environ.items() if k not in ("WEBHOOK_URL", "WEBHOOK_SECRET")},
-            **self.api.env(),
-            "DATABASE_URL": self.database_url,
-            "COORDINATOR_IDS": str(COORDINATOR),
-            "VERIFY_EVERY": "20s",
-            "QUIET_HOURS": "off",  # the test must not depend on the hour it runs at
-            "REMINDER_CHECK_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def start(self) -> None:
-        log = self.folder / f"bot-{len(self.logs) + 1}.log"
-        self.logs.append(log)
-        with log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "-v", "run"],
-                env=self.env(),
-                cwd=self.folder,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self.api.wait_until_polling(timeout=STARTUP_SECONDS)
-        except TimeoutError:
-            pytest.fail(f"the bot did not start polling:\n{self.output()}")
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=self.env(),
-            cwd=self.folder,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    api = FakeBotApi().start()
-    process = BotProcess(api, url, tmp_path)
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
-        api.stop()
+    yield from running_bot(
+        request.param,
+        tmp_path,
+        {
+            "COORDINATOR_IDS": str(COORDINATOR),
+            "VERIFY_EVERY": "20s",
+            "REMINDER_CHECK_SECONDS": "1",
+        },
+    )
 
 
 def said(call: Call) -> str:

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
-from harness import StoppableProcess, reset_postgres
+from harness import BotProcess, running_bot
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.models import Chat, SurveyProgress
 from knowledge.surveys import NEEDS_SURVEY, available_surveys
@@ -41,7 +38,6 @@ FINISHING = FAMILIES[:30]
 PAUSING = set(FINISHING[:6])  # stop at question 6, go on after a restart
 WRITING_OTHER = set(FINISHING[::7])  # "other" for the language question
 STOPPING = FAMILIES[30:40]  # two answers, then nothing
-STARTUP_SECONDS = 90
 REPLY_SECONDS = 30
 # A person taps no faster than this; the bot mutes a chat that sends more than 20 updates in
 # 10 seconds (bot/updates.py), so the test's families keep a human pace. Input, not a timing.
@@ -59,72 +55,13 @@ def pick(chat_id: int, question: int) -> int:
     return (chat_id + question) % len(SURVEY.questions[question].options)
 
 
-@dataclass
-class BotProcess(StoppableProcess):
-    api: FakeBotApi
-    database_url: str
-    folder: Path
-    process: subprocess.Popen[bytes] | None = None
-    runs: int = 0
-    logs: list[Path] = field(default_factory=list)
-
-    def env(self) -> dict[str, str]:
-        return {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "HEALTH_"))},
-            **self.api.env(),
-            "DATABASE_URL": self.database_url,
-            "COORDINATOR_IDS": str(COORDINATOR),
-            "QUIET_HOURS": "off",
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def start(self) -> None:
-        self.runs += 1
-        log = self.folder / f"bot-{self.runs}.log"
-        self.logs.append(log)
-        with log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "-v", "run"],
-                env=self.env(),
-                cwd=self.folder,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self.api.wait_until_polling(timeout=STARTUP_SECONDS)
-        except TimeoutError:
-            pytest.fail(f"the bot did not start polling:\n{self.output()}")
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=self.env(),
-            cwd=self.folder,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    api = FakeBotApi().start()
-    process = BotProcess(api, url, tmp_path)
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
-        api.stop()
+    yield from running_bot(
+        request.param,
+        tmp_path,
+        {"COORDINATOR_IDS": str(COORDINATOR)},
+    )
 
 
 async def _database(url: str, work):  # type: ignore[no-untyped-def]
