@@ -33,7 +33,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from harness import reset_postgres  # noqa: E402
-from jobs.delivery import BROADCAST, enqueue  # noqa: E402
+from jobs.outbox import BROADCAST, enqueue  # noqa: E402
 from knowledge.db import create_engine, create_sessionmaker  # noqa: E402
 from knowledge.migrate import upgrade_database  # noqa: E402
 from knowledge.models import Chat, Delivery, DeliveryStatus, Message, SmsNumber  # noqa: E402

@@ -33,7 +33,8 @@ from telegram.request import HTTPXRequest
 
 from bot.telegram_request import TrustSuccessRequest
 from jobs import scheduler as scheduling
-from jobs.delivery import DeliveryWorker, ProgressText
+from jobs.delivery import DeliveryWorker
+from jobs.outbox import ProgressText
 from jobs.sender import (
     ChatUnreachable,
     Outgoing,

@@ -7,7 +7,7 @@ per recipient (unique per message and chat, so nobody is owed anything twice). A
 1. **claim** a small batch of due pending rows, urgent ones (reminders, cancellations) first:
    ``WITH due AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) UPDATE … FROM due …
    RETURNING …``, so several processes on one PostgreSQL never take the same row (SQLite has
-   no row locks; there one process sends, see `_Presence`);
+   no row locks; there one process sends, see `jobs.claims`);
 2. **send** each through the `Sender` as `SendLimiter` allows (≤ 30 in any rolling second,
    1 per chat per second, paced, a chat's 429 pausing that chat; replies go first);
 3. **record** the answer: delivered only after Telegram said ok; 403 marks the chat blocked
@@ -49,25 +49,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
 import logging
 import math
 import os
 import secrets
 import socket
-import weakref
-from collections import Counter, OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, exists, func, insert, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jobs.claims import Claimed, PostgresPresence, claim, presence_for, reclaim, worker_key
+from jobs.outbox import (
+    DRAFT,
+    REPORT,
+    Progress,
+    ProgressText,
+    enqueue,
+    listening_workers,
+    plain_progress,
+    progress_of,
+    status_counts,
+)
 from jobs.sender import (
     OUTBOX,
     ChatUnreachable,
@@ -84,464 +91,6 @@ from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, utc
 from knowledge.subscriptions import mark_unreachable
 
 log = logging.getLogger(__name__)
-
-BROADCAST = "broadcast"
-DRAFT = "broadcast_draft"  # a /broadcast preview waiting for Send; has no delivery rows
-REPORT = "report"  # the final report of a message with a progress chat
-DRAFT_TTL = timedelta(days=2)
-INSERT_CHUNK = 1000
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-URGENT, BULK = 0, 1  # Delivery.priority: claimed in this order
-ADVISORY_CLASS = 74201  # first key of the PostgreSQL advisory locks workers hold
-
-
-# --- writing the outbox ------------------------------------------------------------------------
-
-_workers: weakref.WeakSet[DeliveryWorker] = weakref.WeakSet()
-
-
-def wake_workers(*_: Any) -> None:
-    """Tell this process's workers there is something new to send."""
-    for worker in list(_workers):
-        worker.wake()
-
-
-def _wake_after_commit(session: AsyncSession) -> None:
-    event.listen(session.sync_session, "after_commit", wake_workers, once=True)
-
-
-def _markup_json(reply_markup: str | dict[str, Any] | None) -> str | None:
-    if reply_markup is None or isinstance(reply_markup, str):
-        return reply_markup
-    return json.dumps(reply_markup, ensure_ascii=False, separators=(",", ":"))
-
-
-async def _add_recipients(
-    session: AsyncSession, message: Message, recipients: Iterable[int], priority: int = BULK
-) -> int:
-    chat_ids = list(dict.fromkeys(int(c) for c in recipients))
-    now = utcnow()
-    for start in range(0, len(chat_ids), INSERT_CHUNK):
-        await session.execute(
-            insert(Delivery),
-            [
-                {
-                    "message_id": message.id,
-                    "chat_id": chat_id,
-                    "status": DeliveryStatus.PENDING,
-                    "attempts": 0,
-                    "priority": priority,
-                    "next_attempt_at": now,
-                }
-                for chat_id in chat_ids[start : start + INSERT_CHUNK]
-            ],
-        )
-    if not chat_ids:
-        message.finished_at = now  # nothing owed: done already
-    _wake_after_commit(session)
-    await session.flush()
-    return len(chat_ids)
-
-
-async def enqueue(
-    session: AsyncSession,
-    *,
-    kind: str,
-    text: str,
-    recipients: Iterable[int],
-    created_by: int | None = None,
-    event_id: int | None = None,
-    reminder_id: int | None = None,
-    school_id: str | None = None,
-    reply_markup: str | dict[str, Any] | None = None,
-    attachment_name: str | None = None,
-    attachment: bytes | None = None,
-    progress_chat_id: int | None = None,
-    progress_message_id: int | None = None,
-    urgent: bool = False,
-) -> Message:
-    """Owe `text` (Telegram HTML) to every chat in `recipients`, once each; `urgent` ones (time
-    bound: a reminder, a cancellation) are sent before any bulk message still owed.
-
-    Commit the session to make it real; this process's workers wake on that commit, other
-    processes' on their next poll. With an attachment, the text goes as its caption when it
-    fits (1024 characters), else as a message of its own just before the file.
-    `progress_chat_id` gets live progress and a final report (`progress_message_id`: an
-    existing bot message there to edit; otherwise the worker sends one).
-    """
-    message = Message(
-        kind=kind,
-        text=text,
-        created_by=created_by,
-        event_id=event_id,
-        reminder_id=reminder_id,
-        school_id=school_id,
-        reply_markup=_markup_json(reply_markup),
-        attachment_name=attachment_name,
-        attachment=attachment,
-        progress_chat_id=progress_chat_id,
-        progress_message_id=progress_message_id,
-    )
-    session.add(message)
-    await session.flush()
-    await _add_recipients(session, message, recipients, URGENT if urgent else BULK)
-    return message
-
-
-# --- broadcast drafts (the /broadcast preview, stored so Send can carry just an id) -----------
-
-
-async def save_draft(
-    session: AsyncSession, *, text: str, created_by: int, school_id: str | None = None
-) -> Message:
-    await session.execute(
-        delete(Message).where(Message.kind == DRAFT, Message.created_at < utcnow() - DRAFT_TTL)
-    )
-    draft = Message(kind=DRAFT, text=text, created_by=created_by, school_id=school_id)
-    session.add(draft)
-    await session.flush()
-    return draft
-
-
-async def get_draft(session: AsyncSession, draft_id: int, created_by: int) -> Message | None:
-    """The draft, if it is still one and `created_by` wrote it."""
-    return await session.scalar(
-        select(Message).where(
-            Message.id == draft_id, Message.kind == DRAFT, Message.created_by == created_by
-        )
-    )
-
-
-async def discard_draft(session: AsyncSession, draft_id: int, created_by: int) -> bool:
-    result = await session.execute(
-        delete(Message).where(
-            Message.id == draft_id, Message.kind == DRAFT, Message.created_by == created_by
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def send_draft(
-    session: AsyncSession,
-    draft_id: int,
-    *,
-    created_by: int,
-    recipients: Iterable[int],
-    progress_chat_id: int | None = None,
-    progress_message_id: int | None = None,
-) -> Message | None:
-    """Turn the draft into a broadcast owed to `recipients`. One statement flips it, so a
-    double press (or two processes) sends it once; None if it was sent or discarded already."""
-    flipped = await session.execute(
-        update(Message)
-        .where(Message.id == draft_id, Message.kind == DRAFT, Message.created_by == created_by)
-        .values(
-            kind=BROADCAST,
-            created_at=utcnow(),
-            progress_chat_id=progress_chat_id,
-            progress_message_id=progress_message_id,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not flipped.rowcount:  # type: ignore[attr-defined]
-        return None
-    message = await session.scalar(
-        select(Message).where(Message.id == draft_id).execution_options(populate_existing=True)
-    )
-    assert message is not None
-    await _add_recipients(session, message, recipients)
-    return message
-
-
-# --- what the outbox says ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where one message stands, for the progress message and the final report."""
-
-    message_id: int
-    kind: str
-    language: str
-    total: int
-    delivered: int = 0
-    blocked: int = 0
-    failed: int = 0
-
-    @property
-    def done(self) -> int:
-        return self.delivered + self.blocked + self.failed
-
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.total
-
-
-ProgressText = Callable[[Progress], str]
-
-
-def plain_progress(progress: Progress) -> str:
-    """A language-neutral progress text (the bot passes a translated one)."""
-    head = "Finished" if progress.finished else "Sending"
-    return (
-        f"{head}: {progress.done:,} of {progress.total:,}. Delivered {progress.delivered:,}, "
-        f"blocked {progress.blocked:,}, failed {progress.failed:,}."
-    )
-
-
-async def status_counts(
-    session: AsyncSession, message_ids: Iterable[int]
-) -> dict[int, Counter[str]]:
-    ids = list(message_ids)
-    counts: dict[int, Counter[str]] = {i: Counter() for i in ids}
-    if ids:
-        rows = await session.execute(
-            select(Delivery.message_id, Delivery.status, func.count())
-            .where(Delivery.message_id.in_(ids))
-            .group_by(Delivery.message_id, Delivery.status)
-        )
-        for message_id, status, count in rows:
-            counts[message_id][DeliveryStatus(status).value] = int(count)
-    return counts
-
-
-def _progress(message_id: int, kind: str, language: str, counts: Counter[str]) -> Progress:
-    return Progress(
-        message_id=message_id,
-        kind=kind,
-        language=language,
-        total=sum(counts.values()),
-        delivered=counts[DeliveryStatus.DELIVERED.value],
-        blocked=counts[DeliveryStatus.BLOCKED.value],
-        failed=counts[DeliveryStatus.FAILED.value],
-    )
-
-
-async def open_deliveries(session: AsyncSession) -> int:
-    """Rows still owed (pending or being sent), all messages together."""
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Delivery).where(Delivery.status.in_(OPEN))
-        )
-        or 0
-    )
-
-
-# --- claiming ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    message_id: int
-    chat_id: int
-    attempts: int
-    priority: int
-
-
-async def claim(
-    session: AsyncSession,
-    worker: str,
-    limit: int,
-    now: datetime,
-    held: ColumnElement[bool] | None = None,
-) -> list[Claimed]:
-    """Take up to `limit` due pending rows for `worker`, urgent then oldest first, in one
-    statement; rows matching `held` (texts in quiet hours) wait.
-
-    PostgreSQL: rows another transaction is claiming are skipped (SKIP LOCKED), not waited
-    for, so two processes claim disjoint batches. The locking select is a MATERIALIZED CTE,
-    run once: as an ``IN (subquery)`` PostgreSQL may run it again per row, and the rows this
-    very statement already updated are then skipped too, so LIMIT stops limiting. SQLite: no
-    row locks (the clause is left out), but the statement is atomic and only one process sends
-    from a SQLite file.
-    """
-    due = (
-        select(Delivery.id)
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-        .where(*(() if held is None else (~held,)))
-        .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-        .prefix_with("MATERIALIZED")
-    )
-    result = await session.execute(
-        update(Delivery)
-        .where(Delivery.id == due.c.id, Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_at=now)
-        .returning(
-            Delivery.id, Delivery.message_id, Delivery.chat_id, Delivery.attempts, Delivery.priority
-        )
-        .execution_options(synchronize_session=False)
-    )
-    rows = [Claimed(*row) for row in result.all()]
-    return sorted(rows, key=lambda r: (r.priority, r.id))
-
-
-async def reclaim(
-    session: AsyncSession,
-    *,
-    live_keys: Callable[[], Awaitable[set[int] | None]],
-    lease_cutoff: datetime,
-) -> int:
-    """Put back to pending the rows claimed by workers that are gone: those whose key is not
-    among `live_keys()` (None: unknown, skip that test) and any claim older than `lease_cutoff`.
-
-    The claimers are read before the live workers: a worker takes its lock before it claims
-    anything, so one that claimed since is seen alive rather than robbed.
-    """
-    claimers = list(
-        await session.scalars(
-            select(Delivery.claimed_by).where(Delivery.status == DeliveryStatus.SENDING).distinct()
-        )
-    )
-    live = await live_keys() if claimers else None
-    dead = [c for c in claimers if c is not None and live is not None and _key_of(c) not in live]
-    back = {"status": DeliveryStatus.PENDING, "claimed_by": None, "claimed_at": None}
-    gone = Delivery.claimed_at < lease_cutoff
-    if dead:
-        gone = gone | Delivery.claimed_by.in_(dead)
-    if None in claimers:
-        gone = gone | Delivery.claimed_by.is_(None)
-    result = await session.execute(
-        update(Delivery)
-        .where(Delivery.status == DeliveryStatus.SENDING, gone)
-        .values(**back)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _key_of(claimed_by: str) -> int:
-    try:
-        return int(claimed_by.rsplit(":", 1)[-1])
-    except ValueError:
-        return -1
-
-
-# --- is this worker (and which others) alive --------------------------------------------------
-
-
-class _Presence:
-    """Proof of life a crash cannot leave behind. Base: a lone in-memory database."""
-
-    def __init__(self, key: int) -> None:
-        self.key = key
-
-    async def acquire(self) -> bool:
-        """May this worker send now?"""
-        return True
-
-    async def live_keys(self) -> set[int] | None:
-        return {self.key}
-
-    async def release(self) -> None:
-        return None
-
-
-class _SqlitePresence(_Presence):
-    """One sender per SQLite file: an exclusive flock the OS drops when the process dies."""
-
-    def __init__(self, key: int, lock_path: Path) -> None:
-        super().__init__(key)
-        self.lock_path = lock_path
-        self._handle: TextIO | None = None
-
-    async def acquire(self) -> bool:
-        if self._handle is not None:
-            return True
-        handle = open(self.lock_path, "a")  # noqa: SIM115 - held for the worker's life
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
-
-    async def live_keys(self) -> set[int] | None:
-        # Only the lock holder ever claims rows, so any other claimer is dead.
-        return {self.key} if self._handle is not None else None
-
-    async def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-
-class _PostgresPresence(_Presence):
-    """A session advisory lock (ADVISORY_CLASS, key) on a connection kept for the purpose;
-    PostgreSQL drops it when the process's connection goes, crash included."""
-
-    LIVE = text(
-        "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = :cls AND objsubid = 2 "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    )
-
-    def __init__(self, key: int, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__(key)
-        bind = sessions.kw["bind"]
-        self.engine = bind
-        self._connection: AsyncConnection | None = None
-
-    async def acquire(self) -> bool:
-        if self._connection is not None:
-            return True
-        connection = await self.engine.connect()
-        try:
-            locked = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:cls, :key)"),
-                {"cls": ADVISORY_CLASS, "key": self.key},
-            )
-            await connection.commit()
-        except Exception:
-            await connection.close()
-            raise
-        if not locked:
-            await connection.close()
-            return False
-        self._connection = connection
-        return True
-
-    async def live_keys(self) -> set[int] | None:
-        if self._connection is None:
-            return None
-        try:
-            rows = await self._connection.execute(self.LIVE, {"cls": ADVISORY_CLASS})
-            keys = {int(row[0]) for row in rows}
-            await self._connection.commit()
-        except Exception:
-            # The connection broke, so the lock is gone: take it again on the next round.
-            with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
-            raise
-        return keys if self.key in keys else None
-
-    async def release(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:cls, :key)"),
-                    {"cls": ADVISORY_CLASS, "key": self.key},
-                )
-                await self._connection.commit()
-            with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
-
-
-def _presence(key: int, sessions: async_sessionmaker[AsyncSession]) -> _Presence:
-    url = make_url(str(sessions.kw["bind"].url))
-    if url.get_backend_name() == "postgresql":
-        return _PostgresPresence(key, sessions)
-    database = url.database
-    if database and database != ":memory:":
-        return _SqlitePresence(key, Path(f"{database}.sender-lock"))
-    return _Presence(key)
 
 
 # --- the worker --------------------------------------------------------------------------------
@@ -620,9 +169,9 @@ class DeliveryWorker:
         self.idle_seconds = idle_seconds
         key = secrets.randbelow(2**31 - 2) + 1
         self.name = name or f"{socket.gethostname()[:32]}:{os.getpid()}:{key}"
-        self.key = _key_of(self.name)
+        self.key = worker_key(self.name)
         self.stats = WorkerStats()
-        self._presence = _presence(self.key, sessions)
+        self._presence = presence_for(self.key, sessions)
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -643,12 +192,12 @@ class DeliveryWorker:
         if self._task is None:
             self._stopping = False
             self._stopped.clear()
-            _workers.add(self)
+            listening_workers.add(self)
             self._task = asyncio.create_task(self._run(), name=f"delivery {self.name}")
 
     async def stop(self, grace: float = 15.0) -> None:
         """Finish the sends on the wire, put claimed-but-unsent rows back, let go of the lock."""
-        _workers.discard(self)
+        listening_workers.discard(self)
         if self._task is None:
             return
         self._stopping = True
@@ -761,7 +310,7 @@ class DeliveryWorker:
 
     async def _housekeeping(self) -> None:
         now = self.limiter.clock()
-        if isinstance(self._presence, _PostgresPresence):
+        if isinstance(self._presence, PostgresPresence):
             live = await self._presence.live_keys()
             if live is not None:  # share the bot's budget with the other live workers
                 self.limiter.set_rate(self.per_second / max(1, len(live)))
@@ -820,7 +369,9 @@ class DeliveryWorker:
             )
         for row in rows:
             tally = counts[row.id]
-            progress = _progress(row.id, row.kind, languages.get(row.progress_chat_id, "en"), tally)
+            progress = progress_of(
+                row.id, row.kind, languages.get(row.progress_chat_id, "en"), tally
+            )
             if tally[DeliveryStatus.PENDING.value] or tally[DeliveryStatus.SENDING.value]:
                 if row.progress_chat_id is not None:
                     await self._show_progress(

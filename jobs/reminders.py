@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jobs.delivery import enqueue
+from jobs.outbox import enqueue
 from knowledge.calendar import (
     NO_QUIET_HOURS,
     TELLING_KINDS,

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobs.delivery import enqueue
+from jobs.outbox import enqueue
 from knowledge.models import SurveyRun
 from knowledge.subscriptions import subscribers_by_language
 from knowledge.survey_answers import mark_sent, survey_of

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jobs.delivery import enqueue
+from jobs.outbox import enqueue
 from jobs.scheduler import DueWork
 from knowledge.calendar import NO_QUIET_HOURS, QuietHours
 from knowledge.directory import ServiceRecord, service_record

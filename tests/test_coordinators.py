@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from harness import COORDINATOR_ID, BotHarness, buttons, texts
-from jobs.delivery import BROADCAST, DRAFT, open_deliveries
+from jobs.outbox import BROADCAST, DRAFT, open_deliveries
 from knowledge.content import DEMO_DIRECTORY
 from knowledge.hsds import import_directory
 from knowledge.models import (

@@ -22,13 +22,9 @@ from telegram import Bot
 
 from bot.telegram_sender import TelegramSender
 from botapi import FakeBotApi
-from jobs.delivery import (
-    REPORT,
-    DeliveryWorker,
-    claim,
-    enqueue,
-    open_deliveries,
-)
+from jobs.claims import claim
+from jobs.delivery import DeliveryWorker
+from jobs.outbox import REPORT, enqueue, open_deliveries
 from jobs.sender import (
     OUTBOX,
     REPLY,

@@ -185,7 +185,7 @@ def test_coordinator_creates_an_event_families_answer_and_get_the_reminder(
 
 
 async def _open_deliveries(database_url: str) -> int:
-    from jobs.delivery import open_deliveries
+    from jobs.outbox import open_deliveries
     from knowledge.db import create_sessionmaker
 
     engine = create_engine(database_url)

@@ -321,7 +321,7 @@ async def test_texts_wait_out_quiet_hours_telegram_messages_do_not(
 ) -> None:
     from test_delivery import ScriptedSender, fast_worker, until
 
-    from jobs.delivery import enqueue
+    from jobs.outbox import enqueue
     from knowledge.calendar import QuietHours
     from knowledge.models import Delivery, DeliveryStatus
     from knowledge.sms import texts_in_quiet_hours

@@ -27,7 +27,7 @@ from bot.handlers import partners
 from bot.i18n import Translate, translator
 from bot.render import button, escape, keyboard
 from bot.services import Caller, caller, current_role, services
-from jobs.delivery import BROADCAST, Progress, discard_draft, get_draft, save_draft, send_draft
+from jobs.outbox import BROADCAST, Progress, discard_draft, get_draft, save_draft, send_draft
 from knowledge.models import Role
 from knowledge.roles import (
     INVITABLE,

@@ -3,7 +3,7 @@ and the Going / Can't go buttons. (Coordinators: bot/handlers/new_event.py creat
 bot/handlers/event_admin.py edits and cancels them; event_cards.py is how they read.)
 
 Callback data: rsvp:<event>:<1|0>, ev:<event> (show), evi:<event> (.ics file).
-Announcements, reminders and notices go through the outbox (jobs.delivery), never from here.
+Announcements, reminders and notices go through the outbox (jobs.outbox), never from here.
 """
 
 from __future__ import annotations
