@@ -26,6 +26,7 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from bot.api_link import BotApiLink
 from bot.config import Settings
+from knowledge.db import SQLITE_BUSY_TIMEOUT_MS
 from knowledge.log_privacy import describe_exception
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are a few kilobytes
 HEADER_TIMEOUT = 10.0  # seconds to send the headers (and between requests on a connection)
 BODY_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 3.0
+HEALTH_SQLITE_WAIT_MS = 1000  # well inside HEALTH_TIMEOUT
 
 
 @stream_request_body
@@ -118,6 +120,10 @@ async def check_health(application: Application, limit: float = HEALTH_TIMEOUT) 
 async def _database_state(engine: AsyncEngine) -> str:
     """ "ok", or "read-only" when a write is refused (a replica, a read-only file)."""
     async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # a locked file must fail the probe in time: SQLite's wait runs in a
+            # thread that asyncio cannot cancel, so it has to end on its own before the limit
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={HEALTH_SQLITE_WAIT_MS}")
         try:  # a write that changes nothing, rolled back: refused only when writes are
             await connection.execute(text("UPDATE content_version SET id = id WHERE 1 = 0"))
         except DBAPIError as error:
@@ -126,6 +132,8 @@ async def _database_state(engine: AsyncEngine) -> str:
             return "read-only"
         finally:
             await connection.rollback()
+            if sqlite:
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     return "ok"
 
 

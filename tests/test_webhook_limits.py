@@ -142,11 +142,6 @@ async def test_a_read_only_database_is_unhealthy(bot: BotHarness, database_url: 
     assert (await health(bot))["database"] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="flaky on SQLite (about 1 run in 3): the probe can block in a thread wait_for cannot "
-    "cancel; issue 16 stays open until the probe gets a short busy timeout",
-)
 async def test_a_frozen_database_is_reported_in_time(bot: BotHarness, engine: AsyncEngine) -> None:
     async with engine.connect() as holder:  # another process holds the table
         if engine.dialect.name == "sqlite":
