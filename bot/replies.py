@@ -30,13 +30,11 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.telegram_sender import retry_seconds
-from jobs.sender import REPLY, SendLimiter
+from jobs.sender import REPLY, REPLY_BACKOFF_MAX, REPLY_MAX_AGE, SendLimiter
 from knowledge.sms import is_sms_chat
 
 log = logging.getLogger(__name__)
 
-REPLY_MAX_AGE = 300.0  # seconds a reply is worth retrying after it was first tried
-REPLY_BACKOFF_MAX = 30.0
 
 
 def is_message(endpoint: str) -> bool:

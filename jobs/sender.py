@@ -116,6 +116,8 @@ REPLY, OUTBOX = 0, 1  # who is waiting: a family for an answer, or the outbox; r
 send_priority: ContextVar[int] = ContextVar("send_priority", default=REPLY)
 
 GROUP_INTERVAL = 3.0  # Telegram: about 20 messages a minute in a group
+REPLY_MAX_AGE = 300.0  # seconds a reply is worth retrying after it was first tried
+REPLY_BACKOFF_MAX = 30.0
 REPLY_BURST = 3  # a reply may be a few messages at once (a card, then its map)
 FLOOD_CHATS = 3  # 429s for this many different chats within FLOOD_SPREAD: the whole bot waits
 FLOOD_SPREAD = 2.0

@@ -383,6 +383,36 @@ async def test_a_text_whose_answer_was_lost_is_not_sent_twice(
         await channel.close()
 
 
+async def test_a_reply_is_retried_through_server_errors_and_never_sent_twice(
+    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
+) -> None:
+    from bot.sms.channel import SmsChannel
+    from jobs.sender import OUTBOX, TemporaryFailure, send_priority
+
+    client = TwilioMessages(twilio.url, twilio.account_sid, twilio.auth_token, twilio.phone_number)
+    channel = SmsChannel(session_factory, client, LinkSigner("t", "https://x.org/sms"), 100)
+    address = "+15551230001"
+    async with session_factory() as session, session.begin():
+        chat = (await number_for_address(session, address)).chat_id
+    try:
+        twilio.answer_503(times=2)
+        await channel.send_text(chat, "Hello")  # a family's answer: late, not lost
+        twilio.answer_503(after_taking=True)
+        await channel.send_text(chat, "Bye")  # Twilio took it: asked, not sent again
+        assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye"]
+        assert twilio.list_requests == 3  # every retry asked Twilio first
+
+        async def from_the_outbox() -> None:
+            send_priority.set(OUTBOX)  # the outbox reschedules its rows itself
+            await channel.send_text(chat, "News")
+
+        twilio.answer_503()
+        with pytest.raises(TemporaryFailure):
+            await asyncio.create_task(from_the_outbox())
+    finally:
+        await channel.close()
+
+
 async def test_twilios_429_is_waited_out_and_a_refused_number_is_opted_out(
     session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
 ) -> None:

@@ -34,10 +34,14 @@ from bot.sms.links import LinkSigner
 from bot.sms.text import fit, html_to_text, segments, to_gsm
 from bot.sms.twilio_api import TwilioMessages
 from jobs.sender import (
+    REPLY,
+    REPLY_BACKOFF_MAX,
+    REPLY_MAX_AGE,
     ChatUnreachable,
     PermanentFailure,
     RateLimited,
     SendLimiter,
+    TemporaryFailure,
     send_priority,
 )
 from knowledge.models import Chat
@@ -207,7 +211,8 @@ class SmsChannel:
         self, chat_id: int, body: str, *, wait_out: bool = True, even_opted_out: bool = False
     ) -> str:
         """Send `body` as it is (already rendered) to the number's chat, within the pacer;
-        Twilio's 429 is waited out (`wait_out`) or raised for the outbox to reschedule.
+        Twilio's 429 is waited out (`wait_out`) or raised for the outbox to reschedule; a
+        reply's server errors and timeouts are retried for REPLY_MAX_AGE.
         `even_opted_out`: the one confirmation of a STOP."""
         async with self.sessions() as session:
             number = await number_of_chat(session, chat_id)
@@ -221,7 +226,8 @@ class SmsChannel:
             return ""
         async with self.sessions() as session, session.begin():
             await start_send(session, chat_id, digest)
-        waits = 0
+        waits = failures = 0
+        give_up_at = time.monotonic() + REPLY_MAX_AGE
         while True:
             slot = await self.limiter.acquire(chat_id, send_priority.get())
             try:
@@ -246,6 +252,19 @@ class SmsChannel:
                 slot.done(sent=False)
                 await self._settle(chat_id, digest)
                 raise
+            except TemporaryFailure as error:
+                slot.done(sent=True)  # it may have gone out: the next try asks Twilio first
+                failures += 1
+                delay = min(REPLY_BACKOFF_MAX, 0.5 * 2**failures)
+                # a family waiting for an answer: retried for minutes, like a Telegram reply;
+                # the outbox reschedules its own rows by their age
+                if send_priority.get() != REPLY or time.monotonic() + delay > give_up_at:
+                    raise
+                log.warning("Texting %s failed (%s); retrying in %.0f s", mask(address), error, delay)
+                await asyncio.sleep(delay)
+                if await self._went_before(chat_id, address, body, digest):
+                    return ""
+                continue
             except Exception:
                 slot.done(sent=True)  # it may have gone out: the next try asks Twilio first
                 raise

@@ -109,6 +109,7 @@ class FakeTwilio:
     _opted_out: set[str] = field(default_factory=set)
     _invalid: set[str] = field(default_factory=set)
     _next_429: deque[float] = field(default_factory=deque)
+    _next_errors: deque[bool] = field(default_factory=deque)  # True: taken, answer lost
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -196,6 +197,12 @@ class FakeTwilio:
         with self._cond:
             self._next_429.extend([retry_after] * times)
 
+    def answer_503(self, times: int = 1, *, after_taking: bool = False) -> None:
+        """The next `times` sends get 503; `after_taking`: the text is taken all the same
+        (the answer was lost on the way back)."""
+        with self._cond:
+            self._next_errors.extend([after_taking] * times)
+
     def _answer(
         self, path: str, authorization: str, body: str
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -208,6 +215,12 @@ class FakeTwilio:
         form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
         to, sender, text = form.get("To", ""), form.get("From", ""), form.get("Body", "")
         with self._cond:
+            if self._next_errors:
+                if self._next_errors.popleft():
+                    sid = f"SM{next(self._sids):032x}"
+                    self.messages.append(Sms(sid, to, sender, text, time.monotonic(), time.time()))
+                self._cond.notify_all()
+                return 503, {"code": 20500, "message": "Service Unavailable", "status": 503}, {}
             refusal = self._refusal(to, sender, text)
             if refusal is not None:
                 self.refused.append((to, refusal.code))
