@@ -36,7 +36,6 @@ from knowledge.sms import is_sms_chat
 log = logging.getLogger(__name__)
 
 
-
 def is_message(endpoint: str) -> bool:
     """Whether Telegram counts this call as a message sent (answering a button is not one)."""
     return endpoint.startswith(("send", "edit", "copy", "forward")) and endpoint != "sendChatAction"

@@ -260,7 +260,7 @@ class SmsChannel:
                 # the outbox reschedules its own rows by their age
                 if send_priority.get() != REPLY or time.monotonic() + delay > give_up_at:
                     raise
-                log.warning("Texting %s failed (%s); retrying in %.0f s", mask(address), error, delay)
+                log.warning("Texting %s failed (%s); again in %.0f s", mask(address), error, delay)
                 await asyncio.sleep(delay)
                 if await self._went_before(chat_id, address, body, digest):
                     return ""
