@@ -176,7 +176,6 @@ class SearchIndex(IndexTables):
         """Tag each service with the concepts its own words name, as a question naming them
         would be read ("Eviction defense help desk" is eviction): imported directories carry
         no tags of ours, and tagging here keeps them in step with the lexicon as it grows."""
-        stop = self.lexicon.stopwords
         # Only a word that starts a phrase can start a tag: most names have none.
         starts = {key[0] for key in self.phrases}
         found: dict[str, frozenset[str]] = {}  # real directories repeat names a lot
@@ -187,16 +186,32 @@ class SearchIndex(IndexTables):
                 continue
             text = doc.about or doc.name
             concepts = found.get(text)
-            if concepts is None and not any(form(w) in starts for w in words_of(text)):
-                concepts = found[text] = frozenset()
             if concepts is None:
-                words = [
-                    QueryWord.of(w, 1.0, "stop" if w in stop else "known") for w in words_of(text)
-                ]
-                concepts = frozenset(self.find_concepts(words)[0])
+                words = [self._read_own_word(w) for w in words_of(text)]
+                if any(w.form in starts for w in words):
+                    concepts = frozenset(self.find_concepts(words)[0])
+                else:
+                    concepts = frozenset()
                 found[text] = concepts
             if concepts - doc.concepts:
                 doc.concepts = doc.concepts | concepts
+
+    def _read_own_word(self, word: str) -> QueryWord:
+        """A service's word as a question's would be read ("Tax Clinic" names "taxes"), but
+        never corrected: a name is spelt as its directory means it."""
+        if word in self.lexicon.stopwords:
+            return QueryWord.of(word, 1.0, "stop")
+        if word in self.lexicon_words or form(word) in self.lexicon_forms:
+            return QueryWord.of(word, 1.0, "known")
+        # Endings only, not the light stemmer's derivations: "Drinker Biddle" is a law firm.
+        for plural in (word + "s", word + "es"):
+            if plural in self.lexicon_words:
+                return QueryWord.of(plural, 1.0, "known")
+        for language in ("en", "es"):
+            known = self.lexicon_by_snowball.get((language, snowball(word, language)))
+            if known is not None:
+                return QueryWord.of(known, 1.0, "known")
+        return QueryWord.of(word, 1.0, "known")
 
     def id_for_hash(self, digest: str) -> str | None:
         if self._ids_by_hash is None:
@@ -392,6 +407,7 @@ class SearchIndex(IndexTables):
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
         matched = np.zeros(n, dtype=np.float32)
+        of_a_concept = np.zeros(n, dtype=bool)
         parts = 0
         strength = 0.0
         for concept_id, quality in concepts.items():
@@ -416,14 +432,19 @@ class SearchIndex(IndexTables):
             if tagged is not None:
                 covered[tagged] = True
             matched += covered
+            of_a_concept |= covered
+        phrase_words = np.zeros(n, dtype=np.float32)
         for word in words:
             if word.role == "unknown":
                 strength += UNKNOWN_WORD_STRENGTH
             elif word.in_phrase:  # the concept counted it: here it only ranks its services
-                self._add_word(scores, scratch, word.text, word.quality * PHRASE_WORD_SHARE)
+                self._add_word(phrase_words, scratch, word.text, word.quality * PHRASE_WORD_SHARE)
             elif word.role == "known":
                 parts += 1
                 strength += self._add_word(scores, scratch, word.text, word.quality, matched)
+        # ...and only its services: "hearing aids" where none are listed matches nothing, not
+        # "Administrative hearings" or HIV/AIDS help.
+        scores += np.where(of_a_concept, phrase_words, 0.0)
         return scores, strength, matched / max(parts, 1)
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
