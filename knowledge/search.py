@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
-from knowledge.places import Gazetteer, Place, us_gazetteer
+from knowledge.places import COUNTY_WORDS, Gazetteer, Place, us_gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, IndexTables, Phrase
 from knowledge.search_words import (
@@ -187,7 +187,7 @@ class SearchIndex(IndexTables):
             text = doc.about or doc.name
             concepts = found.get(text)
             if concepts is None:
-                words = [self._read_own_word(w) for w in words_of(text)]
+                words = [self._read_own_word(w) for w in _without_counties(words_of(text))]
                 if any(w.form in starts for w in words):
                     concepts = frozenset(self.find_concepts(words)[0])
                 else:
@@ -592,6 +592,17 @@ class SearchIndex(IndexTables):
             total=len(candidates),
             concepts=sorted(concepts, key=lambda c: -concepts[c]),
         )
+
+
+def _without_counties(words: list[str]) -> list[str]:
+    """A service's words less the counties it names: "Cook County" cooks no meals."""
+    named = {
+        j
+        for i, word in enumerate(words)
+        if word in COUNTY_WORDS
+        for j in ((i, i + 1, i + 2) if words[i + 1 : i + 2] in (["of"], ["de"]) else (i - 1, i))
+    }
+    return [w for i, w in enumerate(words) if i not in named]
 
 
 SPANISH_HINTS = frozenset(
