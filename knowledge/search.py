@@ -121,6 +121,7 @@ class SearchOutcome:
     hits: list[SearchHit]
     total: int  # confident matches in all, for "more results"
     concepts: list[str] = field(default_factory=list)
+    place: str | None = None  # the place the question named, as understood ("Peoria, IL")
 
     @property
     def matched(self) -> bool:
@@ -497,6 +498,7 @@ class SearchIndex(IndexTables):
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
         asked = words_of(query.text)[:MAX_QUERY_WORDS]
         place, raw = self.read_place(asked)
+        named_place = place.label if place is not None else None
         if place is None and query.near is not None and self.gazetteer is not None:
             place = self.gazetteer.nearest(query.near)
         words = [self.read_word(w) for w in raw]
@@ -591,6 +593,7 @@ class SearchIndex(IndexTables):
             hits=hits,
             total=len(candidates),
             concepts=sorted(concepts, key=lambda c: -concepts[c]),
+            place=named_place,
         )
 
 

@@ -45,6 +45,13 @@ async def test_free_text_with_typo_finds_a_dentist(bot: BotHarness) -> None:
     assert "👍" in labels and "👎" in labels
 
 
+async def test_a_place_in_the_question_is_named_as_understood(bot: BotHarness) -> None:
+    said = texts(await bot.send(FAMILY, "dentist near 50313"))
+    assert "Here is what I found for ZIP 50313:" in said and "Dental" in said
+    said = texts(await bot.send(FAMILY, "dentista cerca de 50311"))
+    assert "Esto es lo que encontré para ZIP 50311:" in said
+
+
 async def test_results_page_through_more(bot: BotHarness) -> None:
     first = await bot.send(FAMILY, "food")
     assert any("More results" in text for text, _ in buttons(first[-1]))

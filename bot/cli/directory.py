@@ -209,6 +209,8 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
         saved = " (The question was saved for the coordinators' gap report.)" if args.log else ""
         print(f"No good match.{saved}")
     else:
+        if outcome.place:
+            print(f"For {outcome.place}:")
         for rank, hit in enumerate(outcome.hits, start=1):
             distance = f"  {hit.distance_km:.1f} km" if hit.distance_km is not None else ""
             print(f"{rank}. [{hit.kind}] {hit.title}  ({hit.id}, score {hit.score:.2f}){distance}")

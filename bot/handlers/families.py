@@ -43,7 +43,7 @@ async def _render_results(
     who: Caller,
     outcome: SearchOutcome,
     state: dict[str, Any],
-    header: str | None = None,
+    header: str,
 ) -> tuple[str, Any]:
     _ = who._
     app = services(context)
@@ -53,12 +53,7 @@ async def _render_results(
     start = state["offset"]
     for number, hit in enumerate(outcome.hits, start=start + 1):
         blocks.append(await _hit_block(app, hit, number, now, who, mappable))
-    header = header or (
-        _("Here is what I found near you:")
-        if state.get("near") and not state.get("text")
-        else _("Here is what I found:")
-    )
-    text = header + "\n\n" + "\n\n".join(blocks) + "\n\n" + _("Did this help?")
+    text = escape(header) + "\n\n" + "\n\n".join(blocks) + "\n\n" + _("Did this help?")
     more = start + len(outcome.hits) < outcome.total
     markup = results_keyboard(outcome.hits, start, more, state.get("log_id"), _, mappable)
     return render.trim(text), markup
@@ -69,17 +64,12 @@ async def _texted_results(
     who: Caller,
     outcome: SearchOutcome,
     state: dict[str, Any],
-    header: str | None,
+    header: str,
     notice: str,
 ) -> tuple[str, Any]:
     """The results as a text message: short numbered cards and what to reply."""
     _ = who._
     app = services(context)
-    header = header or (
-        _("Here is what I found near you:")
-        if state.get("near") and not state.get("text")
-        else _("Here is what I found:")
-    )
     miles = uses_miles(who.telegram_language)
     records = [
         await app.finder.service_record(hit.id) if hit.kind == "service" else None
@@ -185,15 +175,18 @@ async def run_search(
             categories_keyboard(app.finder.lexicon, who.language, _, ask=ask),
         )
         return
-    header = (
-        (
-            who._("Nothing like that is open right now. Here is when these open:")
+    if closed:
+        header = (
+            _("Nothing like that is open right now. Here is when these open:")
             if open_now
-            else who._("Nothing like that is open that day. Here is when these open:")
+            else _("Nothing like that is open that day. Here is when these open:")
         )
-        if closed
-        else None
-    )
+    elif outcome.place:  # the place as understood, so a misread one shows at once
+        header = _("Here is what I found for {place}:").format(place=outcome.place)
+    elif state.get("near") and not state.get("text"):
+        header = _("Here is what I found near you:")
+    else:
+        header = _("Here is what I found:")
     if who.dialect is Dialect.SMS:  # short numbered cards; the notice within the same text
         text, markup = await _texted_results(context, who, outcome, state, header, notice)
         await _reply(update, text, markup)
