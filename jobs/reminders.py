@@ -12,16 +12,15 @@ goes late, saying so.
 `announce_new_events` does the same for announcements: an event without an announcement
 message (one added with `resource-finder event add` while the bot runs, say) gets one.
 
-`ReminderScheduler` runs both on an APScheduler AsyncIOScheduler: an interval job (the
-guarantee: it sees rows written by any process) and a date job armed for the next reminder
-(so it lands on time).
+`ReminderScheduler` runs both on the shared APScheduler (jobs.scheduler.DueWork): an interval
+job (the guarantee: it sees rows written by any process) and a date job armed for the next
+reminder (so it lands on time).
 
 Texts come from the caller through `EventTexts` (jobs/ does not know the bot's catalogs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.outbox import enqueue
+from jobs.scheduler import DueWork
 from knowledge.calendar import (
     NO_QUIET_HOURS,
     TELLING_KINDS,
@@ -349,13 +349,15 @@ async def next_send_time(
 # --- the scheduler -------------------------------------------------------------------------------
 
 
-class ReminderScheduler:
-    """Runs the reminder check on an APScheduler AsyncIOScheduler (which the caller owns).
-
-    `start()` looks once straight away (what was missed while the bot was down), then every
-    `check_seconds`, and at the next reminder's time. `rearm()` after creating or moving an
-    event in this process; events other processes add are found by the interval job.
+class ReminderScheduler(DueWork[ReminderRun]):
+    """Reminders on the shared scheduler (jobs.scheduler.DueWork): a look announces events
+    added elsewhere, then queues the reminders that are due. `rearm()` after creating or
+    moving an event in this process; events other processes add are found by the interval job.
     """
+
+    check_job_id = CHECK_JOB_ID
+    next_job_id = NEXT_JOB_ID
+    what = "reminders"
 
     def __init__(
         self,
@@ -367,100 +369,36 @@ class ReminderScheduler:
         quiet_hours: QuietHours = NO_QUIET_HOURS,
         check_seconds: float = 30,
     ) -> None:
-        self.scheduler = scheduler
-        self.sessions = sessions
+        super().__init__(scheduler, sessions, check_seconds=check_seconds)
         self.zone = zone
         self.texts = texts
         self.quiet_hours = quiet_hours
-        self.check_seconds = check_seconds
-        self._lock = asyncio.Lock()
-        self._stopped = False
 
-    async def start(self) -> None:
-        self._stopped = False
-        self.scheduler.add_job(
-            self.check,
-            "interval",
-            seconds=self.check_seconds,
-            id=CHECK_JOB_ID,
-            replace_existing=True,
-            next_run_time=utcnow(),
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
-
-    async def stop(self) -> None:
-        """Remove the jobs and wait for a check in progress to finish."""
-        self._stopped = True
-        for job_id in (CHECK_JOB_ID, NEXT_JOB_ID):
-            try:
-                self.scheduler.remove_job(job_id)
-            except Exception:  # JobLookupError, or the scheduler already shut down
-                pass
-        async with self._lock:
-            pass
-
-    async def check(self) -> ReminderRun | None:
-        """One look: announce new events, queue due reminders, arm the next date job.
-
-        Announcements and reminders commit separately, so trouble with one never holds up
-        the other; a failed look is simply tried again by the next one.
-        """
-        async with self._lock:
-            if self._stopped:
-                return None
-            try:
-                async with self.sessions() as session, session.begin():
-                    announced = await announce_new_events(session, utcnow(), self.texts, self.zone)
-                if announced:
-                    log.info("Announced events added elsewhere: %s", announced)
-            except Exception:
-                log.exception("Announcing new events failed; the next look will try again")
-            run = None
-            try:
-                async with self.sessions() as session, session.begin():
-                    run = await queue_due_reminders(
-                        session, utcnow(), self.zone, self.quiet_hours, texts=self.texts
-                    )
-            except Exception:
-                log.exception("Queuing reminders failed; the next look will try again")
-            if run is not None and (run.queued or run.skipped):
-                log.info(
-                    "Reminders: %d queued, %d skipped (event started), %d superseded",
-                    len(run.queued),
-                    len(run.skipped),
-                    len(run.superseded),
-                )
-            if run is not None:
-                await self._arm()
-            return run
-
-    async def rearm(self) -> None:
-        """Arm the date job for the next reminder (after an event is added or moved here)."""
-        async with self._lock:
-            if not self._stopped:
-                await self._arm()
-
-    async def _arm(self) -> None:
+    async def look(self) -> ReminderRun | None:
+        """Announcements and reminders commit separately, so trouble with one never holds up
+        the other."""
         try:
-            async with self.sessions() as session:
-                when = await next_send_time(session, utcnow(), self.zone, self.quiet_hours)
+            async with self.sessions() as session, session.begin():
+                announced = await announce_new_events(session, utcnow(), self.texts, self.zone)
+            if announced:
+                log.info("Announced events added elsewhere: %s", announced)
         except Exception:
-            log.exception("Could not find the next reminder time")
-            return
-        if when is None:
-            try:
-                self.scheduler.remove_job(NEXT_JOB_ID)
-            except Exception:
-                pass
-            return
-        when = max(when, utcnow() + timedelta(milliseconds=200))
-        self.scheduler.add_job(
-            self.check,
-            "date",
-            run_date=when,
-            id=NEXT_JOB_ID,
-            replace_existing=True,
-            misfire_grace_time=None,
+            log.exception("Announcing new events failed; the next look will try again")
+        return await super().look()
+
+    async def queue_due(self, session: AsyncSession, now: datetime) -> ReminderRun:
+        return await queue_due_reminders(
+            session, now, self.zone, self.quiet_hours, texts=self.texts
         )
+
+    async def next_due(self, session: AsyncSession) -> datetime | None:
+        return await next_send_time(session, utcnow(), self.zone, self.quiet_hours)
+
+    def log_run(self, run: ReminderRun) -> None:
+        if run.queued or run.skipped:
+            log.info(
+                "Reminders: %d queued, %d skipped (event started), %d superseded",
+                len(run.queued),
+                len(run.skipped),
+                len(run.superseded),
+            )

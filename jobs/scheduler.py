@@ -59,8 +59,8 @@ def shutdown(scheduler: AsyncIOScheduler) -> None:
 
 
 class DueWork(ABC, Generic[RunT]):
-    """Work the database says is owed (check-ins, listing checks), looked at on the shared
-    scheduler: at once on `start()` (what fell due while the bot was down), every
+    """Work the database says is owed (reminders, check-ins, listing checks), looked at on
+    the shared scheduler: at once on `start()` (what fell due while the bot was down), every
     `check_seconds` (the guarantee: rows written by any process), and by a date job armed for
     the next one due (so it lands on time). `rearm()` after owing something new here.
     Subclasses say what one look queues and when the next is due."""
@@ -119,17 +119,22 @@ class DueWork(ABC, Generic[RunT]):
         async with self._lock:
             pass
 
+    async def look(self) -> RunT | None:
+        """What one look does: queue what is due in one transaction; a failure is logged
+        and left to the next look."""
+        try:
+            async with self.sessions() as session, session.begin():
+                return await self.queue_due(session, utcnow())
+        except Exception:
+            log.exception("Queuing %s failed; the next look will try again", self.what)
+            return None
+
     async def check(self) -> RunT | None:
-        """One look: queue what is due, then arm the date job for the next one."""
+        """One look, then arm the date job for the next one due."""
         async with self._lock:
             if self._stopped:
                 return None
-            run = None
-            try:
-                async with self.sessions() as session, session.begin():
-                    run = await self.queue_due(session, utcnow())
-            except Exception:
-                log.exception("Queuing %s failed; the next look will try again", self.what)
+            run = await self.look()
             if run is not None:
                 self.log_run(run)
             await self._arm()
