@@ -153,6 +153,9 @@ class Gazetteer:
         county = self._find_county(words, states)
         if county is not None:
             return county
+        # A town where the directory is beats one elsewhere that a word happens to name ("gay
+        # friendly lawyer chicago" is Chicago, not Friendly, WV); otherwise the first one.
+        elsewhere: tuple[Place, set[int]] | None = None
         for i in range(len(words)):
             for size in range(min(LONGEST_TOWN, len(words) - i), 0, -1):
                 span = words[i : i + size]
@@ -160,19 +163,24 @@ class Gazetteer:
                 by_state = self.towns.get(town)
                 if not by_state:
                     continue
+                here = any(s in by_state for s in states)
                 # Every word a word of the directory or lexicon ("la vista", "la luz",
                 # "library"): a town only where the directory is.
-                if all(w in is_word for w in span) or len(town) < 4:
-                    if not any(s in by_state for s in states):
-                        continue
+                if (all(w in is_word for w in span) or len(town) < 4) and not here:
+                    continue
                 used = set(range(i, i + size))
+                in_states = states
                 state_after = state_code(words[i + size]) if i + size < len(words) else None
                 if state_after is not None and state_after in by_state:
                     used.add(i + size)
-                    states = [state_after]
-                place = self.town_place(town, states)
-                if place is not None:
+                    in_states = [state_after]
+                place = self.town_place(town, in_states)
+                if place is not None and (here or state_after is not None):
                     return place, used
+                if place is not None and elsewhere is None:
+                    elsewhere = place, used
+        if elsewhere is not None:
+            return elsewhere
         for i, word in enumerate(words):
             for size in (2, 1):
                 code = state_code(" ".join(words[i : i + size])) if len(word) > 2 else None

@@ -529,8 +529,15 @@ class SearchIndex(IndexTables):
             scores[tier == 0] = 0.0
 
         top = float(scores.max()) if len(scores) else 0.0
-        floor = max(MIN_SCORE, MIN_COVERAGE * strength, RELATIVE_CUTOFF * top)
-        keep = scores >= floor if top >= floor else np.zeros(len(scores), dtype=bool)
+        floor = max(MIN_SCORE, MIN_COVERAGE * strength)
+        if tier is None:
+            keep = scores >= max(floor, RELATIVE_CUTOFF * top)
+        else:  # the long tail is cut within each tier: a place's own legal self-help centre
+            # is an answer to "legal help in Effingham County" beside statewide legal aid
+            keep = scores >= floor
+            for level in np.unique(tier[keep]).tolist():
+                at_level = keep & (tier == level)
+                keep[at_level] = scores[at_level] >= RELATIVE_CUTOFF * float(scores[at_level].max())
         if query.open_day is not None and keep.any():
             keep &= coverage >= float(coverage[keep].max()) - 1e-6
             keep &= self._open_on_day_mask(query.open_day, now or utcnow())

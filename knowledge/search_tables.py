@@ -36,6 +36,7 @@ from knowledge.service_areas import read_area, state_code
 
 # Field codes double as weights: a word in the name counts three times one in the description.
 BODY, TAG, NAME = 1, 2, 3
+STATE_SHARE = 0.02  # of the most-listed state's count, for a state to be the directory's
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -255,7 +256,10 @@ class IndexTables:
                 area = read_area(name)
                 if area.state:
                     counts[area.state] += 1
-        self.states = [state for state, _ in counts.most_common()]
+        # A state with a stray listing or two (a sample row, an office across the border) is
+        # not where the directory is: its towns would shadow words ("rent deposit", Deposit, NY).
+        most = max(counts.values(), default=0)
+        self.states = [state for state, n in counts.most_common() if n >= STATE_SHARE * most]
         placed: dict[str, list[int]] = defaultdict(list)
         for doc_index, doc in enumerate(documents):
             if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):

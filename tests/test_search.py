@@ -388,6 +388,9 @@ async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
     place, _ = index.read_place(["ayuda", "en", "el", "condado", "de", "lake"])
     assert place is not None and place.kind == "county" and place.county == "lake"
     assert index.read_place(["library", "books"])[0] is None  # Library, PA is not asked for
+    # A town where the directory is beats a word that is a town elsewhere (Friendly, WV).
+    place, _ = index.read_place(["gay", "friendly", "dentist", "des", "moines"])
+    assert place is not None and place.label == "Des Moines, IA"
 
 
 async def test_a_state_programme_keeps_to_its_state(index: SearchIndex) -> None:
