@@ -33,6 +33,8 @@ EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
 # Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
+CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
+PLACE_CUES = frozenset({"in", "near", "around", "at", "en", "cerca", "por"})
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
 
 
@@ -87,6 +89,7 @@ class Gazetteer:
             if county:
                 self.counties[county].add(state)
         self.towns: dict[str, dict[str, tuple[str, tuple[float, float]]]] = defaultdict(dict)
+        self.town_zips = {key: len(spots) for key, spots in town_points.items()}
         for (town, state), spots in town_points.items():
             counties = town_counties.get((town, state))
             county = counties.most_common(1)[0][0] if counties else ""
@@ -177,8 +180,16 @@ class Gazetteer:
                 place = self.town_place(town, in_states)
                 if place is not None and (here or state_after is not None):
                     return place, used
-                if place is not None and elsewhere is None:
-                    elsewhere = place, used
+                # Elsewhere, only a city or a town the question points at ("dentist in
+                # houston"): most words are a small town somewhere ("spray painted": Spray, OR).
+                if place is None or elsewhere is not None:
+                    continue
+                # Of the towns of that name, the biggest (Houston, TX; not Houston, AK).
+                biggest = max(by_state, key=lambda state: self.town_zips.get((town, state), 0))
+                cued = i > 0 and words[i - 1] in PLACE_CUES
+                if cued or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
+                    city = self.town_place(town, [biggest])
+                    elsewhere = (city, used) if city is not None else None
         if elsewhere is not None:
             return elsewhere
         for i, word in enumerate(words):

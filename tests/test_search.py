@@ -391,6 +391,10 @@ async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
     # A town where the directory is beats a word that is a town elsewhere (Friendly, WV).
     place, _ = index.read_place(["gay", "friendly", "dentist", "des", "moines"])
     assert place is not None and place.label == "Des Moines, IA"
+    # Elsewhere, a city, or a town the question points at; not any word that names a town.
+    assert index.read_place(["hate", "slurs", "spray", "painted"])[0] is None
+    place, _ = index.read_place(["food", "bank", "houston"])
+    assert place is not None and place.label == "Houston, TX"
 
 
 async def test_a_state_programme_keeps_to_its_state(index: SearchIndex) -> None:
