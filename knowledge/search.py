@@ -76,6 +76,8 @@ STOPWORD_SHARE = 0.15  # "what is a community school": filler only breaks ties..
 STOPWORD_MIN_IDF = 0.7  # ...and not even that when nearly every document has it ("the")
 STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word itself
 FUZZY_PENALTY = 0.12  # per edit
+NARROW_FACTOR = 0.9  # per need a service is tagged with beyond those asked about...
+NARROW_MAX = 3  # ...counting this many at most
 UNKNOWN_WORD_STRENGTH = 2.0  # a word nobody uses still counts against coverage (gibberish)
 MIN_SCORE = 1.5  # below this nothing is a good match
 MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
@@ -495,6 +497,17 @@ class SearchIndex(IndexTables):
             tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
         return tier
 
+    def _narrowness(self, candidates: np.ndarray, concepts: dict[str, float]) -> np.ndarray:
+        """A factor per candidate: 1, less for each need it is tagged with that was not asked
+        about. "Legal aid in Peoria" is best answered by Peoria's general legal aid office, not
+        its eviction desk, though both say "legal help"."""
+        unasked = self.tag_count[candidates].astype(np.float32)
+        for concept_id in concepts:
+            docs = self.concept_docs.get(concept_id)
+            if docs is not None:
+                unasked -= np.isin(candidates, docs, assume_unique=True)
+        return np.float32(NARROW_FACTOR) ** np.minimum(unasked, NARROW_MAX)
+
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
         asked = words_of(query.text)[:MAX_QUERY_WORDS]
         place, raw = self.read_place(asked)
@@ -549,6 +562,8 @@ class SearchIndex(IndexTables):
         candidates = np.flatnonzero(keep)
         distances: np.ndarray | None = None
         ranked = scores[candidates] * np.sqrt(coverage[candidates])
+        if concepts:
+            ranked *= self._narrowness(candidates, concepts)
         if language == "es":
             ranked *= self.spanish_boost[candidates]
         if tier is not None:  # in the town first, then serving its county, then its state

@@ -172,6 +172,7 @@ class IndexTables:
             for concept in doc.concepts:
                 tagged[concept].append(doc_index)
         self.concept_docs = {c: np.array(ix, dtype=np.int32) for c, ix in tagged.items()}
+        self.tag_count = np.array([len(d.concepts) for d in documents], dtype=np.int16)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
         speaks_spanish = np.array(["es" in d.languages for d in documents], dtype=bool)
         self.spanish_boost = np.where(speaks_spanish, LANGUAGE_BOOST, 1.0).astype(np.float32)
