@@ -192,7 +192,7 @@ class SearchIndex(IndexTables):
             if concepts is None:
                 words = [self._read_own_word(w) for w in _without_counties(words_of(text))]
                 if any(w.form in starts for w in words):
-                    concepts = frozenset(self.find_concepts(words)[0])
+                    concepts = frozenset(self.find_concepts(words, tagging=True)[0])
                 else:
                     concepts = frozenset()
                 found[text] = concepts
@@ -307,13 +307,16 @@ class SearchIndex(IndexTables):
         role = "stop" if corrected in stop else "known"
         return QueryWord.of(corrected, 1.0 - FUZZY_PENALTY * distance, role)
 
-    def find_concepts(self, words: list[QueryWord]) -> tuple[dict[str, float], dict[str, int]]:
+    def find_concepts(
+        self, words: list[QueryWord], tagging: bool = False
+    ) -> tuple[dict[str, float], dict[str, int]]:
         """Concepts the phrases in `words` name (with confidence), and language evidence.
 
         Phrases are found by their content words, longest first, left to right; of the phrases
         with the same content words, those sharing the most filler with the question win ("no
         tenemos dónde dormir" is shelter's "no tengo dónde dormir", not "no puedo dormir").
-        Words that make up a phrase are marked `in_phrase`.
+        Words that make up a phrase are marked `in_phrase`. `tagging` a service's own words,
+        phrases that are only ways of asking (Concept.asked_only) name nothing.
         """
         concepts: dict[str, float] = {}
         evidence: dict[str, int] = defaultdict(int)
@@ -323,6 +326,8 @@ class SearchIndex(IndexTables):
             for size in range(min(self.longest_phrase, len(content) - k), 0, -1):
                 span = content[k : k + size]
                 options = self.phrases.get(tuple(words[i].form for i in span), [])
+                if tagging:
+                    options = [phrase for phrase in options if not phrase.asked_only]
                 chosen = self._best_phrases(options, words, span)
                 if chosen:
                     quality = min(words[i].quality for i in span)

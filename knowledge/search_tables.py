@@ -56,6 +56,7 @@ class Phrase:
     language: str
     filler: frozenset[str]  # its stop-words ("no tengo dónde dormir": no, tengo, donde)
     needs_filler: bool  # one need word plus filler: "after school", "me pega", "child care"
+    asked_only: bool = False  # read in questions, never when tagging services (Concept)
 
 
 class PackedStrings:
@@ -210,7 +211,13 @@ class IndexTables:
                     if not key:
                         continue
                     filler = frozenset(w for w in words if w in stop)
-                    phrase = Phrase(concept.id, language, filler, len(key) == 1 and bool(filler))
+                    phrase = Phrase(
+                        concept.id,
+                        language,
+                        filler,
+                        len(key) == 1 and bool(filler),
+                        text in concept.asked_only,
+                    )
                     if phrase not in phrases[key]:
                         phrases[key].append(phrase)
         self.phrases = dict(phrases)

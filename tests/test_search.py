@@ -414,3 +414,30 @@ def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("clinic still open?") == ("clinic", True)
     assert read_open_now("farmacia que esté abierta") == ("farmacia", True)
     assert read_open_now("Open Door Mission") == ("Open Door Mission", False)  # a name, not a time
+
+
+def test_services_are_tagged_with_what_their_own_words_name() -> None:
+    """Imported directories carry no tags of ours: the index tags services from their words as
+    a question's are read, leaving out county names and phrases that are only ways of asking."""
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
+
+    documents = [
+        service("tax", "Low Income Tax Clinic"),
+        service("desk", "Eviction defense help desk"),
+        service("cook", "Immigration help for Cook County residents"),
+        service("firm", "Drinker Biddle legal clinic"),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE)
+    tags = {
+        doc.id: {c for c, docs in index.concept_docs.items() if i in docs.tolist()}
+        for i, doc in enumerate(documents)
+    }
+    assert "tax-help" in tags["tax"] and "primary-care" not in tags["tax"]  # not a doctor's
+    # "eviction" asks for rent help too, but an eviction defence desk pays no rent.
+    assert "eviction" in tags["desk"] and "rent-help" not in tags["desk"]
+    assert "rent-help" in index.search(SearchQuery(text="eviction")).concepts
+    assert "home-delivered-meals" not in tags["cook"] and "immigration-legal" in tags["cook"]
+    assert "substance-use" not in tags["firm"]  # a law firm's name, not drinking

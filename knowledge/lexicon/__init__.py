@@ -34,6 +34,9 @@ class Concept:
     label: dict[str, str]
     terms: list[str]  # service-side words, folded
     phrases: dict[str, list[str]] = field(default_factory=dict)  # language -> folded phrases
+    # Of those, the ones a family with this need may say that do not make a service one of
+    # its kind ("eviction" may mean rent help; an eviction defence desk pays no rent).
+    asked_only: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,11 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
                 )
                 by_id[concept.id] = concept
             concept.terms += [fold(str(t)) for t in row.get("terms") or [] if fold(str(t))]
+            asked = row.get("asked") or {}
             for language in ("en", "es"):
-                phrases = [fold(str(p)) for p in row.get(language) or []]
+                only_asked = [fold(str(p)) for p in asked.get(language) or []]
+                concept.asked_only.update(p for p in only_asked if p)
+                phrases = [fold(str(p)) for p in row.get(language) or []] + only_asked
                 # The label and the id are ways of asking too ("Dentista", "food-pantry").
                 phrases += [fold(concept.label.get(language, "")), fold(concept.id)]
                 known = concept.phrases.setdefault(language, [])
