@@ -45,6 +45,7 @@ from knowledge.search_words import (
     deletes,
     form,
     inflections,
+    is_common_word,
     max_edits,
     read_open_day,
     read_open_now,
@@ -78,6 +79,7 @@ STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word its
 FUZZY_PENALTY = 0.12  # per edit
 NARROW_FACTOR = 0.9  # per need a service is tagged with beyond those asked about...
 NARROW_MAX = 3  # ...counting this many at most
+STORY_WORD_SHARE = 0.7
 UNKNOWN_WORD_STRENGTH = 2.0  # a word nobody uses still counts against coverage (gibberish)
 MIN_SCORE = 1.5  # below this nothing is a good match
 MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
@@ -137,7 +139,9 @@ class QueryWord:
     text: str  # as corrected
     form: str  # form(text), for finding phrases
     quality: float  # 1.0 when typed as the index knows it, less when corrected
-    role: str  # "stop" (filler), "minor" (numbers, single letters), "known" or "unknown"
+    # "stop" (filler), "minor" (numbers, single letters), "known", "story" (an everyday word
+    # the index does not know: part of the story, not the need) or "unknown" (gibberish)
+    role: str
     in_phrase: bool = False
 
     @classmethod
@@ -171,6 +175,7 @@ class SearchIndex(IndexTables):
         self._build_deletion_index()
         self._build_facts(documents)
         self._build_places(documents)
+        is_common_word("warm")  # loads the word lists here, not on a family's first question
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
@@ -286,9 +291,11 @@ class SearchIndex(IndexTables):
                     return QueryWord.of(known, STEM_FACTOR, "known")
         if self._terms_for(word):
             return QueryWord.of(word, 1.0, "known")
+        common = is_common_word(word)  # meant as written, unless it is one edit from a
+        # need word ("shoots for school" are shots): never turned into a directory's word
         edits = max_edits(word)
         if not edits:
-            return QueryWord.of(word, 1.0, "unknown")
+            return QueryWord.of(word, 1.0, "story" if common else "unknown")
         # Ranked by edits, then need words and filler before the directory's words (which
         # include every name in it), then the more frequent.
         candidates: list[tuple[int, int, int, str]] = []
@@ -297,12 +304,12 @@ class SearchIndex(IndexTables):
         )
         if found is not None:
             candidates.append((int(found[1]), 0, 0, found[0]))
-        closest = self._closest_in_vocabulary(word)
+        closest = None if common else self._closest_in_vocabulary(word)
         if closest is not None:
             frequency = int(self.frequency[self.vocabulary[closest[0]]])
             candidates.append((closest[1], 1, -frequency, closest[0]))
         if not candidates:
-            return QueryWord.of(word, 1.0, "unknown")
+            return QueryWord.of(word, 1.0, "story" if common else "unknown")
         distance, _, _, corrected = min(candidates)
         role = "stop" if corrected in stop else "known"
         return QueryWord.of(corrected, 1.0 - FUZZY_PENALTY * distance, role)
@@ -449,7 +456,11 @@ class SearchIndex(IndexTables):
                 self._add_word(phrase_words, scratch, word.text, word.quality * PHRASE_WORD_SHARE)
             elif word.role == "known":
                 parts += 1
-                strength += self._add_word(scores, scratch, word.text, word.quality, matched)
+                top = self._add_word(scores, scratch, word.text, word.quality, matched)
+                # Beside a need the question names, its other words are mostly the story
+                # around it ("changed the locks", "put my stuff"): they rank, but a match
+                # need not have them all.
+                strength += top * (STORY_WORD_SHARE if concepts else 1.0)
         # ...and only its services: "hearing aids" where none are listed matches nothing, not
         # "Administrative hearings" or HIV/AIDS help.
         scores += np.where(of_a_concept, phrase_words, 0.0)

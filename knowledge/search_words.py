@@ -6,9 +6,11 @@ No index here: these are the pure functions the index (knowledge/search.py) buil
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import Stemmer  # type: ignore[import-untyped]
+from wordfreq import zipf_frequency
 
 from knowledge.text import fold
 from knowledge.timewords import WEEKDAYS, weekday
@@ -36,6 +38,19 @@ TERM_BITS = 28
 TERM_MASK = (1 << TERM_BITS) - 1
 HASH_MASK = (1 << 35) - 1
 _FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
+
+
+COMMON_ZIPF = 3.0  # a word seen this often (once in a million words) is no typo
+
+
+@lru_cache(maxsize=50_000)
+def is_common_word(word: str) -> bool:
+    """Whether `word` is an everyday English or Spanish word (wordfreq's small lists): such a
+    word is meant as written, never "corrected" into one the directory uses ("stuff" is not
+    "staff", "police" not "policy")."""
+    return any(
+        zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF for language in ("en", "es")
+    )
 
 
 def words_of(text: str) -> list[str]:

@@ -141,6 +141,8 @@ async def test_a_typo_goes_to_the_nearest_word(index: SearchIndex) -> None:
     assert search(index, "shoots for school").concepts == ["vaccines"]  # shots, not shoes
     assert index.read_word("shoots").text == "shots"
     assert index.read_word("nada").role == "stop"  # not "data": four letters are left alone
+    # An everyday word is meant as written: never made into a word of the directory's names.
+    assert index.read_word("stuff").text == "stuff" and index.read_word("stuff").role == "story"
 
 
 async def test_a_name_match_outranks_a_description_match(
