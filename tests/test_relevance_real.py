@@ -1,5 +1,5 @@
 """The search on real directories (issue 11): the shared datasets imported without the demo,
-the dev set asked as families ask. Skipped where ../shared/datasets is absent (a fresh machine).
+the dev sets asked as families ask. Skipped where ../shared/datasets is absent (a fresh machine).
 
 The floors are the levels reached; raise them as the search improves, never lower them to pass.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from relevance.real import (
+    DEV2_FILE,
     DEV_FILE,
     build_real_index,
     evaluate_real,
@@ -19,19 +20,22 @@ from relevance.real import (
 )
 
 DATASETS = find_datasets()
-TOP1_FLOOR = 0.79
-TOP3_FLOOR = 0.90
-SILENT_FLOOR = 0.72  # of the questions nothing in the directories answers
-CONFIDENT_WRONG_CEILING = 0.19
+# (top-1, top-3, nothing when nothing fits, confident wrong at most) per dev set
+FLOORS = {
+    DEV_FILE: (0.86, 0.93, 0.76, 0.12),
+    DEV2_FILE: (0.69, 0.79, 0.70, 0.28),  # written blind later, tuned on less
+}
 
 
 @pytest.mark.skipif(DATASETS is None, reason="no shared datasets here")
-def test_real_dev_set_keeps_its_level(tmp_path: Path) -> None:
+@pytest.mark.parametrize("queries", list(FLOORS), ids=lambda path: path.stem)
+def test_real_dev_sets_keep_their_level(queries: Path, tmp_path: Path) -> None:
     assert DATASETS is not None
     index = asyncio.run(build_real_index(DATASETS, tmp_path))
-    report = evaluate_real(index, "real dev", load_real_queries(DEV_FILE))
+    report = evaluate_real(index, queries.stem, load_real_queries(queries))
     print(report.summary())
-    assert report.rate(report.top1) >= TOP1_FLOOR, report.misses
-    assert report.rate(report.top3) >= TOP3_FLOOR, report.misses
-    assert report.rate(report.silent, report.unanswerable) >= SILENT_FLOOR, report.misses
-    assert report.rate(report.confident_wrong) <= CONFIDENT_WRONG_CEILING, report.misses
+    top1, top3, silent, confident_wrong = FLOORS[queries]
+    assert report.rate(report.top1) >= top1, report.misses
+    assert report.rate(report.top3) >= top3, report.misses
+    assert report.rate(report.silent, report.unanswerable) >= silent, report.misses
+    assert report.rate(report.confident_wrong) <= confident_wrong, report.misses

@@ -3,7 +3,7 @@ demo, every query of a labelled set asked as a family would ask it in the bot.
 
 Shared by tests/test_relevance_real.py (which asserts the dev set's rates) and
 benchmarks/search_bench.py (which prints both real sets). Run it alone with
-`python tests/relevance/real.py` for the dev set's misses; the holdout set only ever gives
+`python tests/relevance/real.py` for the dev sets' misses; the holdout set only ever gives
 aggregate figures (its queries are not for reading while tuning).
 """
 
@@ -22,6 +22,7 @@ import yaml
 
 RELEVANCE = Path(__file__).parent
 DEV_FILE = RELEVANCE / "real_directories.yaml"
+DEV2_FILE = RELEVANCE / "real_directories_dev2.yaml"  # a second blind set, written later
 HOLDOUT_FILE = RELEVANCE / "real_directories_holdout.yaml"
 DATASET_NAMES = ("san-mateo-hsds3", "illinois-legal-aid-hsds1", "hsds3-spec-example")
 ZONE = ZoneInfo("America/Chicago")  # the sets' "now" moments carry their own offsets
@@ -164,14 +165,15 @@ def evaluate_real(index: Any, name: str, queries: list[RealQuery]) -> RealReport
     return report
 
 
-async def measure_real(datasets: Path) -> tuple[RealReport, RealReport]:
-    """Dev and holdout reports; only the dev report's misses are for reading."""
+async def measure_real(datasets: Path) -> tuple[RealReport, RealReport, RealReport]:
+    """The two dev reports and the holdout's; only the dev reports' misses are for reading."""
     with tempfile.TemporaryDirectory() as folder:
         index = await build_real_index(datasets, Path(folder))
     dev = evaluate_real(index, "real dev", load_real_queries(DEV_FILE))
+    dev2 = evaluate_real(index, "real dev2", load_real_queries(DEV2_FILE))
     holdout = evaluate_real(index, "real holdout", load_real_queries(HOLDOUT_FILE))
     holdout.misses, holdout.weak = [], []
-    return dev, holdout
+    return dev, dev2, holdout
 
 
 def main() -> int:
@@ -179,13 +181,14 @@ def main() -> int:
     if datasets is None:
         print("no shared datasets here")
         return 1
-    dev, holdout = asyncio.run(measure_real(datasets))
-    for line in dev.misses:
-        print(f"miss: {line}")
-    for line in dev.weak:
-        print(f"not first: {line}")
-    print(dev.summary())
-    print(holdout.summary())
+    dev, dev2, holdout = asyncio.run(measure_real(datasets))
+    for report in (dev, dev2):
+        for line in report.misses:
+            print(f"{report.name} miss: {line}")
+        for line in report.weak:
+            print(f"{report.name} not first: {line}")
+    for report in (dev, dev2, holdout):
+        print(report.summary())
     return 0
 
 
