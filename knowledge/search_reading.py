@@ -202,12 +202,15 @@ class QuestionReader(IndexTables):
         while k < len(content):
             for size in range(min(self.longest_phrase, len(content) - k), 0, -1):
                 span = content[k : k + size]
+                quality = min(words[i].quality for i in span)
                 options = self.phrases.get(tuple(words[i].form for i in span), [])
                 if tagging:
                     options = [phrase for phrase in options if not phrase.asked_only]
+                elif not options:  # other forms of its words ("cambió la chapa")
+                    options = self._phrases_by_stem([words[i].text for i in span])
+                    quality *= STEM_FACTOR
                 chosen = self._best_phrases(options, words, span)
                 if chosen:
-                    quality = min(words[i].quality for i in span)
                     for phrase in chosen:
                         concepts[phrase.concept] = max(concepts.get(phrase.concept, 0.0), quality)
                         evidence[phrase.language] += size
@@ -218,6 +221,13 @@ class QuestionReader(IndexTables):
             else:
                 k += 1
         return concepts, evidence
+
+    def _phrases_by_stem(self, span: list[str]) -> list[Phrase]:
+        for language in ("es", "en"):
+            found = self.phrases_by_stem.get((language, tuple(snowball(w, language) for w in span)))
+            if found:
+                return found
+        return []
 
     @staticmethod
     def _best_phrases(

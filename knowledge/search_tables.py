@@ -36,6 +36,7 @@ from knowledge.service_areas import read_area, state_code
 
 # Field codes double as weights: a word in the name counts three times one in the description.
 BODY, TAG, NAME = 1, 2, 3
+SINGLE_STEM = 5  # letters a one-word phrase's stem needs to match other forms of it
 STATE_SHARE = 0.02  # of the most-listed state's count, for a state to be the directory's
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
@@ -221,6 +222,18 @@ class IndexTables:
                     if phrase not in phrases[key]:
                         phrases[key].append(phrase)
         self.phrases = dict(phrases)
+        # Phrases of several words by their words' Snowball stems, in their own language, for
+        # verb forms the lexicon does not list ("cambió la chapa" for "cambiaron la chapa").
+        # Not one word alone: there stems join unrelated words ("corte", court; "cortar", cut).
+        by_stem: dict[tuple[str, tuple[str, ...]], list[Phrase]] = defaultdict(list)
+        for key, options in self.phrases.items():
+            for phrase in options:
+                stems = (phrase.language, tuple(snowball(w, phrase.language) for w in key))
+                if len(key) == 1 and len(stems[1][0]) < SINGLE_STEM:
+                    continue
+                if phrase not in by_stem[stems]:
+                    by_stem[stems].append(phrase)
+        self.phrases_by_stem = dict(by_stem)
         self.longest_phrase = max((len(key) for key in self.phrases), default=1)
         self.lexicon_words = frozenset(lexicon_words)
         self.lexicon_forms = frozenset(form(w) for w in lexicon_words)
