@@ -34,7 +34,10 @@ LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
 # Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
-PLACE_CUES = frozenset({"in", "near", "around", "at", "en", "cerca", "por"})
+ARTICLES = frozenset({"the", "el", "la", "los", "las"})
+# Words that point at a place ("in houston"); not Spanish "en", which is said of anything
+# ("trabajo en el campo": in the fields, not El Campo, TX). "cerca de" is read as well.
+PLACE_CUES = frozenset({"in", "near", "around", "at"})
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
 
 
@@ -164,7 +167,9 @@ class Gazetteer:
                 span = words[i : i + size]
                 town = " ".join(ABBREVIATIONS.get(w, w) for w in span)
                 by_state = self.towns.get(town)
-                if not by_state:
+                # "en el campo", "the field": a town's name is not said after an article
+                # (one whose name has it, "El Paso", is found from the article on).
+                if not by_state or (i > 0 and words[i - 1] in ARTICLES):
                     continue
                 here = any(s in by_state for s in states)
                 # Every word a word of the directory or lexicon ("la vista", "la luz",
@@ -186,8 +191,7 @@ class Gazetteer:
                     continue
                 # Of the towns of that name, the biggest (Houston, TX; not Houston, AK).
                 biggest = max(by_state, key=lambda state: self.town_zips.get((town, state), 0))
-                cued = i > 0 and words[i - 1] in PLACE_CUES
-                if cued or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
+                if _pointed_at(words, i) or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
                     city = self.town_place(town, [biggest])
                     elsewhere = (city, used) if city is not None else None
         if elsewhere is not None:
@@ -273,6 +277,14 @@ class Gazetteer:
                     located(place)
                 words = words[max(used) + 1 :]
         return frozenset(keys)
+
+
+def _pointed_at(words: Sequence[str], i: int) -> bool:
+    """Whether the question points at the place starting at `words[i]` ("in", "cerca de")."""
+    return (i > 0 and words[i - 1] in PLACE_CUES) or list(words[max(0, i - 2) : i]) == [
+        "cerca",
+        "de",
+    ]
 
 
 def _county_words(name: str) -> str:

@@ -397,6 +397,8 @@ async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
     assert index.read_place(["hate", "slurs", "spray", "painted"])[0] is None
     place, _ = index.read_place(["food", "bank", "houston"])
     assert place is not None and place.label == "Houston, TX"
+    # "En el campo" is in the fields, not El Campo, TX, nor Campo, CA.
+    assert index.read_place(["trabajo", "en", "el", "campo", "y", "no", "me", "pagan"])[0] is None
 
 
 async def test_a_state_programme_keeps_to_its_state(index: SearchIndex) -> None:
