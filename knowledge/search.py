@@ -74,6 +74,10 @@ MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
 RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
+OLDER_ADULTS = "seniors"  # the concept of services for older adults only
+CHILD_WORDS = frozenset(
+    "kid kids child children toddler baby teen teens nino ninos nina ninas bebe".split()
+)
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
@@ -206,6 +210,8 @@ class SearchIndex(QuestionReader):
         scratch = np.zeros(n, dtype=np.float32)
         matched = np.zeros(n, dtype=np.float32)
         of_a_concept = np.zeros(n, dtype=bool)
+        of_a_group = np.zeros(n, dtype=bool)  # matching a concept that is a group of people
+        of_a_need = np.zeros(n, dtype=bool)
         parts = 0
         strength = 0.0
         for concept_id, quality in concepts.items():
@@ -231,6 +237,15 @@ class SearchIndex(QuestionReader):
                 covered[tagged] = True
             matched += covered
             of_a_concept |= covered
+            if concept_id in self.group_concepts:
+                of_a_group |= covered
+            else:
+                of_a_need |= covered
+        if concepts.keys() - self.group_concepts and not of_a_need.any():
+            # Who a service is for is not what it does: asked for hearing aids for a grandpa
+            # where none are listed, a senior centre is no answer. (Where the need has
+            # services, a group's own legal help may still be one, after them.)
+            scores[of_a_group] = 0.0
         phrase_words = np.zeros(n, dtype=np.float32)
         for word in words:
             if word.role == "unknown":
@@ -301,6 +316,9 @@ class SearchIndex(QuestionReader):
             concepts[query.concept] = 1.0
 
         scores, strength, coverage = self._score(words, concepts)
+        older = self.concept_docs.get(OLDER_ADULTS)
+        if older is not None and OLDER_ADULTS not in concepts and CHILD_WORDS.intersection(raw):
+            scores[older] = 0.0  # a question about a child: not services for older adults
         browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby
             scores[:] = MIN_SCORE

@@ -445,3 +445,26 @@ def test_services_are_tagged_with_what_their_own_words_name() -> None:
     assert "rent-help" in index.search(SearchQuery(text="eviction")).concepts
     assert "home-delivered-meals" not in tags["cook"] and "immigration-legal" in tags["cook"]
     assert "substance-use" not in tags["firm"]  # a law firm's name, not drinking
+
+
+def test_who_a_service_is_for_is_not_what_it_does() -> None:
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
+
+    index = SearchIndex(
+        [
+            service("seniors", "Senior center: sports, swimming and meals for older adults"),
+            service("pool", "City pool swimming lessons"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    found = [hit.id for hit in index.search(SearchQuery(text="swimming lessons for kids")).hits]
+    assert found == ["pool"]  # a question about a child: not a centre for older adults
+    assert [h.id for h in index.search(SearchQuery(text="swimming for seniors")).hits][0] == (
+        "seniors"
+    )
+    # No hearing-aid service is listed: a centre for the grandpa's age group is no answer.
+    assert index.search(SearchQuery(text="hearing aids for my grandpa")).hits == []

@@ -37,6 +37,9 @@ class Concept:
     # Of those, the ones a family with this need may say that do not make a service one of
     # its kind ("eviction" may mean rent help; an eviction defence desk pays no rent).
     asked_only: set[str] = field(default_factory=set)
+    # A group of people (seniors, veterans) rather than a need: a service for the group does
+    # not answer a need it does not meet.
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
                 )
                 by_id[concept.id] = concept
             concept.terms += [fold(str(t)) for t in row.get("terms") or [] if fold(str(t))]
+            concept.group = concept.group or bool(row.get("group"))
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
