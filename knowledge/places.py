@@ -236,24 +236,29 @@ class Gazetteer:
     ) -> frozenset[str]:
         """Where a service is ("in:town:peoria|IL", "in:county:peoria|IL") and what it serves
         ("area:county:kane|IL", "area:state:IL"): from its addresses (town, state, ZIP), its
-        service areas, and towns or counties its name or its places' names mention."""
+        service areas, and places its name (the first of `names`) or its places' names
+        mention."""
         keys: set[str] = set()
 
-        def located(place: Place | None) -> None:
+        def located(place: Place | None, into: set[str] = keys) -> None:
             if place is None:
                 return
-            keys.add(f"in:state:{place.state}")
+            into.add(f"in:state:{place.state}")
             if place.town:
-                keys.add(f"in:town:{place.town}|{place.state}")
+                into.add(f"in:town:{place.town}|{place.state}")
             if place.county:
-                keys.add(f"in:county:{place.county}|{place.state}")
+                into.add(f"in:county:{place.county}|{place.state}")
 
+        # Where its office is (its addresses, a town its names mention) counts only for a
+        # service that says nothing of whom it serves: "Free legal help for seniors in Cass
+        # County" has its office in Springfield, and is no answer in Sangamon County.
+        office: set[str] = set()
         for town, state, postal in addresses:
             code = (postal or "").strip()[:5]
             if code.isdigit() and code in self.zips:
-                located(self.zip_place(code))
+                located(self.zip_place(code), office)
             elif town:
-                located(self.town_place(_town_words(town), [state_code(state) or ""]))
+                located(self.town_place(_town_words(town), [state_code(state) or ""]), office)
         for name in areas:
             area = read_area(name)
             if area.kind == "county" and area.place:
@@ -262,20 +267,25 @@ class Gazetteer:
                 keys.add(f"area:state:{area.state}")
             elif area.kind == "postal_code" and area.place:
                 located(self.zip_place(area.place))
-        for name in names:
+        for position, name in enumerate(names):
             words = _split(name)
             while words:
                 found = self.find(words, states, frozenset())
                 if found is None:
                     break
                 place, used = found
-                if place.kind == "state":
+                if position > 0:  # a location's name says where an office is, not whom it serves
+                    if place.kind == "county" or place.state in states:
+                        located(place, office)
+                elif place.kind == "state":
                     keys.add(f"area:state:{place.state}")
                 elif place.kind == "county":
                     keys.add(f"area:county:{place.county}|{place.state}")
                 elif place.state in states:  # a town a name mentions, where the directory is
-                    located(place)
+                    located(place, office)
                 words = words[max(used) + 1 :]
+        if not any(key.startswith("area:") for key in keys):
+            keys |= office
         return frozenset(keys)
 
 

@@ -468,3 +468,39 @@ def test_who_a_service_is_for_is_not_what_it_does() -> None:
     )
     # No hearing-aid service is listed: a centre for the grandpa's age group is no answer.
     assert index.search(SearchQuery(text="hearing aids for my grandpa")).hits == []
+
+
+def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
+    from knowledge.places import us_gazetteer
+    from knowledge.search_documents import Document
+
+    cass = "Free legal help for seniors in Cass County"
+    documents = [
+        Document(
+            id="cass",
+            kind="service",
+            title=cass,
+            name=cass,
+            tags="",
+            body="",
+            addresses=(("Springfield", "IL", "62701"),),  # its office, in Sangamon County
+            areas=("Cass County, IL",),
+            place_names=(cass, "Springfield office"),
+        ),
+        Document(
+            id="office",
+            kind="service",
+            title="Springfield office - legal help for seniors",
+            name="Springfield office - legal help for seniors",
+            tags="",
+            body="",
+            addresses=(("Springfield", "IL", "62701"),),
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("legal help for seniors in sangamon county") == ["office"]
+    assert found("legal help for seniors in cass county") == ["cass"]
