@@ -78,6 +78,7 @@ OLDER_ADULTS = "seniors"  # the concept of services for older adults only
 CHILD_WORDS = frozenset(
     "kid kids child children toddler baby teen teens nino ninos nina ninas bebe".split()
 )
+AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
@@ -317,7 +318,7 @@ class SearchIndex(QuestionReader):
 
         scores, strength, coverage = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)
-        if older is not None and OLDER_ADULTS not in concepts and CHILD_WORDS.intersection(raw):
+        if older is not None and OLDER_ADULTS not in concepts and _about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
         browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby
@@ -412,6 +413,16 @@ class SearchIndex(QuestionReader):
             concepts=sorted(concepts, key=lambda c: -concepts[c]),
             place=named_place,
         )
+
+
+def _about_a_child(words: list[str]) -> bool:
+    """Whether a question is about a child: "kids", "niños", "my 6 year old", "de 15 años"."""
+    if CHILD_WORDS.intersection(words):
+        return True
+    return any(
+        word.isdigit() and int(word) < 18 and words[i + 1 : i + 2] in AGE_WORDS
+        for i, word in enumerate(words)
+    )
 
 
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:

@@ -463,6 +463,9 @@ def test_who_a_service_is_for_is_not_what_it_does() -> None:
     )
     found = [hit.id for hit in index.search(SearchQuery(text="swimming lessons for kids")).hits]
     assert found == ["pool"]  # a question about a child: not a centre for older adults
+    assert [h.id for h in index.search(SearchQuery(text="swimming for my 6 year old")).hits] == [
+        "pool"
+    ]
     assert [h.id for h in index.search(SearchQuery(text="swimming for seniors")).hits][0] == (
         "seniors"
     )
