@@ -10,12 +10,8 @@ Only arrival is asserted, with generous timeouts, never timings.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +20,7 @@ import icalendar
 import pytest
 
 from botapi import Call, FakeBotApi
-from harness import StoppableProcess, reset_postgres
+from harness import BotProcess, running_bot
 from knowledge.db import create_engine
 from knowledge.models import utcnow
 
@@ -32,66 +28,20 @@ COORDINATOR = 890_001
 FAMILY_A, FAMILY_B = 890_101, 890_102
 TIMEZONE = "America/Chicago"
 ZONE = ZoneInfo(TIMEZONE)
-STARTUP_SECONDS = 90
 REPLY_SECONDS = 20
 
 
-@dataclass
-class BotProcess(StoppableProcess):
-    """The bot as a process that can be started, killed and started again on one database."""
-
-    api: FakeBotApi
-    database_url: str
-    folder: Path
-    process: subprocess.Popen[bytes] | None = None
-    runs: int = 0
-    logs: list[Path] = field(default_factory=list)
-
-    def start(self) -> None:
-        self.runs += 1
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("WEBHOOK_URL", "WEBHOOK_SECRET")},
-            **self.api.env(),
-            "DATABASE_URL": self.database_url,
-            "COORDINATOR_IDS": str(COORDINATOR),
-            "TIMEZONE": TIMEZONE,
-            "QUIET_HOURS": "off",  # the tests must not depend on the hour they run at
-            "REMINDER_CHECK_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        log = self.folder / f"bot-{self.runs}.log"
-        self.logs.append(log)
-        with log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "-v", "run"],
-                env=env,
-                cwd=self.folder,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self.api.wait_until_polling(timeout=STARTUP_SECONDS)
-        except TimeoutError:
-            pytest.fail(f"the bot did not start polling:\n{self.output()}")
+# What these tests set beyond the database and the API (harness.BotProcess).
+SETTINGS = {
+    "COORDINATOR_IDS": str(COORDINATOR),
+    "TIMEZONE": TIMEZONE,
+    "REMINDER_CHECK_SECONDS": "1",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    api = FakeBotApi().start()
-    process = BotProcess(api, url, tmp_path)
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
-        api.stop()
+    yield from running_bot(request.param, tmp_path, SETTINGS)
 
 
 def said(call: Call) -> str:

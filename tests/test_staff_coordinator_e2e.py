@@ -13,7 +13,6 @@ Only arrival is asserted, with generous timeouts, never timings.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -24,10 +23,10 @@ from pathlib import Path
 
 import pytest
 from opened_documents import assert_reads_well, docx_paragraphs, docx_text, pdf_text
-from test_events_e2e import COORDINATOR, REPLY_SECONDS, BotProcess, said
+from test_events_e2e import COORDINATOR, REPLY_SECONDS, SETTINGS, said
 
 from botapi import Call, FakeBotApi
-from harness import reset_postgres
+from harness import BotProcess, running_bot
 
 STAFF_EN, STAFF_ES = 890_201, 890_202
 FAMILY_EN, FAMILY_ES = 890_301, 890_302
@@ -37,21 +36,7 @@ OTHER_PROCESS_SECONDS = 90
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    api = FakeBotApi().start()
-    process = BotProcess(api, url, tmp_path)
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
-        api.stop()
+    yield from running_bot(request.param, tmp_path, SETTINGS)
 
 
 def bot_api_refusals(api: FakeBotApi) -> list[Call]:
