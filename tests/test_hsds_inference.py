@@ -194,6 +194,21 @@ async def test_hsds3_services_without_places_are_left_as_the_directory_says(
     assert await places_of(session, "svc-1") == []  # 3.0 links services to places itself
 
 
+async def test_a_test_row_is_kept_but_never_shown(session: AsyncSession, tmp_path: Path) -> None:
+    (tmp_path / "organizations.csv").write_text("id,name\norg-1,Helpers\n")
+    (tmp_path / "services.csv").write_text(
+        "id,organization_id,name,description\n"
+        "svc-1,org-1,Food pantry,Groceries every Tuesday\n"
+        'svc-2,org-1,Passport Photos,"[NOT A REAL SERVICE] Lorem ipsum dolor sit amet"\n'
+    )
+
+    report = await import_directory(session, tmp_path)
+
+    assert report.inferred["test rows kept inactive (placeholder text)"] == 1
+    statuses = dict((await session.execute(select(Service.id, Service.status))).all())
+    assert statuses["svc-2"] == "inactive" and statuses["svc-1"] != "inactive"
+
+
 async def test_hsds3_areas_documents_costs_and_freshness_go_in_and_come_out(
     database_url: str, session: AsyncSession, tmp_path: Path
 ) -> None:

@@ -139,13 +139,34 @@ async def _import_file(
         made.record(parent, display, rows)
         made.forget_earlier(rows)  # made again: known from here on
     records = [row.record for row in result.accepted.values()]
-    await upsert(session, table(entity.table), result.columns, records)
+    columns = result.columns
+    if entity.table == "service":
+        placeholders = [r for r in records if is_placeholder(r.get("description"))]
+        for record in placeholders:  # kept, as the directory holds it, but never shown
+            record["status"] = "inactive"
+        if placeholders:
+            report.inferred["test rows kept inactive (placeholder text)"] += len(placeholders)
+            if "status" not in columns:
+                columns = [*columns, "status"]
+                for record in records:
+                    record.setdefault("status", "active")  # the column's default
+    await upsert(session, table(entity.table), columns, records)
     existing.update(result.accepted)
     made.forget_earlier(result.accepted)  # in the files now: the directory's own rows
     if entity.table == "address":
         made.states.update(r["state_province"] for r in records if r.get("state_province"))
     if entity.table == "service":
         made.services.update(result.accepted)
+
+
+PLACEHOLDER_MARKERS = ("lorem ipsum", "not a real service", "for testing purposes")
+
+
+def is_placeholder(description: str | None) -> bool:
+    """Whether a service's description says it is a test row ("Lorem ipsum", "[NOTE THIS IS
+    NOT A REAL SERVICE]"): a family must never be sent to one."""
+    folded = (description or "").lower()
+    return any(marker in folded for marker in PLACEHOLDER_MARKERS)
 
 
 def _stand_ins(ids: Mapping[str, set[str]]) -> dict[str, StandIn]:
