@@ -213,6 +213,7 @@ class SearchIndex(QuestionReader):
         of_a_concept = np.zeros(n, dtype=bool)
         of_a_group = np.zeros(n, dtype=bool)  # matching a concept that is a group of people
         of_a_need = np.zeros(n, dtype=bool)
+        exclusive: np.ndarray | None = None  # what the question's "only" concepts allow
         parts = 0
         strength = 0.0
         for concept_id, quality in concepts.items():
@@ -242,6 +243,8 @@ class SearchIndex(QuestionReader):
                 of_a_group |= covered
             else:
                 of_a_need |= covered
+            if concept_id in self.only_concepts:
+                exclusive = covered if exclusive is None else exclusive & covered
         if concepts.keys() - self.group_concepts and not of_a_need.any():
             # Who a service is for is not what it does: asked for hearing aids for a grandpa
             # where none are listed, a senior centre is no answer. (Where the need has
@@ -263,6 +266,8 @@ class SearchIndex(QuestionReader):
         # ...and only its services: "hearing aids" where none are listed matches nothing, not
         # "Administrative hearings" or HIV/AIDS help.
         scores += np.where(of_a_concept, phrase_words, 0.0)
+        if exclusive is not None:  # a shelter for a cat: not a family's shelter
+            scores[~exclusive] = 0.0
         return scores, strength, matched / max(parts, 1)
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:

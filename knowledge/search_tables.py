@@ -223,6 +223,7 @@ class IndexTables:
                         phrases[key].append(phrase)
         self.phrases = dict(phrases)
         self.group_concepts = frozenset(c.id for c in lexicon.concepts if c.group)
+        self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
         # Phrases of several words by their words' Snowball stems, in their own language, for
         # verb forms the lexicon does not list ("cambió la chapa" for "cambiaron la chapa").
         # Not one word alone: there stems join unrelated words ("corte", court; "cortar", cut).

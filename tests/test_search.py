@@ -507,3 +507,22 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
 
     assert found("legal help for seniors in sangamon county") == ["office"]
     assert found("legal help for seniors in cass county") == ["cass"]
+
+
+def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -> None:
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
+
+    people = [service("shelter", "Family homeless shelter"), service("clinic", "Free clinic")]
+    index = SearchIndex(people, default_lexicon(), ZONE)
+    assert index.search(SearchQuery(text="shelter for my cat, i am moving")).hits == []
+    assert index.search(SearchQuery(text="vet for my sick dog")).hits == []
+    assert [h.id for h in index.search(SearchQuery(text="family shelter")).hits] == ["shelter"]
+    with_pets = SearchIndex(
+        [*people, service("vet", "Low-cost veterinarian")], default_lexicon(), ZONE
+    )
+    assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == [
+        "vet"
+    ]

@@ -40,6 +40,8 @@ class Concept:
     # A group of people (seniors, veterans) rather than a need: a service for the group does
     # not answer a need it does not meet.
     group: bool = False
+    # Only services of this concept answer a question naming it (an animal's needs).
+    only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
                 by_id[concept.id] = concept
             concept.terms += [fold(str(t)) for t in row.get("terms") or [] if fold(str(t))]
             concept.group = concept.group or bool(row.get("group"))
+            concept.only = concept.only or bool(row.get("only"))
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
