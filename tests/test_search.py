@@ -523,6 +523,4 @@ def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -
     with_pets = SearchIndex(
         [*people, service("vet", "Low-cost veterinarian")], default_lexicon(), ZONE
     )
-    assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == [
-        "vet"
-    ]
+    assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == ["vet"]
