@@ -22,7 +22,8 @@ import yaml
 
 RELEVANCE = Path(__file__).parent
 DEV_FILE = RELEVANCE / "real_directories.yaml"
-DEV2_FILE = RELEVANCE / "real_directories_dev2.yaml"  # a second blind set, written later
+DEV2_FILE = RELEVANCE / "real_directories_dev2.yaml"  # second and third blind sets, written
+DEV3_FILE = RELEVANCE / "real_directories_dev3.yaml"  # later by other hands
 HOLDOUT_FILE = RELEVANCE / "real_directories_holdout.yaml"
 DATASET_NAMES = ("san-mateo-hsds3", "illinois-legal-aid-hsds1", "hsds3-spec-example")
 ZONE = ZoneInfo("America/Chicago")  # the sets' "now" moments carry their own offsets
@@ -165,15 +166,22 @@ def evaluate_real(index: Any, name: str, queries: list[RealQuery]) -> RealReport
     return report
 
 
-async def measure_real(datasets: Path) -> tuple[RealReport, RealReport, RealReport]:
-    """The two dev reports and the holdout's; only the dev reports' misses are for reading."""
+async def measure_real(datasets: Path) -> list[RealReport]:
+    """The dev sets' reports, then the holdout's; only the dev reports' misses are for
+    reading."""
     with tempfile.TemporaryDirectory() as folder:
         index = await build_real_index(datasets, Path(folder))
-    dev = evaluate_real(index, "real dev", load_real_queries(DEV_FILE))
-    dev2 = evaluate_real(index, "real dev2", load_real_queries(DEV2_FILE))
+    reports = [
+        evaluate_real(index, name, load_real_queries(path))
+        for name, path in (
+            ("real dev", DEV_FILE),
+            ("real dev2", DEV2_FILE),
+            ("real dev3", DEV3_FILE),
+        )
+    ]
     holdout = evaluate_real(index, "real holdout", load_real_queries(HOLDOUT_FILE))
     holdout.misses, holdout.weak = [], []
-    return dev, dev2, holdout
+    return [*reports, holdout]
 
 
 def main() -> int:
@@ -181,13 +189,13 @@ def main() -> int:
     if datasets is None:
         print("no shared datasets here")
         return 1
-    dev, dev2, holdout = asyncio.run(measure_real(datasets))
-    for report in (dev, dev2):
+    reports = asyncio.run(measure_real(datasets))
+    for report in reports:  # the holdout's lists are empty
         for line in report.misses:
             print(f"{report.name} miss: {line}")
         for line in report.weak:
             print(f"{report.name} not first: {line}")
-    for report in (dev, dev2, holdout):
+    for report in reports:
         print(report.summary())
     return 0
 
