@@ -289,7 +289,9 @@ class SearchIndex(QuestionReader):
         for key in place.keys():
             docs = self.place_docs.get(key)
             if docs is not None:
-                weight = 1.0 if key.startswith("in:") else PLACE_TIERS[key.split(":")[1]]
+                area = key.split(":")[1]
+                # Serving the whole county is being there for a question about the county.
+                weight = 1.0 if key.startswith("in:") or area == place.kind else PLACE_TIERS[area]
                 tier[docs] = np.maximum(tier[docs], weight)
         if point is not None and len(self.point_lat) and len(among):
             tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0

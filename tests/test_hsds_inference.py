@@ -122,7 +122,7 @@ async def test_service_areas_are_read_from_names_with_the_directorys_state(
         "svc-hotline": ["Illinois"],  # "statewide" in its description
     }
     assert areas["svc-boone"] == [Area("county", "Boone County, IL", place="Boone", state="IL")]
-    assert report.inferred["services with a service area read from their name"] == 5
+    assert report.inferred["services with a service area read from their name or eligibility"] == 5
     assert report.coverage is not None
     assert report.coverage.line() == (
         "coverage of 9 services: 2 with an address (22%), 4 with hours (44%), "
@@ -192,6 +192,18 @@ async def test_hsds3_services_without_places_are_left_as_the_directory_says(
 
     assert report.flavour == "hsds3"
     assert await places_of(session, "svc-1") == []  # 3.0 links services to places itself
+
+
+def test_whom_a_service_serves_is_read_from_who_may_come() -> None:
+    from knowledge.hsds.inference import areas_named_in
+
+    assert areas_named_in("Peer counseling", None, "CA", "Residents of San Mateo County") == [
+        "San Mateo County, CA"
+    ]
+    assert areas_named_in("Meals", "For San Mateo County residents over 60.", "CA") == [
+        "San Mateo County, CA"
+    ]
+    assert areas_named_in("Meals", "For residents of the county.", "CA") == []
 
 
 async def test_a_test_row_is_kept_but_never_shown(session: AsyncSession, tmp_path: Path) -> None:

@@ -58,6 +58,11 @@ GENERIC_PLACE = re.compile(
     re.IGNORECASE,
 )
 STATEWIDE = re.compile(r"\b(?:statewide|state-wide)\b", re.IGNORECASE)
+# "Residents of San Mateo County", "San Mateo County residents" in who may come.
+RESIDENTS = re.compile(
+    r"\b[Rr]esidents of ((?:[A-Z][\w'.-]*\s){1,3})County\b"
+    r"|\b((?:[A-Z][\w'.-]*\s){1,3})County residents\b"
+)
 
 
 @dataclass
@@ -335,23 +340,27 @@ async def _service_areas_from_names(
     rows: list[dict[str, Any]] = []
     services = 0
     for chunk in _chunks([i for i in ids if i not in with_areas]):
-        for service_id, name, description in await session.execute(
-            select(Service.id, Service.name, Service.description).where(Service.id.in_(chunk))
+        for service_id, name, description, eligibility in await session.execute(
+            select(
+                Service.id, Service.name, Service.description, Service.eligibility_description
+            ).where(Service.id.in_(chunk))
         ):
-            names = areas_named_in(name, description, state)
+            names = areas_named_in(name, description, state, eligibility)
             services += bool(names)
             rows += [
                 {
                     "id": inferred_id("area", service_id, area),
                     "service_id": service_id,
                     "name": area,
-                    "description": "Inferred from the service's name.",
+                    "description": "Inferred from the service's name or who may come.",
                 }
                 for area in names
             ]
     await upsert_rows(session, "service_area", rows)
     if rows:
-        report.inferred["services with a service area read from their name"] += services
+        report.inferred["services with a service area read from their name or eligibility"] += (
+            services
+        )
 
 
 async def _directory_state(session: AsyncSession) -> str | None:
@@ -373,9 +382,12 @@ def _majority(counts: Counter[str]) -> str | None:
     return code if count >= STATE_MAJORITY * sum(counts.values()) else None
 
 
-def areas_named_in(name: str, description: str | None, state: str | None) -> list[str]:
+def areas_named_in(
+    name: str, description: str | None, state: str | None, eligibility: str | None = None
+) -> list[str]:
     """ "Free legal forms in Boone County" -> ["Boone County, IL"] (the directory's state);
-    "... in Clinton, Monroe and St. Clair Counties" -> three; "statewide" -> the state."""
+    "... in Clinton, Monroe and St. Clair Counties" -> three; "statewide" -> the state; who
+    may come, "Residents of San Mateo County" -> that county."""
     words = name.replace(",", " , ").split()
     found: list[str] = []
     for position, word in enumerate(words):
@@ -385,6 +397,12 @@ def areas_named_in(name: str, description: str | None, state: str | None) -> lis
                 label = f"{county} County" + (f", {state}" if state else "")
                 if label not in found:
                     found.append(label)
+    if not found:
+        for match in RESIDENTS.finditer(f"{eligibility or ''} {description or ''}"):
+            county = (match.group(1) or match.group(2)).strip()
+            label = f"{county} County" + (f", {state}" if state else "")
+            if label not in found:
+                found.append(label)
     if not found and state and STATEWIDE.search(f"{name} {description or ''}"):
         found.append(state_name(state) or state)
     return found
