@@ -399,7 +399,12 @@ def areas_named_in(
                     found.append(label)
     if not found:
         for match in RESIDENTS.finditer(f"{eligibility or ''} {description or ''}"):
-            county = (match.group(1) or match.group(2)).strip()
+            named = (match.group(1) or match.group(2)).split()
+            while named and named[0].lower() in {*PREPOSITIONS, "the", "all", "only"}:
+                named = named[1:]  # "For San Mateo County residents"
+            if not named:
+                continue
+            county = " ".join(named)
             label = f"{county} County" + (f", {state}" if state else "")
             if label not in found:
                 found.append(label)
