@@ -21,8 +21,11 @@ A send Telegram refused (403, 400, 429) gives its place back: it was no message.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import heapq
 import html
+import itertools
 import math
 import re
 import time
@@ -128,7 +131,7 @@ OUTAGE_PROBE_MAX = 30.0  # seconds between tries while it is down (1, 2, 4 … 3
 class Slot:
     """One send's place in the limiter; call `done()` when Telegram has answered."""
 
-    __slots__ = ("_limiter", "chat_id", "started", "paced", "paced_after", "ends", "_open")
+    __slots__ = ("_limiter", "chat_id", "started", "paced", "paced_after", "_open")
 
     def __init__(
         self, limiter: SendLimiter, chat_id: int, started: float, paced: float, paced_after: float
@@ -138,7 +141,6 @@ class Slot:
         self.started = started
         self.paced = paced  # its place on the pacing grid
         self.paced_after = paced_after  # the place before it
-        self.ends = math.inf  # in flight: holds its place until answered
         self._open = True
 
     def done(self, sent: bool = True) -> None:
@@ -165,6 +167,7 @@ class _ChatBudget:
 class _Waiter:
     chat_id: int
     priority: int
+    seq: int  # its place in line: lower goes first
     future: asyncio.Future[Slot]
 
 
@@ -201,11 +204,28 @@ class SendLimiter:
         self.window = window
         self.catch_up = catch_up
         self.clock = clock
-        self._slots: list[Slot] = []  # every slot whose place has not expired yet
+        # The window: sends on the wire hold their place until answered (`_on_wire`); answered
+        # ones until `window` after the answer. Answers come in clock order, so appending keeps
+        # `_window_ends` sorted: the next place to free up is always at its left.
+        self._on_wire = 0
+        self._window_ends: deque[float] = deque()
         self._paced = -math.inf  # the pacing grid: where the latest send was due
         self._paused_until = -math.inf
         self._chats: dict[int, _ChatBudget] = {}
-        self._waiting: tuple[deque[_Waiter], deque[_Waiter]] = (deque(), deque())
+        # The waiting sends, per priority one line per chat: a chat's waiters are all allowed
+        # at the same moment, so only the head of each line is ever looked at. Lines are
+        # indexed by when their chat allows a send, so that finding the first one that may
+        # go is a heap pop, not a scan of everyone waiting (1,000 replies at once):
+        # - `_ready`: (head's seq, chat), per priority: lines that may go now, first come
+        #   first; checked again when they come to the top (a 429 may have paused the chat);
+        # - `_later`: (moment, priority, chat): lines waiting for their chat's token or pause;
+        # - in neither: lines whose chat has a send on the wire; `_finish` puts them back.
+        # An entry may be out of date (its head cancelled, its line granted or gone): it is
+        # put right or dropped when it reaches the top.
+        self._lines: tuple[dict[int, deque[_Waiter]], dict[int, deque[_Waiter]]] = ({}, {})
+        self._ready: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        self._later: list[tuple[float, int, int]] = []
+        self._seq = itertools.count()
         self._floods: deque[tuple[float, int]] = deque()
         self._server_errors = 0
         self._probe = 0.0  # the current pause between tries while the API is down
@@ -311,13 +331,14 @@ class SendLimiter:
         return ready
 
     def _global_ready_at(self, now: float) -> float:
-        self._slots = [s for s in self._slots if s.ends > now]
-        budget = max(1, int(self.per_second * self.window))
-        moments = [self._paused_until, self._paced + 1.0 / self.per_second]
-        if len(self._slots) >= budget:
-            ends = sorted(s.ends for s in self._slots)
-            moments.append(ends[len(self._slots) - budget])
-        return max(moments)
+        ends = self._window_ends
+        while ends and ends[0] <= now:
+            ends.popleft()
+        ready = max(self._paused_until, self._paced + 1.0 / self.per_second)
+        over = self._on_wire + len(ends) - max(1, int(self.per_second * self.window))
+        if over >= 0:  # full: the next send waits for the place that frees first
+            ready = max(ready, ends[over] if over < len(ends) else math.inf)  # inf: on the wire
+        return ready
 
     def ready_at(self, chat_id: int | None = None, priority: int = OUTBOX) -> float:
         """The earliest moment a send (to `chat_id`) may start; inf while it waits on answers."""
@@ -341,32 +362,73 @@ class SendLimiter:
         now = self.clock()
         if self.ready_at(chat_id, priority) <= now and not self._ready_ahead(priority, now):
             return self._take(chat_id, priority)
-        waiter = _Waiter(chat_id, priority, asyncio.get_running_loop().create_future())
-        self._waiting[priority].append(waiter)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(chat_id, priority, next(self._seq), loop.create_future())
+        line = self._lines[priority].get(chat_id)
+        if line is None:
+            line = self._lines[priority][chat_id] = deque()
+            heapq.heappush(self._ready[priority], (waiter.seq, chat_id))
+        line.append(waiter)
         self._grant_soon()
         try:
             return await waiter.future
         except asyncio.CancelledError:
             if waiter.future.done() and not waiter.future.cancelled():
                 waiter.future.result().done(sent=False)
-            with contextlib.suppress(ValueError):
-                self._waiting[priority].remove(waiter)
+            line = self._lines[priority].get(chat_id)
+            if line is not None:
+                with contextlib.suppress(ValueError):
+                    line.remove(waiter)
+                if not line:
+                    del self._lines[priority][chat_id]
             raise
 
     def _ready_ahead(self, priority: int, now: float) -> bool:
         """Whether a send waiting at `priority` or before could go now: it goes first. Sends
         that wait for their own chat (a family flooding the bot, a chat in a flood wait) hold
         up nobody: another chat's reply takes its place at once, not after a turn in line."""
-        return any(
-            not waiter.future.done() and self.chat_ready_at(waiter.chat_id, waiter.priority) <= now
-            for queue in self._waiting[: priority + 1]
-            for waiter in queue
-        )
+        self._wake(now)
+        return self._first_ready(priority, now) is not None
+
+    def _wake(self, now: float) -> None:
+        """Lines whose chat's moment has come may go now."""
+        while self._later and self._later[0][0] <= now:
+            _, priority, chat_id = heapq.heappop(self._later)
+            line = self._lines[priority].get(chat_id)
+            if line:
+                heapq.heappush(self._ready[priority], (line[0].seq, chat_id))
+
+    def _first_ready(self, priority: int, now: float) -> _Waiter | None:
+        """The first waiter at `priority` or before whose chat allows a send now; it stays at
+        the top of its `_ready` heap. Entries found out of date on the way are put right."""
+        for level in range(priority + 1):
+            ready, lines = self._ready[level], self._lines[level]
+            while ready:
+                seq, chat_id = ready[0]
+                line = lines.get(chat_id)
+                if not line:  # granted or cancelled meanwhile
+                    heapq.heappop(ready)
+                    if line is not None:  # emptied just below: no empty lines are kept
+                        del lines[chat_id]
+                    continue
+                if line[0].future.done():  # cancelled; its task has not run to remove it yet
+                    line.popleft()
+                    continue
+                if line[0].seq != seq:  # its head changed: take its place in line again
+                    heapq.heapreplace(ready, (line[0].seq, chat_id))
+                    continue
+                chat_at = self.chat_ready_at(chat_id, level)
+                if chat_at <= now:
+                    return line[0]
+                heapq.heappop(ready)
+                if chat_at < math.inf:  # inf: a send on the wire; its answer puts it back
+                    heapq.heappush(self._later, (chat_at, level, chat_id))
+        return None
 
     def _grant_soon(self) -> None:
         """Grant once the caller is done changing things (a refused send gives its place back,
         then pauses: nobody may slip in between)."""
-        if self._grant_pending or not any(self._waiting):
+        if self._grant_pending or not any(self._lines):
             return
         self._grant_pending = True
         asyncio.get_running_loop().call_soon(self._grant)
@@ -375,24 +437,21 @@ class SendLimiter:
         """Hand out every place that is free now, in order; arm a timer for the next one."""
         self._grant_pending = False
         now = self.clock()
-        open_at = self._global_ready_at(now)  # again only after a grant: it is O(window)
-        soonest = math.inf
-        for queue in self._waiting:
-            for waiter in list(queue):
-                if waiter.future.done():  # cancelled
-                    queue.remove(waiter)
-                    continue
-                if open_at > now:
-                    self._arm(open_at, now)
-                    return
-                chat_at = self.chat_ready_at(waiter.chat_id, waiter.priority)
-                if chat_at <= now:
-                    queue.remove(waiter)
-                    waiter.future.set_result(self._take(waiter.chat_id, waiter.priority))
-                    open_at = self._global_ready_at(now)
-                else:
-                    soonest = min(soonest, chat_at)
-        self._arm(soonest, now)
+        self._wake(now)
+        while (waiter := self._first_ready(OUTBOX, now)) is not None:
+            open_at = self._global_ready_at(now)
+            if open_at > now:
+                self._arm(open_at, now)
+                return
+            # `waiter` heads its line and its entry tops its heap: both go.
+            heapq.heappop(self._ready[waiter.priority])
+            lines = self._lines[waiter.priority]
+            lines[waiter.chat_id].popleft()
+            if not lines[waiter.chat_id]:
+                del lines[waiter.chat_id]
+            waiter.future.set_result(self._take(waiter.chat_id, waiter.priority))
+        if self._later:
+            self._arm(self._later[0][0], now)
 
     def _arm(self, when: float, now: float) -> None:
         if when == math.inf or when >= self._timer_at:
@@ -414,7 +473,7 @@ class SendLimiter:
         due = self._paced + 1.0 / self.per_second
         paced = due if now - due <= self.catch_up else now
         slot = Slot(self, chat_id, now, paced, self._paced)
-        self._slots.append(slot)
+        self._on_wire += 1
         self._paced = paced
         budget = self._budget(chat_id, now)
         self._refill(chat_id, budget, now)
@@ -426,14 +485,22 @@ class SendLimiter:
         now = self.clock()
         budget = self._budget(slot.chat_id, now)
         budget.in_flight = False
+        self._on_wire -= 1
         if sent:
-            slot.ends = now + self.window
+            ends = now + self.window
+            if self._window_ends and ends < self._window_ends[-1]:
+                bisect.insort(self._window_ends, ends)  # only if the clock went back
+            else:
+                self._window_ends.append(ends)
             budget.free_at = now + self._interval(slot.chat_id)
         else:
             # Not a message after all: its place in the window, the pacing and the chat's
             # budget are free again.
-            slot.ends = now
             budget.tokens = min(self._capacity(slot.chat_id), budget.tokens + 1)
             if self._paced == slot.paced:
                 self._paced = slot.paced_after
+        for priority, lines in enumerate(self._lines):  # its chat's lines may go again
+            line = lines.get(slot.chat_id)
+            if line:
+                heapq.heappush(self._ready[priority], (line[0].seq, slot.chat_id))
         self._grant_soon()

@@ -275,6 +275,20 @@ async def test_one_chats_flood_wait_holds_up_no_other_chat() -> None:
         await flooded
 
 
+async def test_a_chats_waiting_sends_go_one_by_one_in_order_skipping_a_cancelled_one() -> None:
+    limiter = SendLimiter(1000, chat_interval=0.0)
+    on_the_wire = await limiter.acquire(7)
+    waiting = [asyncio.create_task(limiter.acquire(7)) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    assert not any(task.done() for task in waiting)  # one send to a chat on the wire at a time
+    waiting[0].cancel()  # the first in line gives up: the next one is not held up by it
+    on_the_wire.done()
+    second = await asyncio.wait_for(waiting[1], timeout=5)
+    assert waiting[0].cancelled() and not waiting[2].done()
+    second.done()
+    (await asyncio.wait_for(waiting[2], timeout=5)).done()
+
+
 async def test_a_flooding_chats_waiting_replies_do_not_queue_another_chats_reply() -> None:
     clock = VirtualClock()
     limiter = SendLimiter(30, clock=clock)
