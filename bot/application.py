@@ -66,6 +66,7 @@ from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
 from knowledge.roles import apply_coordinator_ids
 from knowledge.setup import prepare_database
+from knowledge.survey_answers import chats_awaiting_other
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,11 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     await finder.refresh(force=True)
     query_log = QueryLogger(sessions)
     query_log.start()
-    application.bot_data["services"] = BotServices(settings, engine, sessions, finder, query_log)
+    async with sessions() as session:
+        typing_other = await chats_awaiting_other(session)
+    application.bot_data["services"] = BotServices(
+        settings, engine, sessions, finder, query_log, typing_other
+    )
     application.bot_data["health_server"] = start_health_server(application, settings)
     # --- text messages: the SMS channel, before the outbox may send to a number ---
     await start_sms(application)

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -35,6 +35,9 @@ class BotServices:
     sessions: async_sessionmaker[AsyncSession]
     finder: ResourceFinder
     query_log: QueryLogger
+    # Chats a survey asked to type an "other" answer: read at start, kept here after, so a
+    # family's ordinary message costs no database look-up to learn it is not one.
+    typing_other: set[int] = field(default_factory=set)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -229,6 +229,14 @@ async def press(
     return _step("ask", run, survey, progress)
 
 
+async def chats_awaiting_other(session: AsyncSession) -> set[int]:
+    """Every chat a survey has asked to type an "other" answer."""
+    rows = await session.scalars(
+        select(SurveyProgress.chat_id).where(SurveyProgress.awaiting_other.is_(True))
+    )
+    return set(rows)
+
+
 async def awaiting_other(session: AsyncSession, chat_id: int) -> SurveyProgress | None:
     """The survey question whose "other" answer this chat is typing, if any."""
     return await session.scalar(

@@ -25,7 +25,6 @@ from knowledge.survey_answers import answer_other as record_other
 from knowledge.surveys import Survey
 
 GROUP = -6  # before everything else, SMS numbered replies (-5) included: the text is the answer
-OTHER_KEY = "survey_other"  # chat_data: False when known not to be typing an "other" answer
 # chat_data: runs this chat finished since the bot started. In memory only: the database keeps
 # no list of who answered; it stops a double tap on a poll from counting twice.
 FINISHED_KEY = "surveys_finished"
@@ -215,8 +214,7 @@ async def _show(
     elif step.state == "other":
         text = _other_prompt(step, _, who.language)
         markup = keyboard([[_button("↩️ " + _("Back"), step.run.id, step.position, "b")]])
-        if context.chat_data is not None:
-            context.chat_data[OTHER_KEY] = True
+        services(context).typing_other.add(who.chat_id)
     else:
         text, markup = question_view(step, who.language)
     query = update.callback_query
@@ -230,19 +228,20 @@ async def _show(
 
 async def other_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """While a family is asked to write its "other" answer, its next text is that answer."""
-    chat_data = context.chat_data if context.chat_data is not None else {}
-    if chat_data.get(OTHER_KEY) is False:
-        return  # known not to be writing one: the usual handlers answer
+    app = services(context)
+    chat = update.effective_chat
+    if chat is None or chat.id not in app.typing_other:
+        return  # not writing one: the usual handlers answer
     message = update.effective_message
     assert message is not None and message.text is not None
     who = await caller(update, context)
-    async with services(context).transaction() as session:
+    async with app.transaction() as session:
         step = await record_other(session, who.chat_id, message.text)
-    chat_data[OTHER_KEY] = False
+    app.typing_other.discard(chat.id)
     if step is None:
         return
-    if step.state == "finished":
-        chat_data.setdefault(FINISHED_KEY, set()).add(step.run.id)
+    if step.state == "finished" and context.chat_data is not None:
+        context.chat_data.setdefault(FINISHED_KEY, set()).add(step.run.id)
     await _show(update, context, who, step, edit=False)
     raise ApplicationHandlerStop
 
