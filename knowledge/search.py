@@ -396,9 +396,12 @@ class SearchIndex(QuestionReader):
             order_key = -ranked
         wanted = query.offset + query.limit
         chosen = np.arange(len(candidates))
-        if len(candidates) > wanted:  # only the page needs sorting, not every match
-            chosen = np.argpartition(order_key, wanted - 1)[:wanted]
-        chosen = chosen[np.lexsort((candidates[chosen], order_key[chosen]))]
+        if len(candidates) > wanted:  # only the page needs sorting, not every match...
+            # ...but all the ties at its edge: argpartition would pick any of them, and the
+            # next page could show one again ("More results" must never repeat a service).
+            edge = np.partition(order_key, wanted - 1)[wanted - 1]
+            chosen = np.flatnonzero(order_key <= edge)
+        chosen = chosen[np.lexsort((candidates[chosen], order_key[chosen]))][:wanted]
 
         hits = []
         for position in chosen[query.offset :].tolist():
