@@ -61,6 +61,7 @@ from knowledge.calendar import parse_quiet_hours
 from knowledge.db import create_engine, create_sessionmaker
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon
+from knowledge.listing_reports import chats_with_drafts
 from knowledge.log_privacy import install_log_privacy
 from knowledge.phones import use_region
 from knowledge.queries import QueryLogger
@@ -249,10 +250,11 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     await finder.refresh(force=True)
     query_log = QueryLogger(sessions)
     query_log.start()
-    async with sessions() as session:
+    async with sessions() as session:  # who is in the middle of typing something for us
         typing_other = await chats_awaiting_other(session)
+        reporting = await chats_with_drafts(session)
     application.bot_data["services"] = BotServices(
-        settings, engine, sessions, finder, query_log, typing_other
+        settings, engine, sessions, finder, query_log, typing_other, reporting
     )
     application.bot_data["health_server"] = start_health_server(application, settings)
     # --- text messages: the SMS channel, before the outbox may send to a number ---

@@ -38,6 +38,8 @@ class BotServices:
     # Chats a survey asked to type an "other" answer: read at start, kept here after, so a
     # family's ordinary message costs no database look-up to learn it is not one.
     typing_other: set[int] = field(default_factory=set)
+    # Chats whose listing report waits for its text (knowledge.listing_reports), likewise.
+    reporting: set[int] = field(default_factory=set)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

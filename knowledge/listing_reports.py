@@ -86,6 +86,17 @@ async def start_report(
     return report, True
 
 
+async def chats_with_drafts(session: AsyncSession, now: datetime | None = None) -> set[int]:
+    """Every chat whose report waits for its text (started lately)."""
+    now = now or utcnow()
+    rows = await session.scalars(
+        select(ListingReport.reporter_chat_id).where(
+            ListingReport.status == DRAFT, ListingReport.created_at > now - DRAFT_TTL
+        )
+    )
+    return {chat_id for chat_id in rows if chat_id is not None}
+
+
 async def draft_of(
     session: AsyncSession, chat_id: int, now: datetime | None = None
 ) -> ListingReport | None:

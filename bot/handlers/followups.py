@@ -38,7 +38,6 @@ from knowledge.search import words_of
 log = logging.getLogger(__name__)
 
 GROUP = -3  # before a coordinator's relayed reply (-2), ask-a-person (-1), the search (0)
-DRAFT_KEY = "report_draft"  # chat_data: the draft's id, None when known to have none
 
 
 # --- texts the scheduler sends (jobs/ knows no catalogs) -----------------------------------------
@@ -310,8 +309,7 @@ async def choose_problem(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         app.finder.forget_record(service_id)
         await query.edit_message_text(_thanks(_), reply_markup=None)
         return
-    if context.chat_data is not None:
-        context.chat_data[DRAFT_KEY] = report_id
+    app.reporting.add(who.chat_id)
     rows = [[button(_("Skip"), "rps", str(report_id))]] if problem != "other" else []
     rows.append([button(_("Cancel"), "rpc", str(report_id))])
     await query.edit_message_text(escape(_prompt(problem, _)), reply_markup=keyboard(rows))
@@ -334,8 +332,7 @@ async def _submit(
     async with app.transaction() as session:
         report = await submit_report(session, report_id, who.chat_id, text)
         service_id = report.service_id if report else None
-    if context.chat_data is not None:
-        context.chat_data[DRAFT_KEY] = None
+    app.reporting.discard(who.chat_id)
     if service_id is not None:
         app.finder.forget_record(service_id)
     return service_id is not None
@@ -363,22 +360,22 @@ async def cancel_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     who = await caller(update, context)
     async with services(context).transaction() as session:
         await discard_drafts(session, who.chat_id)
-    if context.chat_data is not None:
-        context.chat_data[DRAFT_KEY] = None
+    services(context).reporting.discard(who.chat_id)
     await query.edit_message_text(escape(who._("OK, nothing was sent.")), reply_markup=None)
 
 
 async def report_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """While a report waits for its text, the family's next message is that text."""
-    chat_data = context.chat_data if context.chat_data is not None else {}
-    if chat_data.get(DRAFT_KEY, 0) is None:
-        return  # known to have no draft: the usual handlers answer
+    app = services(context)
+    chat = update.effective_chat
+    if chat is None or chat.id not in app.reporting:
+        return  # no report waits for its text: the usual handlers answer
     message = update.effective_message
     assert message is not None and message.text is not None
     who = await caller(update, context)
-    async with services(context).sessions() as session:
+    async with app.sessions() as session:
         draft = await draft_of(session, who.chat_id)
-    chat_data[DRAFT_KEY] = None
+    app.reporting.discard(chat.id)
     if draft is None:
         return
     await _submit(update, context, who, draft.id, message.text)
