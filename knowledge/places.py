@@ -32,12 +32,12 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
-# Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
 ARTICLES = frozenset({"the", "el", "la", "los", "las"})
 # Words that point at a place ("in houston"); not Spanish "en", which is said of anything
 # ("trabajo en el campo": in the fields, not El Campo, TX). "cerca de" is read as well.
 PLACE_CUES = frozenset({"in", "near", "around", "at"})
+# Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
 
 

@@ -75,6 +75,7 @@ RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
+# What makes a question about a child (folded): these words, or an age under 18 in years.
 CHILD_WORDS = frozenset(
     "kid kids child children toddler baby teen teens nino ninos nina ninas bebe".split()
 )
