@@ -224,9 +224,10 @@ class IndexTables:
         self.phrases = dict(phrases)
         self.group_concepts = frozenset(c.id for c in lexicon.concepts if c.group)
         self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
-        # Phrases of several words by their words' Snowball stems, in their own language, for
-        # verb forms the lexicon does not list ("cambió la chapa" for "cambiaron la chapa").
-        # Not one word alone: there stems join unrelated words ("corte", court; "cortar", cut).
+        # Phrases by their words' Snowball stems, in their own language, for verb forms the
+        # lexicon does not list ("cambió la chapa" for "cambiaron la chapa"). One word alone
+        # only with a stem of SINGLE_STEM letters: shorter ones join unrelated words ("corte",
+        # court, and "cortar", cut, are both "cort").
         by_stem: dict[tuple[str, tuple[str, ...]], list[Phrase]] = defaultdict(list)
         for key, options in self.phrases.items():
             for phrase in options:
