@@ -337,11 +337,8 @@ class SearchIndex(QuestionReader):
         if query.kinds:
             scores[~np.isin(self.kind_of, [KINDS.index(k) for k in query.kinds])] = 0.0
         partnership = self.partnership
-        if query.audience == "family" and query.kinds is None:
-            if concepts:  # a need
-                scores[partnership] = 0.0
-            else:  # the partnership's own papers only for a question wholly about them
-                scores[partnership & (coverage < 1.0)] = 0.0
+        if query.audience == "family" and concepts and query.kinds is None:  # a need
+            scores[partnership] = 0.0
         tier: np.ndarray | None = None
         if place is not None:  # only what is there, or serves it
             point = query.near or (place.point if place.kind == "zip" else None)

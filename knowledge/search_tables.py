@@ -226,14 +226,17 @@ class IndexTables:
         self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
         # Phrases by their words' Snowball stems, in their own language, for verb forms the
         # lexicon does not list ("cambió la chapa" for "cambiaron la chapa"). One word alone
-        # only with a stem of SINGLE_STEM letters: shorter ones join unrelated words ("corte",
-        # court, and "cortar", cut, are both "cort").
+        # only with a stem of SINGLE_STEM letters (shorter ones join unrelated words: "corte",
+        # court, and "cortar", cut, are both "cort"), and not an English activity in -ing.
         by_stem: dict[tuple[str, tuple[str, ...]], list[Phrase]] = defaultdict(list)
         for key, options in self.phrases.items():
             for phrase in options:
                 stems = (phrase.language, tuple(snowball(w, phrase.language) for w in key))
-                if len(key) == 1 and len(stems[1][0]) < SINGLE_STEM:
-                    continue
+                if len(key) == 1 and (
+                    len(stems[1][0]) < SINGLE_STEM
+                    or (phrase.language == "en" and key[0].endswith("ing"))
+                ):
+                    continue  # "parenting" is not "parents", nor "housing" a house
                 if phrase not in by_stem[stems]:
                     by_stem[stems].append(phrase)
         self.phrases_by_stem = dict(by_stem)
