@@ -126,16 +126,22 @@ class BotProcess(StoppableProcess):
         return done.stdout
 
 
-def running_bot(backend: str, folder: Path, settings: dict[str, str]) -> Iterator[BotProcess]:
-    """A fixture's body: a started `BotProcess` on an empty database of `backend` (PostgreSQL
-    from TEST_DATABASE_URL, else skipped), stopped afterwards."""
+def empty_database(backend: str, folder: Path) -> str:
+    """The URL of an empty database of `backend` for a bot process: PostgreSQL's from
+    TEST_DATABASE_URL, emptied (else the test is skipped), or a SQLite file in `folder`."""
     if backend == "postgresql":
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             pytest.skip("TEST_DATABASE_URL is not set")
         asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{folder / 'bot.db'}"
+        return url
+    return f"sqlite:///{folder / 'bot.db'}"
+
+
+def running_bot(backend: str, folder: Path, settings: dict[str, str]) -> Iterator[BotProcess]:
+    """A fixture's body: a started `BotProcess` on an empty database of `backend` (PostgreSQL
+    from TEST_DATABASE_URL, else skipped), stopped afterwards."""
+    url = empty_database(backend, folder)
     api = FakeBotApi().start()
     process = BotProcess(api, url, folder, settings)
     try:

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.pool import NullPool
 
 from botapi import Call, FakeBotApi
-from harness import reset_postgres
+from harness import empty_database
 from knowledge.db import create_engine
 from knowledge.models import Chat
 
@@ -61,13 +61,7 @@ def running_bot(
 ) -> Iterator[RunningBot]:
     """The bot process on a fresh database of this backend, polling a FakeBotApi."""
     folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-        asyncio.run(reset_postgres(url))
-    else:
-        url = f"sqlite:///{folder / 'bot.db'}"
+    url = empty_database(request.param, folder)
     api = FakeBotApi().start()
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("WEBHOOK_URL", "WEBHOOK_SECRET")},

@@ -5,7 +5,7 @@ numbered choices, carrier keywords, Twilio's signature and answers, and the numb
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.choices import TERMINAL, TEXT_MESSAGE, choice_lines, choices_of, reply_key
 from bot.config import SettingsError, load_settings
-from bot.sms.channel import commands_as_words, render
+from bot.sms.channel import SmsChannel, commands_as_words, render
 from bot.sms.keywords import Carrier, carrier_keyword, command_word
 from bot.sms.links import LinkSigner
 from bot.sms.text import encoding, fit, segments, to_gsm
@@ -179,6 +179,19 @@ def test_the_fake_signs_as_twilios_validator_checks() -> None:
 def twilio() -> Iterator[FakeTwilio]:
     with FakeTwilio() as fake:
         yield fake
+
+
+@pytest.fixture
+async def channel(
+    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
+) -> AsyncIterator[SmsChannel]:
+    """The SMS channel against the fake Twilio, on the test database."""
+    client = TwilioMessages(twilio.url, twilio.account_sid, twilio.auth_token, twilio.phone_number)
+    sms = SmsChannel(session_factory, client, LinkSigner("t", "https://x.org/sms"), 100)
+    try:
+        yield sms
+    finally:
+        await sms.close()
 
 
 async def test_twilio_answers_become_what_the_outbox_does(twilio: FakeTwilio) -> None:
@@ -356,13 +369,10 @@ async def _sent_to(sender: object, chat_id: int) -> bool:
 
 
 async def test_a_text_whose_answer_was_lost_is_not_sent_twice(
-    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
+    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio, channel: SmsChannel
 ) -> None:
-    from bot.sms.channel import SmsChannel
     from knowledge.sms import start_send, text_digest
 
-    client = TwilioMessages(twilio.url, twilio.account_sid, twilio.auth_token, twilio.phone_number)
-    channel = SmsChannel(session_factory, client, LinkSigner("t", "https://x.org/sms"), 100)
     address = "+15551230001"
     async with session_factory() as session, session.begin():
         chat = (await number_for_address(session, address)).chat_id
@@ -370,70 +380,52 @@ async def test_a_text_whose_answer_was_lost_is_not_sent_twice(
         await start_send(session, chat, text_digest("Hello"))
         # Another died before "Bye" reached Twilio at all.
         await start_send(session, chat, text_digest("Bye"))
-    try:
-        await client.send(address, "Hello")
-        await channel.send_text(chat, "Hello")  # asks Twilio first: it went
-        await channel.send_text(chat, "Bye")  # asks Twilio first: it did not
-        assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye"]
-        assert twilio.list_requests == 2
-        await channel.send_text(chat, "Hello")  # settled: the same text again is a new text
-        assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye", "Hello"]
-        assert twilio.list_requests == 2
-    finally:
-        await channel.close()
+    await channel.client.send(address, "Hello")
+    await channel.send_text(chat, "Hello")  # asks Twilio first: it went
+    await channel.send_text(chat, "Bye")  # asks Twilio first: it did not
+    assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye"]
+    assert twilio.list_requests == 2
+    await channel.send_text(chat, "Hello")  # settled: the same text again is a new text
+    assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye", "Hello"]
+    assert twilio.list_requests == 2
 
 
 async def test_a_reply_is_retried_through_server_errors_and_never_sent_twice(
-    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
+    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio, channel: SmsChannel
 ) -> None:
-    from bot.sms.channel import SmsChannel
-    from jobs.sender import OUTBOX, TemporaryFailure, send_priority
+    from jobs.sender import OUTBOX, send_priority
 
-    client = TwilioMessages(twilio.url, twilio.account_sid, twilio.auth_token, twilio.phone_number)
-    channel = SmsChannel(session_factory, client, LinkSigner("t", "https://x.org/sms"), 100)
     address = "+15551230001"
     async with session_factory() as session, session.begin():
         chat = (await number_for_address(session, address)).chat_id
-    try:
-        twilio.answer_503(times=2)
-        await channel.send_text(chat, "Hello")  # a family's answer: late, not lost
-        twilio.answer_503(after_taking=True)
-        await channel.send_text(chat, "Bye")  # Twilio took it: asked, not sent again
-        assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye"]
-        assert twilio.list_requests == 3  # every retry asked Twilio first
+    twilio.answer_503(times=2)
+    await channel.send_text(chat, "Hello")  # a family's answer: late, not lost
+    twilio.answer_503(after_taking=True)
+    await channel.send_text(chat, "Bye")  # Twilio took it: asked, not sent again
+    assert [m.body for m in twilio.sent_to(address)] == ["Hello", "Bye"]
+    assert twilio.list_requests == 3  # every retry asked Twilio first
 
-        async def from_the_outbox() -> None:
-            send_priority.set(OUTBOX)  # the outbox reschedules its rows itself
-            await channel.send_text(chat, "News")
+    async def from_the_outbox() -> None:
+        send_priority.set(OUTBOX)  # the outbox reschedules its rows itself
+        await channel.send_text(chat, "News")
 
-        twilio.answer_503()
-        with pytest.raises(TemporaryFailure):
-            await asyncio.create_task(from_the_outbox())
-    finally:
-        await channel.close()
+    twilio.answer_503()
+    with pytest.raises(TemporaryFailure):
+        await asyncio.create_task(from_the_outbox())
 
 
 async def test_twilios_429_is_waited_out_and_a_refused_number_is_opted_out(
-    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio
+    session_factory: async_sessionmaker[AsyncSession], twilio: FakeTwilio, channel: SmsChannel
 ) -> None:
-    from bot.sms.channel import SmsChannel
-
-    client = TwilioMessages(twilio.url, twilio.account_sid, twilio.auth_token, twilio.phone_number)
-    channel = SmsChannel(session_factory, client, LinkSigner("t", "https://x.org/sms"), 100)
     async with session_factory() as session, session.begin():
         chat = (await number_for_address(session, "+15551230001")).chat_id
         invalid = (await number_for_address(session, "+15551230009")).chat_id
-    try:
-        twilio.answer_429(times=2, retry_after=0.2)
-        await channel.send_text(chat, "Hello")  # late, not lost
-        assert twilio.count_429 == 2 and [m.body for m in twilio.sent_to("+15551230001")] == [
-            "Hello"
-        ]
-        twilio.invalidate("+15551230009")
-        with pytest.raises(ChatUnreachable):
-            await channel.send_text(invalid, "Hello")
-        with pytest.raises(ChatUnreachable):  # not tried again: it is opted out now
-            await channel.send_text(invalid, "Hello again")
-        assert [code for _, code in twilio.refused] == [20429, 20429, 21211]
-    finally:
-        await channel.close()
+    twilio.answer_429(times=2, retry_after=0.2)
+    await channel.send_text(chat, "Hello")  # late, not lost
+    assert twilio.count_429 == 2 and [m.body for m in twilio.sent_to("+15551230001")] == ["Hello"]
+    twilio.invalidate("+15551230009")
+    with pytest.raises(ChatUnreachable):
+        await channel.send_text(invalid, "Hello")
+    with pytest.raises(ChatUnreachable):  # not tried again: it is opted out now
+        await channel.send_text(invalid, "Hello again")
+    assert [code for _, code in twilio.refused] == [20429, 20429, 21211]
