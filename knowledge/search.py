@@ -42,6 +42,7 @@ from knowledge.search_words import (
     is_common_word,
     read_open_day,
     read_open_now,
+    same_but_plural,
     words_of,
 )
 from knowledge.text import short_hash
@@ -174,11 +175,14 @@ class SearchIndex(QuestionReader):
         word: str,
         share: float,
         matched: np.ndarray | None = None,
+        plurals_only: bool = False,
     ) -> float:
-        """Add one word's score to every document holding it (the best of its forms there),
-        count it in `matched`, and return the most it can give (in a name). `scratch` comes and
-        goes back all zeros."""
+        """Add one word's score to every document holding it (the best of its forms there, or
+        only its singular and plural), count it in `matched`, and return the most it can give
+        (in a name). `scratch` comes and goes back all zeros."""
         terms = self._terms_for(word)
+        if plurals_only:
+            terms = [(t, f) for t, f in terms if same_but_plural(self.words[t], word)]
         if not terms:
             return 0.0
         # A word is as rare as its commonest form: "communitys" (once, in a title) must not
@@ -230,7 +234,10 @@ class SearchIndex(QuestionReader):
             expansion = np.zeros(n, dtype=np.float32)
             top_term = 0.0
             for term_word in self.concept_terms.get(concept_id, ()):
-                top = self._add_word(expansion, scratch, term_word, CONCEPT_EXPANSION * quality)
+                # Not the stem's other words: "rent" must not find "Legal help for renters".
+                top = self._add_word(
+                    expansion, scratch, term_word, CONCEPT_EXPANSION * quality, plurals_only=True
+                )
                 top_term = max(top_term, top)
             if top_term:
                 scores += 2 * top_term * expansion / (expansion + top_term)

@@ -152,6 +152,18 @@ def inflections(word_stem: str) -> set[str]:
     }
 
 
+def same_but_plural(one: str, other: str) -> bool:
+    """Whether two words differ at most by a plural ending (pantry, pantries)."""
+    return one in _plurals(other) or other in _plurals(one)
+
+
+def _plurals(word: str) -> set[str]:
+    forms = {word, word + "s", word + "es"}
+    if word.endswith("y"):
+        forms.add(word[:-1] + "ies")
+    return forms
+
+
 def max_edits(word: str) -> int:
     """How many typos a word may carry: none up to four letters, where real words sit one edit
     apart (cena/cama, visa/vita); one up to seven; two from eight ("imigration", "tutering")."""

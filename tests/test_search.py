@@ -524,3 +524,24 @@ def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -
         [*people, service("vet", "Low-cost veterinarian")], default_lexicon(), ZONE
     )
     assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == ["vet"]
+
+
+def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> None:
+    """Asked for rent money, a renters' legal line is no answer: a concept reaches untagged
+    services through its words and their plurals ("deposits"), not through the stemmer's
+    other words ("renters")."""
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str, body: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body=body)
+
+    index = SearchIndex(
+        [
+            service("line", "Free legal help for renters", "Advice about a lease."),
+            service("corps", "Food, clothing, shelter, deposits", "From a neighbourhood corps."),
+            *(service(f"other{i}", f"Reading club {i}", "Books.") for i in range(30)),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert [h.id for h in index.search(SearchQuery(text="can't pay the rent")).hits] == ["corps"]
