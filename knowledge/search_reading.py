@@ -238,7 +238,7 @@ class QuestionReader(IndexTables):
         best: list[Phrase] = []
         best_rank = (0.0, 0)
         for phrase in options:
-            reach = len(phrase.filler)  # its filler may sit this many words either side
+            reach = len(phrase.filler) + 1  # its filler may sit this many words either side
             around = {w.text for w in words[max(0, span[0] - reach) : span[-1] + reach + 1]}
             shared = len(phrase.filler & around)
             if phrase.needs_filler and not shared:
