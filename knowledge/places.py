@@ -63,6 +63,8 @@ class Place:
                 keys.add(f"in:county:{self.county}|{self.state}")
         if self.town:
             keys.add(f"in:town:{self.town}|{self.state}")
+            if self.county:  # elsewhere in the town's county: after what is in the town
+                keys.add(f"in:county:{self.county}|{self.state}")
         return frozenset(keys)
 
 

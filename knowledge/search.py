@@ -83,7 +83,9 @@ CHILD_WORDS = frozenset(
 AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
-PLACE_TIERS = {"county": 0.9, "state": 0.8}  # serving a whole area, against being in the town
+# Serving the place's whole county or state, or being elsewhere in a town's county, against
+# being in the town itself.
+PLACE_TIERS = {"county": 0.9, "state": 0.8, "nearby": 0.7}
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 
 
@@ -120,6 +122,7 @@ class SearchOutcome:
     total: int  # confident matches in all, for "more results"
     concepts: list[str] = field(default_factory=list)
     place: str | None = None  # the place the question named, as understood ("Peoria, IL")
+    nearby: bool = False  # nothing is in or serves that place: these are elsewhere in its county
 
     @property
     def matched(self) -> bool:
@@ -292,14 +295,18 @@ class SearchIndex(QuestionReader):
         self, place: Place, point: tuple[float, float] | None, among: np.ndarray
     ) -> np.ndarray:
         """How well each document is at `place`: 1 in its town (or, of the documents `among`,
-        within NEAR_KM of `point`), less for serving its whole county or state, 0 elsewhere."""
+        within NEAR_KM of `point`), less for serving its whole county or state, less again for
+        being elsewhere in the town's county, 0 elsewhere."""
         tier = np.zeros(len(self.ids), dtype=np.float32)
         for key in place.keys():
             docs = self.place_docs.get(key)
             if docs is not None:
                 area = key.split(":")[1]
-                # Serving the whole county is being there for a question about the county.
-                weight = 1.0 if key.startswith("in:") or area == place.kind else PLACE_TIERS[area]
+                if key.startswith("in:"):  # elsewhere in a town's county: after the town
+                    nearby = area == "county" and place.kind != "county"
+                    weight = PLACE_TIERS["nearby"] if nearby else 1.0
+                else:  # serving the whole county is being there for a question about it
+                    weight = 1.0 if area == place.kind else PLACE_TIERS[area]
                 tier[docs] = np.maximum(tier[docs], weight)
         if point is not None and len(self.point_lat) and len(among):
             tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
@@ -371,6 +378,9 @@ class SearchIndex(QuestionReader):
             keep &= coverage >= float(coverage[keep].max()) - 1e-6
             keep &= self._open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
+        nearby = tier is not None and bool(
+            len(candidates) and tier[candidates].max() <= PLACE_TIERS["nearby"]
+        )
         distances: np.ndarray | None = None
         ranked = scores[candidates] * np.sqrt(coverage[candidates])
         if concepts:
@@ -430,6 +440,7 @@ class SearchIndex(QuestionReader):
             total=len(candidates),
             concepts=sorted(concepts, key=lambda c: -concepts[c]),
             place=named_place,
+            nearby=nearby and named_place is not None,
         )
 
 

@@ -52,6 +52,16 @@ async def test_a_place_in_the_question_is_named_as_understood(bot: BotHarness) -
     assert "Esto es lo que encontré para ZIP 50311:" in said
 
 
+async def test_a_town_with_nothing_of_it_is_told_so_before_the_nearby_answers(
+    bot: BotHarness,
+) -> None:
+    # The demo's services are in Des Moines ZIP codes; Ankeny is in the same county.
+    said = texts(await bot.send(FAMILY, "dentist in ankeny"))
+    assert "Nothing in Ankeny, IA itself. Here is what is nearby:" in said and "Dental" in said
+    said = texts(await bot.send(FAMILY, "dentista en ankeny", language="es"))
+    assert "No hay nada en Ankeny, IA mismo." in said
+
+
 async def test_results_page_through_more(bot: BotHarness) -> None:
     first = await bot.send(FAMILY, "food")
     assert any("More results" in text for text, _ in buttons(first[-1]))

@@ -545,3 +545,34 @@ def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> Non
         ZONE,
     )
     assert [h.id for h in index.search(SearchQuery(text="can't pay the rent")).hits] == ["corps"]
+
+
+def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says_so() -> None:
+    from knowledge.places import us_gazetteer
+    from knowledge.search_documents import Document
+
+    def shelter(doc_id: str, town: str, postal: str) -> Document:
+        name = f"Family shelter {doc_id}"
+        return Document(
+            id=doc_id,
+            kind="service",
+            title=name,
+            name=name,
+            tags="",
+            body="",
+            addresses=((town, "CA", postal),),
+        )
+
+    documents = [
+        shelter("redwood", "Redwood City", "94063"),  # San Mateo County, like Daly City
+        shelter("daly", "Daly City", "94014"),
+        shelter("oakland", "Oakland", "94612"),  # another county
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="shelter in daly city"))
+    assert [h.id for h in found.hits][:1] == ["daly"] and not found.nearby
+    assert "oakland" not in [h.id for h in found.hits]
+    without = SearchIndex(documents[:1] + documents[2:], default_lexicon(), ZONE, us_gazetteer())
+    found = without.search(SearchQuery(text="shelter in daly city"))
+    assert [h.id for h in found.hits] == ["redwood"] and found.nearby
+    assert found.place == "Daly City, CA"

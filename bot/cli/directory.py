@@ -209,7 +209,9 @@ async def command_search(settings: Settings, args: argparse.Namespace) -> int:
         saved = " (The question was saved for the coordinators' gap report.)" if args.log else ""
         print(f"No good match.{saved}")
     else:
-        if outcome.place:
+        if outcome.nearby:
+            print(f"Nothing in {outcome.place} itself; nearby:")
+        elif outcome.place:
             print(f"For {outcome.place}:")
         for rank, hit in enumerate(outcome.hits, start=1):
             distance = f"  {hit.distance_km:.1f} km" if hit.distance_km is not None else ""

@@ -181,6 +181,8 @@ async def run_search(
             if open_now
             else _("Nothing like that is open that day. Here is when these open:")
         )
+    elif outcome.nearby:  # its own town has none: say so before showing the next town's
+        header = _("Nothing in {place} itself. Here is what is nearby:").format(place=outcome.place)
     elif outcome.place:  # the place as understood, so a misread one shows at once
         header = _("Here is what I found for {place}:").format(place=outcome.place)
     elif state.get("near") and not state.get("text"):
