@@ -10,9 +10,9 @@ per recipient (unique per message and chat, so nobody is owed anything twice). A
    no row locks; there one process sends, see `jobs.claims`);
 2. **send** each through the `Sender` as `SendLimiter` allows (≤ 30 in any rolling second,
    1 per chat per second, paced, a chat's 429 pausing that chat; replies go first);
-3. **record** the answer: delivered only after Telegram said ok; 403 marks the chat blocked
-   and unsubscribes it; 400 fails the row for good; 429 and server or network errors put it
-   back as pending with a later `next_attempt_at` (backoff for errors).
+3. **record** the answer (`jobs.recording`): delivered only after Telegram said ok; 403 marks
+   the chat blocked and unsubscribes it; 400 fails the row for good; 429 and server or network
+   errors put it back as pending with a later `next_attempt_at` (backoff for errors).
 
 **Retried by age, not count.** A row is worth sending until its message is no longer useful:
 an event's messages until the event starts, anything else for `max_age` after it was
@@ -23,11 +23,10 @@ not the rows': sending pauses, the rows go back as they were, and one probe at g
 intervals finds out when it is back; then everything goes, paced.
 
 **Crash safety.** A row moves pending → sending (claimed) → delivered/blocked/failed. Each
-result is committed as soon as Telegram answers (a group commit: one transaction takes every
-result that arrived while the previous one was being written, usually just one), and a send
-holds one of at most `max_in_flight` places until its result is committed. So a process that
-dies can leave at most `max_in_flight` rows (in practice the one or two whose request was on
-the wire) sent but not recorded; those are the only rows a restart can send twice. Rows it
+result is committed as soon as Telegram answers (a group commit, see `jobs.recording`), and
+a send holds one of at most `max_in_flight` places until its result is committed. So a process
+that dies can leave at most `max_in_flight` rows (in practice the one or two whose request was
+on the wire) sent but not recorded; those are the only rows a restart can send twice. Rows it
 claimed and never sent go back to pending and are sent once. Delivered rows are never touched
 again. (No sender can do better over an API without idempotency keys: a request that timed
 out may or may not have reached Telegram, and is retried, the same trade-off.)
@@ -41,8 +40,8 @@ send. As a backstop, a claim older than `lease` is reclaimed too (live workers r
 **Rate across processes.** Workers on one PostgreSQL count each other through those advisory
 locks and split the bot's 30 a second between them.
 
-**Progress.** A message with a `progress_chat_id` gets a live progress message there (edited
-at most every `progress_seconds`) and, once no row is open, a final report, itself queued here.
+**Progress.** Beside sending, the worker keeps each message's progress message and final report
+up to date (`jobs.progress`).
 """
 
 from __future__ import annotations
@@ -56,25 +55,15 @@ import secrets
 import socket
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.claims import Claimed, PostgresPresence, claim, presence_for, reclaim, worker_key
-from jobs.outbox import (
-    DRAFT,
-    REPORT,
-    Progress,
-    ProgressText,
-    enqueue,
-    listening_workers,
-    plain_progress,
-    progress_of,
-    status_counts,
-)
+from jobs.outbox import ProgressText, listening_workers, plain_progress
+from jobs.progress import ProgressReporter
+from jobs.recording import Outcome, Recorder, WorkerStats
 from jobs.sender import (
     OUTBOX,
     ChatUnreachable,
@@ -87,41 +76,12 @@ from jobs.sender import (
     TemporaryFailure,
     send_priority,
 )
-from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, utcnow
-from knowledge.subscriptions import mark_unreachable
+from knowledge.models import Delivery, DeliveryStatus, Event, Message, utcnow
 
 log = logging.getLogger(__name__)
 
 
 # --- the worker --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Outcome:
-    row: Claimed
-    status: DeliveryStatus
-    error: str | None = None
-    retry_at: datetime | None = None
-    attempted: bool = True  # counts as a try (a 429 does not, nor an outage's failure)
-
-
-@dataclass
-class _Watch:
-    """What this worker last showed in a progress message."""
-
-    text: str = ""
-    edited: float = -math.inf
-
-
-@dataclass
-class WorkerStats:
-    delivered: int = 0
-    blocked: int = 0
-    failed: int = 0
-    rate_limited: int = 0
-    retried: int = 0
-    reclaimed: int = 0
-    lost_claims: int = 0
 
 
 class DeliveryWorker:
@@ -155,7 +115,6 @@ class DeliveryWorker:
         self.sessions = sessions
         self.held = held  # rows that wait for now (texts in quiet hours), asked each round
         self.sender = sender
-        self.describe = describe
         self.per_second = per_second
         self.limiter = limiter or SendLimiter(per_second, chat_interval=chat_interval)
         self.batch_size = batch_size
@@ -164,7 +123,6 @@ class DeliveryWorker:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.lease = lease
-        self.progress_seconds = progress_seconds
         self.housekeeping_seconds = housekeeping_seconds
         self.idle_seconds = idle_seconds
         key = secrets.randbelow(2**31 - 2) + 1
@@ -178,11 +136,18 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._sending: set[asyncio.Task[None]] = set()
-        self._results: list[_Outcome] = []
-        self._write_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # claims, results, progress: one write at a time
+        self._recorder = Recorder(sessions, self.name, self._write_lock, self.stats)
+        self._progress = ProgressReporter(
+            sessions,
+            sender,
+            self.limiter,
+            self._write_lock,
+            describe=describe,
+            progress_seconds=progress_seconds,
+        )
         self._contents: OrderedDict[int, Outgoing] = OrderedDict()  # messages are immutable
         self._useful_until: dict[int, datetime] = {}  # message id -> when it is too late
-        self._watches: dict[int, _Watch] = {}
         self._last_renewal = -math.inf
         self._has_rights = False
 
@@ -267,10 +232,10 @@ class DeliveryWorker:
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self._flush_results()
+            await self._recorder.flush()
         if self._has_rights:
             with contextlib.suppress(Exception):
-                await self._release_mine()
+                await self._recorder.release_all()
         with contextlib.suppress(Exception):
             await self._presence.release()
         self._has_rights = False
@@ -331,146 +296,8 @@ class DeliveryWorker:
         if back:
             self.stats.reclaimed += back
             log.warning("Reclaimed %d deliveries claimed by workers that stopped", back)
-        await self._flush_results()
-        await self._report_progress()
-
-    async def _report_progress(self) -> int:
-        """Edit progress messages that are due, finish messages with nothing open; returns how
-        many messages are still unfinished."""
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        Message.id,
-                        Message.kind,
-                        Message.progress_chat_id,
-                        Message.progress_message_id,
-                    ).where(
-                        Message.finished_at.is_(None),
-                        Message.kind != DRAFT,
-                        exists().where(Delivery.message_id == Message.id),
-                    )
-                )
-            ).all()
-            if not rows:
-                return 0
-            counts = await status_counts(session, [r.id for r in rows])
-            chats = {r.progress_chat_id for r in rows if r.progress_chat_id is not None}
-            languages = (
-                dict(
-                    (
-                        await session.execute(
-                            select(Chat.id, Chat.language).where(Chat.id.in_(chats))
-                        )
-                    ).all()
-                )
-                if chats
-                else {}
-            )
-        for row in rows:
-            tally = counts[row.id]
-            progress = progress_of(
-                row.id, row.kind, languages.get(row.progress_chat_id, "en"), tally
-            )
-            if tally[DeliveryStatus.PENDING.value] or tally[DeliveryStatus.SENDING.value]:
-                if row.progress_chat_id is not None:
-                    await self._show_progress(
-                        row.id, row.progress_chat_id, row.progress_message_id, progress
-                    )
-            else:
-                await self._finish(row.id, row.progress_chat_id, row.progress_message_id, progress)
-        return len(rows)
-
-    async def _show_progress(
-        self, message_id: int, chat_id: int, progress_message_id: int | None, progress: Progress
-    ) -> None:
-        if progress_message_id is not None and progress.done == 0:
-            return  # the coordinator's message says "0 of N" already (bot.handlers.coordinators)
-        watch = self._watches.setdefault(message_id, _Watch())
-        now = self.limiter.clock()
-        if now - watch.edited < self.progress_seconds:
-            return
-        text = self.describe(progress)
-        if text == watch.text:
-            return
-        watch.edited, watch.text = now, text
-        if progress_message_id is None:
-            progress_message_id = await self._open_progress_message(message_id, chat_id, text)
-            return
-        if progress_message_id > 0:
-            await self._edit(chat_id, progress_message_id, text)
-
-    async def _open_progress_message(self, message_id: int, chat_id: int, text: str) -> int | None:
-        """Send the progress message (one process does: 0 marks it taken)."""
-        async with self._write_lock, self.sessions() as session, session.begin():
-            taken = await session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.progress_message_id.is_(None))
-                .values(progress_message_id=0)
-                .execution_options(synchronize_session=False)
-            )
-        if not taken.rowcount:  # type: ignore[attr-defined]
-            return None
-        slot = await self.limiter.acquire(chat_id)
-        try:
-            sent_id = await self.sender.send(chat_id, Outgoing(text))
-        except Exception as error:
-            slot.done(sent=isinstance(error, TemporaryFailure))
-            log.info("Could not send the progress message for %d: %s", message_id, error)
-            return None
-        slot.done()
-        async with self._write_lock, self.sessions() as session, session.begin():
-            await session.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(progress_message_id=sent_id)
-                .execution_options(synchronize_session=False)
-            )
-        return sent_id
-
-    async def _edit(self, chat_id: int, message_id: int, text: str) -> None:
-        slot = await self.limiter.acquire(chat_id)
-        try:
-            await self.sender.edit(chat_id, message_id, text)
-        except RateLimited as error:
-            slot.done(sent=False)
-            self.limiter.report_flood(chat_id, error.retry_after)
-        except Exception as error:  # "not modified", message deleted...: progress is best effort
-            slot.done(sent=isinstance(error, TemporaryFailure))
-            log.debug("Progress edit in %d failed: %s", chat_id, error)
-        else:
-            slot.done()
-
-    async def _finish(
-        self,
-        message_id: int,
-        chat_id: int | None,
-        progress_message_id: int | None,
-        progress: Progress,
-    ) -> None:
-        """Nothing open is left: mark the message finished and, once, queue the final report."""
-        text = self.describe(progress)
-        async with self._write_lock, self.sessions() as session, session.begin():
-            won = await session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.finished_at.is_(None))
-                .values(finished_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            if won.rowcount and chat_id is not None:  # type: ignore[attr-defined]
-                await enqueue(session, kind=REPORT, text=text, recipients=[chat_id])
-        self._watches.pop(message_id, None)
-        if won.rowcount and chat_id is not None and progress_message_id:  # type: ignore[attr-defined]
-            await self._edit(chat_id, progress_message_id, text)
-        if won.rowcount:  # type: ignore[attr-defined]
-            log.info(
-                "Message %d (%s) finished: %d delivered, %d blocked, %d failed",
-                message_id,
-                progress.kind,
-                progress.delivered,
-                progress.blocked,
-                progress.failed,
-            )
+        await self._recorder.flush()
+        await self._progress.report()
 
     # -- claiming and sending --
 
@@ -535,7 +362,7 @@ class DeliveryWorker:
             if refill is not None:
                 with contextlib.suppress(Exception):
                     leftovers += [row.id for row in await refill]
-            await self._release(leftovers)
+            await self._recorder.release(leftovers)
 
     def _next_ready(self, queue: deque[Claimed]) -> Claimed | None:
         now = self.limiter.clock()
@@ -548,19 +375,17 @@ class DeliveryWorker:
     async def _deliver(self, row: Claimed, content: Outgoing, slot: Slot) -> None:
         send_priority.set(OUTBOX)  # this task's own context: an SMS goes after waiting replies
         try:
-            outcome = await self._send(row, content, slot)
-            self._results.append(outcome)
-            await self._flush_results()
+            await self._recorder.record(await self._send(row, content, slot))
         except Exception:
             log.exception("Recording delivery %d failed; its claim will be reclaimed", row.id)
         finally:
             self._in_flight.release()
 
-    async def _send(self, row: Claimed, content: Outgoing, slot: Slot) -> _Outcome:
+    async def _send(self, row: Claimed, content: Outgoing, slot: Slot) -> Outcome:
         useful_until = self._useful_until.get(row.message_id)
         if useful_until is not None and utcnow() >= useful_until:
             slot.done(sent=False)
-            return _Outcome(row, DeliveryStatus.FAILED, "too late: no longer useful", None, False)
+            return Outcome(row, DeliveryStatus.FAILED, "too late: no longer useful", None, False)
         parts = content.parts()
         for index, part in enumerate(parts):
             if index:
@@ -570,11 +395,11 @@ class DeliveryWorker:
             except ChatUnreachable as error:
                 slot.done(sent=False)
                 self.limiter.answered()
-                return _Outcome(row, DeliveryStatus.BLOCKED, str(error))
+                return Outcome(row, DeliveryStatus.BLOCKED, str(error))
             except PermanentFailure as error:
                 slot.done(sent=False)
                 self.limiter.answered()
-                return _Outcome(row, DeliveryStatus.FAILED, str(error))
+                return Outcome(row, DeliveryStatus.FAILED, str(error))
             except RateLimited as error:
                 slot.done(sent=False)
                 self.limiter.answered()
@@ -583,7 +408,7 @@ class DeliveryWorker:
                 if index:  # the text went out; send the file once the pause is over
                     return await self._send_rest(row, parts[index:], error)
                 retry = utcnow() + timedelta(seconds=error.retry_after)
-                return _Outcome(row, DeliveryStatus.PENDING, str(error), retry, attempted=False)
+                return Outcome(row, DeliveryStatus.PENDING, str(error), retry, attempted=False)
             except Exception as error:  # TemporaryFailure, or anything unforeseen
                 # It may have reached Telegram: keep its place in the window.
                 slot.done(sent=True)
@@ -596,9 +421,9 @@ class DeliveryWorker:
                 return self._retry_later(row, error)
             slot.done()
             self.limiter.answered()
-        return _Outcome(row, DeliveryStatus.DELIVERED)
+        return Outcome(row, DeliveryStatus.DELIVERED)
 
-    async def _send_rest(self, row: Claimed, parts: list[Outgoing], error: Exception) -> _Outcome:
+    async def _send_rest(self, row: Claimed, parts: list[Outgoing], error: Exception) -> Outcome:
         """The text reached the chat but its file did not: retry the file here (a few times)
         rather than the whole row, which would send the text twice."""
         for attempt in range(3):
@@ -621,10 +446,10 @@ class DeliveryWorker:
                 error = again
                 break
             slot.done()
-            return _Outcome(row, DeliveryStatus.DELIVERED)
-        return _Outcome(row, DeliveryStatus.FAILED, f"the text was sent, the file was not: {error}")
+            return Outcome(row, DeliveryStatus.DELIVERED)
+        return Outcome(row, DeliveryStatus.FAILED, f"the text was sent, the file was not: {error}")
 
-    def _retry_later(self, row: Claimed, error: Exception) -> _Outcome:
+    def _retry_later(self, row: Claimed, error: Exception) -> Outcome:
         """Try again later, while the message is still worth sending."""
         outage = self.limiter.api_down
         if outage:  # the API's fault, not the row's: back in line once it answers again
@@ -636,98 +461,8 @@ class DeliveryWorker:
         useful_until = self._useful_until.get(row.message_id)
         if useful_until is not None and retry_at >= useful_until:
             tries = row.attempts + 1
-            return _Outcome(
+            return Outcome(
                 row, DeliveryStatus.FAILED, f"too late after {tries} tries; last: {error}"
             )
         self.stats.retried += 1
-        return _Outcome(row, DeliveryStatus.PENDING, str(error), retry_at, attempted=not outage)
-
-    # -- recording --
-
-    async def _flush_results(self) -> None:
-        """Group commit: whoever holds the lock writes every result that has arrived. A caller
-        returns only once its own result is committed (by it, or by the writer it waited for)."""
-        async with self._write_lock:
-            if not self._results:
-                return
-            batch, self._results = self._results, []
-            try:
-                await self._write(batch)
-            except Exception:
-                self._results[:0] = batch  # try again with the next one
-                raise
-
-    async def _write(self, batch: list[_Outcome]) -> None:
-        now = utcnow()
-        mine = (Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == self.name)
-        written = 0
-        async with self.sessions() as session, session.begin():
-            delivered = [o.row.id for o in batch if o.status == DeliveryStatus.DELIVERED]
-            if delivered:
-                result = await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id.in_(delivered), *mine)
-                    .values(
-                        status=DeliveryStatus.DELIVERED,
-                        sent_at=now,
-                        attempts=Delivery.attempts + 1,
-                        error=None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                written += int(result.rowcount or 0)  # type: ignore[attr-defined]
-            for outcome in batch:
-                if outcome.status == DeliveryStatus.DELIVERED:
-                    continue
-                values: dict[str, Any] = {"status": outcome.status, "error": outcome.error}
-                if outcome.attempted:
-                    values["attempts"] = Delivery.attempts + 1
-                if outcome.status == DeliveryStatus.PENDING:
-                    values.update(
-                        claimed_by=None, claimed_at=None, next_attempt_at=outcome.retry_at
-                    )
-                result = await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id == outcome.row.id, *mine)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                written += int(result.rowcount or 0)  # type: ignore[attr-defined]
-            await mark_unreachable(
-                session, [o.row.chat_id for o in batch if o.status == DeliveryStatus.BLOCKED]
-            )
-        if written < len(batch):
-            self.stats.lost_claims += len(batch) - written
-            log.warning("%d results arrived after their claim was taken away", len(batch) - written)
-        for outcome in batch:
-            if outcome.status == DeliveryStatus.DELIVERED:
-                self.stats.delivered += 1
-            elif outcome.status == DeliveryStatus.BLOCKED:
-                self.stats.blocked += 1
-            elif outcome.status == DeliveryStatus.FAILED:
-                self.stats.failed += 1
-
-    async def _release(self, ids: list[int]) -> None:
-        """Claimed rows this worker will not send after all: pending again, for anyone."""
-        if not ids:
-            return
-        async with self._write_lock, self.sessions() as session, session.begin():
-            await session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id.in_(ids),
-                    Delivery.status == DeliveryStatus.SENDING,
-                    Delivery.claimed_by == self.name,
-                )
-                .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
-                .execution_options(synchronize_session=False)
-            )
-
-    async def _release_mine(self) -> None:
-        async with self._write_lock, self.sessions() as session, session.begin():
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == self.name)
-                .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
-                .execution_options(synchronize_session=False)
-            )
+        return Outcome(row, DeliveryStatus.PENDING, str(error), retry_at, attempted=not outage)
