@@ -36,7 +36,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from botapi import Call, FakeBotApi  # noqa: E402
-from botapi import server as _loopback  # noqa: E402
+from botapi import transport as _loopback  # noqa: E402
 from harness import reset_postgres  # noqa: E402
 from knowledge.db import create_engine, create_sessionmaker  # noqa: E402
 from knowledge.migrate import upgrade_database  # noqa: E402
@@ -95,14 +95,14 @@ class Figures:
 
 def _quiet_disconnects() -> None:
     """A killed bot leaves half-read requests; the server need not print a traceback each."""
-    original = _loopback._Server.handle_error
+    original = _loopback.Server.handle_error
 
     def handle_error(self: object, request: object, client_address: object) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         original(self, request, client_address)  # type: ignore[arg-type]
 
-    _loopback._Server.handle_error = handle_error  # type: ignore[method-assign]
+    _loopback.Server.handle_error = handle_error  # type: ignore[method-assign]
 
 
 # --- setting up ------------------------------------------------------------------------------

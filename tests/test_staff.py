@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.local_chat import Call
 from botapi import parse_html
-from botapi.server import utf16_len
+from botapi.html import utf16_len
 from harness import BotHarness, buttons, texts
 from knowledge.models import Chat, Role, SampleMaterial, ToolkitResource
 

@@ -22,7 +22,8 @@ from telegram.error import (
     RetryAfter,
 )
 
-from .server import FakeBotApi, parse_html, utf16_len
+from .html import parse_html, utf16_len
+from .server import FakeBotApi
 
 CHAT = 4242
 
