@@ -52,9 +52,8 @@ class ProgressReporter:
         self.progress_seconds = progress_seconds
         self._watches: dict[int, _Watch] = {}
 
-    async def report(self) -> int:
-        """Edit progress messages that are due, finish messages with nothing open; returns how
-        many messages are still unfinished."""
+    async def report(self) -> None:
+        """Edit progress messages that are due, finish messages with nothing open."""
         async with self.sessions() as session:
             rows = (
                 await session.execute(
@@ -71,7 +70,7 @@ class ProgressReporter:
                 )
             ).all()
             if not rows:
-                return 0
+                return
             counts = await status_counts(session, [r.id for r in rows])
             chats = {r.progress_chat_id for r in rows if r.progress_chat_id is not None}
             languages = (
@@ -97,7 +96,6 @@ class ProgressReporter:
                     )
             else:
                 await self._finish(row.id, row.progress_chat_id, row.progress_message_id, progress)
-        return len(rows)
 
     async def _show(
         self, message_id: int, chat_id: int, progress_message_id: int | None, progress: Progress
@@ -113,9 +111,8 @@ class ProgressReporter:
             return
         watch.edited, watch.text = now, text
         if progress_message_id is None:
-            progress_message_id = await self._open_message(message_id, chat_id, text)
-            return
-        if progress_message_id > 0:
+            await self._open_message(message_id, chat_id, text)
+        elif progress_message_id > 0:
             await self._edit(chat_id, progress_message_id, text)
 
     async def _open_message(self, message_id: int, chat_id: int, text: str) -> int | None:
