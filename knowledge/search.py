@@ -72,6 +72,7 @@ STORY_WORD_SHARE = 0.5  # of a story word's weight towards what a match must cov
 UNKNOWN_WORD_STRENGTH = 2.0  # a word nobody uses still counts against coverage (gibberish)
 MIN_SCORE = 1.5  # below this nothing is a good match
 MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
+WORDS_ALONE_MATCHED = 2  # of three or more words naming no need, a match has at least this many
 RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
@@ -211,9 +212,10 @@ class SearchIndex(QuestionReader):
 
     def _score(
         self, words: list[QueryWord], concepts: dict[str, float]
-    ) -> tuple[np.ndarray, float, np.ndarray]:
-        """Every document's score, what one matching everything asked would score, and the
-        share of the question's parts (concepts, other words) each document matches."""
+    ) -> tuple[np.ndarray, float, np.ndarray, int]:
+        """Every document's score, what one matching everything asked would score, the share
+        of the question's parts (concepts, other words) each document matches, and how many
+        parts it has."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
@@ -279,7 +281,7 @@ class SearchIndex(QuestionReader):
         scores += np.where(of_a_concept, phrase_words, 0.0)
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
-        return scores, strength, matched / max(parts, 1)
+        return scores, strength, matched / max(parts, 1), parts
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
         """Filler the question shares with a document nudges it, if it matched anyway."""
@@ -338,7 +340,7 @@ class SearchIndex(QuestionReader):
         if query.concept:
             concepts[query.concept] = 1.0
 
-        scores, strength, coverage = self._score(words, concepts)
+        scores, strength, coverage, parts = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and _about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
@@ -359,6 +361,10 @@ class SearchIndex(QuestionReader):
             tier = self._inside(place, point, np.flatnonzero(scores > 0))
             scores[tier == 0] = 0.0
 
+        if not concepts and parts > WORDS_ALONE_MATCHED:
+            # Words alone, no need the lexicon knows: a match must have more than one of them
+            # ("first time home buyer" is not a clinic at the First Congregational Church).
+            scores[coverage * parts < WORDS_ALONE_MATCHED - 1e-6] = 0.0
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength)
         if tier is None:

@@ -576,3 +576,28 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
     found = without.search(SearchQuery(text="shelter in daly city"))
     assert [h.id for h in found.hits] == ["redwood"] and found.nearby
     assert found.place == "Daly City, CA"
+
+
+def test_words_alone_need_two_of_them_in_a_match() -> None:
+    """No need the lexicon knows in the question: one shared word out of three is a guess."""
+    from knowledge.search_documents import Document
+
+    name = "Legal clinic at First Congregational Church"
+    documents = [
+        Document(id="church", kind="service", title=name, name=name, tags="", body=""),
+        *(
+            Document(
+                id=f"o{i}",
+                kind="service",
+                title=f"Choir {i}",
+                name=f"Choir {i}",
+                tags="",
+                body="Singing.",
+            )  # fmt: skip
+            for i in range(20)
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE)
+    assert index.search(SearchQuery(text="first time home buyer program")).hits == []
+    found = index.search(SearchQuery(text="first congregational church sunday"))
+    assert [h.id for h in found.hits] == ["church"]
