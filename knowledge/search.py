@@ -279,6 +279,8 @@ class SearchIndex(QuestionReader):
         # ...and only its services: "hearing aids" where none are listed matches nothing, not
         # "Administrative hearings" or HIV/AIDS help.
         scores += np.where(of_a_concept, phrase_words, 0.0)
+        if concepts:  # a question naming a need is answered by what meets one: "cell phone
+            scores[~of_a_concept] = 0.0  # screen repair" is no client screening unit
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
         return scores, strength, matched / max(parts, 1), parts

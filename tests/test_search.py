@@ -601,3 +601,19 @@ def test_words_alone_need_two_of_them_in_a_match() -> None:
     assert index.search(SearchQuery(text="first time home buyer program")).hits == []
     found = index.search(SearchQuery(text="first congregational church sunday"))
     assert [h.id for h in found.hits] == ["church"]
+
+
+def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
+    """The rest of its words are the story: they rank, they do not answer on their own."""
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
+
+    index = SearchIndex(
+        [service("unit", "Client screening unit"), service("pantry", "Food pantry")],
+        default_lexicon(),
+        ZONE,
+    )
+    assert index.search(SearchQuery(text="cell phone screen repair")).hits == []
+    assert [h.id for h in index.search(SearchQuery(text="screening for food")).hits] == ["pantry"]
