@@ -369,6 +369,8 @@ class SearchIndex(QuestionReader):
             scores[coverage * parts < WORDS_ALONE_MATCHED - 1e-6] = 0.0
         top = float(scores.max()) if len(scores) else 0.0
         floor = max(MIN_SCORE, MIN_COVERAGE * strength)
+        if concepts:  # meeting one of the needs asked for is enough, however many there are
+            floor = min(floor, CONCEPT_TAG_SCORE)
         if tier is None:
             keep = scores >= max(floor, RELATIVE_CUTOFF * top)
         else:  # the long tail is cut within each tier: a place's own legal self-help centre
