@@ -427,6 +427,10 @@ class SearchIndex(QuestionReader):
             edge = np.partition(order_key, wanted - 1)[wanted - 1]
             chosen = np.flatnonzero(order_key <= edge)
         chosen = chosen[np.lexsort((candidates[chosen], order_key[chosen]))][:wanted]
+        if nearby and distances is None and place is not None and place.point is not None:
+            # Not in the town asked about: how far from it, for the family to judge.
+            distances = np.full(len(candidates), np.inf)
+            distances[chosen] = self._distances(candidates[chosen], place.point)
 
         hits = []
         for position in chosen[query.offset :].tolist():

@@ -551,7 +551,7 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
     from knowledge.places import us_gazetteer
     from knowledge.search_documents import Document
 
-    def shelter(doc_id: str, town: str, postal: str) -> Document:
+    def shelter(doc_id: str, town: str, postal: str, point: tuple[float, float]) -> Document:
         name = f"Family shelter {doc_id}"
         return Document(
             id=doc_id,
@@ -561,12 +561,13 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
             tags="",
             body="",
             addresses=((town, "CA", postal),),
+            points=(point,),
         )
 
-    documents = [
-        shelter("redwood", "Redwood City", "94063"),  # San Mateo County, like Daly City
-        shelter("daly", "Daly City", "94014"),
-        shelter("oakland", "Oakland", "94612"),  # another county
+    documents = [  # Redwood City is in San Mateo County, like Daly City; Oakland is not
+        shelter("redwood", "Redwood City", "94063", (37.4852, -122.2364)),
+        shelter("daly", "Daly City", "94014", (37.6879, -122.4702)),
+        shelter("oakland", "Oakland", "94612", (37.8044, -122.2712)),
     ]
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
     found = index.search(SearchQuery(text="shelter in daly city"))
@@ -576,6 +577,8 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
     found = without.search(SearchQuery(text="shelter in daly city"))
     assert [h.id for h in found.hits] == ["redwood"] and found.nearby
     assert found.place == "Daly City, CA"
+    distance = found.hits[0].distance_km  # from the town asked about, to judge the trip
+    assert distance is not None and 20 < distance < 40
 
 
 def test_words_alone_need_two_of_them_in_a_match() -> None:
