@@ -16,8 +16,11 @@ How a query is answered:
 3. Score the words on numpy arrays with field weights (name > taxonomy/keywords > description)
    and BM25's idf and length normalisation. Words read as a concept then only rank its services,
    and filler only breaks ties between documents something else found.
-4. Keep only what clears a confidence threshold: no good match gives nothing, not a guess.
-Language, open-now and distance then shape the list.
+4. Keep only what clears a confidence threshold: no good match gives nothing, not a guess. A
+   question naming a need is answered only by what meets one; one naming none, by what shares
+   more than one of its words.
+Language, place (the town, what serves its county or state, then the rest of its county),
+open-now and distance then shape the list.
 """
 
 from __future__ import annotations
