@@ -13,6 +13,7 @@ import pytest
 from relevance.real import (
     DEV2_FILE,
     DEV3_FILE,
+    DEV4_FILE,
     DEV_FILE,
     build_real_index,
     evaluate_real,
@@ -26,6 +27,7 @@ FLOORS = {
     DEV_FILE: (0.90, 0.96, 0.96, 0.09),
     DEV2_FILE: (0.77, 0.88, 0.96, 0.21),  # written blind later, tuned on less
     DEV3_FILE: (0.79, 0.89, 0.84, 0.19),
+    DEV4_FILE: (0.66, 0.77, 0.76, 0.26),  # blind: 66.7/77.9 on its first run
 }
 
 
