@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -144,14 +144,20 @@ class Gazetteer:
         return Place("town", f"{town.title()}, {state}", state, town, county or None, point)
 
     def find(
-        self, words: Sequence[str], states: Sequence[str], is_word: Container[str] = frozenset()
+        self,
+        words: Sequence[str],
+        states: Sequence[str],
+        is_word: Container[str] = frozenset(),
+        needs_cue: Callable[[str, Sequence[str]], bool] | None = None,
     ) -> tuple[Place, set[int]] | None:
         """The first place named in `words` (folded) and the positions of its words.
 
         Read: a ZIP code; "X county", "county of X", "condado de X"; a state ("illinois",
         "springfield illinois"); a town. A town whose words are all words the directory or
         the lexicon uses ("normal", "library", "mission") only counts when the directory is
-        there (`states`), so "library" stays a library and "la vista" an eye exam.
+        there (`states`), so "library" stays a library and "la vista" an eye exam. A small
+        town for which `needs_cue(town, its words)` says so counts only when pointed at
+        ("comida caliente" is hot food, not Caliente, CA; "in caliente" is the town).
         """
         for i, word in enumerate(words):
             if len(word) == 5 and word.isdigit():
@@ -177,6 +183,13 @@ class Gazetteer:
                 # Every word a word of the directory or lexicon ("la vista", "la luz",
                 # "library"): a town only where the directory is.
                 if (all(w in is_word for w in span) or len(town) < 4) and not here:
+                    continue
+                if (
+                    needs_cue is not None
+                    and not _pointed_at(words, i)
+                    and max(self.town_zips.get((town, s), 0) for s in by_state) < CITY_ZIPS
+                    and needs_cue(town, span)
+                ):
                     continue
                 used = set(range(i, i + size))
                 in_states = states

@@ -8,6 +8,7 @@ knowledge/search.py, whose SearchIndex is a QuestionReader.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from knowledge.search_words import (
     form,
     inflections,
     is_common_word,
+    is_everyday_word,
     max_edits,
     snowball,
     stem,
@@ -260,11 +262,18 @@ class QuestionReader(IndexTables):
         """The place a question names, if any, and the question's other words."""
         if self.gazetteer is None:
             return None, raw
-        found = self.gazetteer.find(raw, self.states, self.place_shadowed)
+        found = self.gazetteer.find(raw, self.states, self.place_shadowed, self._town_needs_cue)
         if found is None:
             return self._programme_state(raw), raw
         place, used = found
         return place, [w for i, w in enumerate(raw) if i not in used]
+
+    def _town_needs_cue(self, town: str, words: Sequence[str]) -> bool:
+        """Whether a small town is only read as one when pointed at ("in caliente"): its name
+        is everyday words and none of the directory's services is there."""
+        return all(is_everyday_word(w) for w in words) and not any(
+            f"in:town:{town}|{state}" in self.place_docs for state in self.states
+        )
 
     def _programme_state(self, raw: list[str]) -> Place | None:
         """The state whose own programme the question names ("calfresh", "medi-cal" are

@@ -41,6 +41,7 @@ _FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
 
 
 COMMON_ZIPF = 3.0  # a word seen this often (once in a million words) is no typo
+EVERYDAY_ZIPF = 4.0  # ...and this often (once in 100,000: "caliente", not "cicero") is no town
 
 
 @lru_cache(maxsize=50_000)
@@ -50,6 +51,16 @@ def is_common_word(word: str) -> bool:
     "staff", "police" not "policy")."""
     return any(
         zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF for language in ("en", "es")
+    )
+
+
+@lru_cache(maxsize=50_000)
+def is_everyday_word(word: str) -> bool:
+    """Whether `word` is among the commonest English or Spanish words, far commoner than a
+    small town's name: said without "in" before it, "caliente" is hot, not Caliente, CA."""
+    return any(
+        zipf_frequency(word, language, wordlist="small") >= EVERYDAY_ZIPF
+        for language in ("en", "es")
     )
 
 

@@ -27,6 +27,7 @@ from knowledge.search import (
     build_index,
     read_open_day,
     read_open_now,
+    words_of,
 )
 from knowledge.setup import prepare_database
 
@@ -620,3 +621,21 @@ def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
     )
     assert index.search(SearchQuery(text="cell phone screen repair")).hits == []
     assert [h.id for h in index.search(SearchQuery(text="screening for food")).hits] == ["pantry"]
+
+
+def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
+    from knowledge.places import us_gazetteer
+    from knowledge.search_documents import Document
+
+    name = "Meals on wheels"
+    meals = Document(
+        id="meals", kind="service", title=name, name=name, tags="", body="",
+        addresses=(("Redwood City", "CA", "94063"),),
+    )  # fmt: skip
+    index = SearchIndex([meals], default_lexicon(), ZONE, us_gazetteer())
+    place, _ = index.read_place(words_of("comida caliente a domicilio para mi abuelo"))
+    assert place is None  # hot food, not Caliente, CA
+    place, _ = index.read_place(words_of("food bank in caliente"))
+    assert place is not None and place.label == "Caliente, CA"
+    place, _ = index.read_place(words_of("meals redwood city"))  # where the directory is
+    assert place is not None and place.label == "Redwood City, CA"
