@@ -85,6 +85,8 @@ CHILD_WORDS = frozenset(
     "kid kids child children toddler baby teen teens nino ninos nina ninas bebe".split()
 )
 AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
+AGE_BEFORE = (["im"], ["age"], ["aged"])
+OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county or state, or being elsewhere in a town's county, against
@@ -344,6 +346,8 @@ class SearchIndex(QuestionReader):
         language = "es" if written_in == "es" else query.language or written_in
         if query.concept:
             concepts[query.concept] = 1.0
+        if OLDER_ADULTS in self.concept_docs and _an_older_adults_age(raw):
+            concepts.setdefault(OLDER_ADULTS, 1.0)  # "im 72", "mi mamá de 70 años"
 
         scores, strength, coverage, parts = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)
@@ -465,10 +469,23 @@ def _about_a_child(words: list[str]) -> bool:
     """Whether a question is about a child: "kids", "niños", "my 6 year old", "de 15 años"."""
     if CHILD_WORDS.intersection(words):
         return True
-    return any(
-        word.isdigit() and int(word) < 18 and words[i + 1 : i + 2] in AGE_WORDS
+    return any(age < 18 for age in _ages(words))
+
+
+def _an_older_adults_age(words: list[str]) -> bool:
+    """Whether a question gives an older adult's age: "im 72", "mi mamá de 70 años"."""
+    return any(age >= OLDER_ADULTS_AGE for age in _ages(words))
+
+
+def _ages(words: list[str]) -> list[int]:
+    """Ages a question gives: a number before "years" or "años", or after "im" or "age"."""
+    return [
+        int(word)
         for i, word in enumerate(words)
-    )
+        if word.isdigit()
+        and len(word) <= 3
+        and (words[i + 1 : i + 2] in AGE_WORDS or words[i - 1 : i] in AGE_BEFORE)
+    ]
 
 
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:

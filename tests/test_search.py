@@ -639,3 +639,26 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     assert place is not None and place.label == "Caliente, CA"
     place, _ = index.read_place(words_of("meals redwood city"))  # where the directory is
     assert place is not None and place.label == "Redwood City, CA"
+
+
+def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
+    from knowledge.search_documents import Document
+
+    def service(doc_id: str, name: str) -> Document:
+        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
+
+    index = SearchIndex(
+        [service("seniors", "Legal help for seniors"), service("all", "Legal help")],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def concepts(text: str) -> list[str]:
+        return index.search(SearchQuery(text=text)).concepts
+
+    assert "seniors" in concepts("im 72 and my son is cashing my checks, legal help")
+    assert "seniors" in concepts("mi mamá de 70 años necesita ayuda legal")
+    assert "seniors" not in concepts("im 16 and need legal help")
+    assert "seniors" not in concepts("legal help, my rent is 800")
+    found = index.search(SearchQuery(text="im 72 and need legal help")).hits
+    assert [h.id for h in found][:1] == ["seniors"]
