@@ -27,6 +27,7 @@ from knowledge.search_words import (
     inflections,
     is_common_word,
     is_everyday_word,
+    is_foreign_to,
     max_edits,
     snowball,
     stem,
@@ -154,12 +155,15 @@ class QuestionReader(IndexTables):
             return QueryWord.of(word, 1.0, "minor")
         if word in self.lexicon_words or form(word) in self.lexicon_forms:
             return QueryWord.of(word, 1.0, "known")
+        # Another form of a lexicon word, if of its language ("called" is not "calle").
         if word not in self.vocabulary and stem(word) in self.lexicon_by_stem:
-            return QueryWord.of(self.lexicon_by_stem[stem(word)], STEM_FACTOR, "known")
+            stemmed = self.lexicon_by_stem[stem(word)]
+            if not is_foreign_to(word, self.lexicon_languages.get(stemmed, frozenset())):
+                return QueryWord.of(stemmed, STEM_FACTOR, "known")
         if word not in self.vocabulary:
             for language in ("es", "en"):
                 known = self.lexicon_by_snowball.get((language, snowball(word, language)))
-                if known is not None:
+                if known is not None and not is_foreign_to(word, frozenset({language})):
                     return QueryWord.of(known, STEM_FACTOR, "known")
         if self._terms_for(word):
             return QueryWord.of(word, 1.0, "known")
@@ -174,7 +178,9 @@ class QuestionReader(IndexTables):
         found = process.extractOne(
             word, self.correction_targets, scorer=OSA.distance, score_cutoff=edits
         )
-        if found is not None:
+        if found is not None and not (
+            common and is_foreign_to(word, self.lexicon_languages.get(found[0], frozenset()))
+        ):
             candidates.append((int(found[1]), 0, 0, found[0]))
         closest = None if common else self._closest_in_vocabulary(word)
         if closest is not None:

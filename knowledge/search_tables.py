@@ -203,11 +203,14 @@ class IndexTables:
         stop = lexicon.stopwords
         phrases: dict[tuple[str, ...], list[Phrase]] = defaultdict(list)
         lexicon_words: set[str] = set()
+        languages: dict[str, set[str]] = defaultdict(set)  # the languages a word is used in
         for concept in lexicon.concepts:
             for language, texts in concept.phrases.items():
                 for text in texts:
                     words = join_contractions(text.split())
                     lexicon_words.update(words)
+                    for word in words:
+                        languages[word].add(language)
                     key = tuple(form(w) for w in words if w not in stop)
                     if not key:
                         continue
@@ -242,6 +245,7 @@ class IndexTables:
         self.phrases_by_stem = dict(by_stem)
         self.longest_phrase = max((len(key) for key in self.phrases), default=1)
         self.lexicon_words = frozenset(lexicon_words)
+        self.lexicon_languages = {word: frozenset(used) for word, used in languages.items()}
         self.lexicon_forms = frozenset(form(w) for w in lexicon_words)
         # "finished" is the lexicon's "finish": a known ending beats any edit distance.
         self.lexicon_by_stem: dict[str, str] = {}

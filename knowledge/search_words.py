@@ -55,6 +55,18 @@ def is_common_word(word: str) -> bool:
 
 
 @lru_cache(maxsize=50_000)
+def is_foreign_to(word: str, languages: frozenset[str]) -> bool:
+    """Whether `word` is an everyday word of another language than `languages`, and of none of
+    them: English "called" is no form of Spanish "calle", nor Spanish "campo" of "camp"."""
+    common = {
+        language
+        for language in ("en", "es")
+        if zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF
+    }
+    return bool(common) and not common & languages
+
+
+@lru_cache(maxsize=50_000)
 def is_everyday_word(word: str) -> bool:
     """Whether `word` is among the commonest English or Spanish words, far commoner than a
     small town's name: said without "in" before it, "caliente" is hot, not Caliente, CA."""

@@ -662,3 +662,17 @@ def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
     assert "seniors" not in concepts("legal help, my rent is 800")
     found = index.search(SearchQuery(text="im 72 and need legal help")).hits
     assert [h.id for h in found][:1] == ["seniors"]
+
+
+def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
+    from knowledge.search_documents import Document
+
+    name = "Legal help for people under arrest"
+    index = SearchIndex(
+        [Document(id="arrest", kind="service", title=name, name=name, tags="", body="")],
+        default_lexicon(),
+        ZONE,
+    )
+    assert index.read_word("called").text != "calle"  # English, not Spanish "street"
+    assert index.read_word("campo").text != "camp"  # Spanish "field", not a summer camp
+    assert index.read_word("desalojaron").text.startswith("desaloj")  # its own language's
