@@ -40,7 +40,7 @@ from knowledge.models import utcnow
 from knowledge.places import Gazetteer, Place, us_gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
-from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME
+from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, SHARED
 from knowledge.search_words import (
     is_common_word,
     read_open_day,
@@ -92,6 +92,7 @@ NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county or state, or being elsewhere in a town's county, against
 # being in the town itself.
 PLACE_TIERS = {"county": 0.9, "state": 0.8, "nearby": 0.7}
+SHARED_PLACE = 0.95  # an organization's town, for a service naming none: after an office there
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 
 
@@ -308,15 +309,16 @@ class SearchIndex(QuestionReader):
         being elsewhere in the town's county, 0 elsewhere."""
         tier = np.zeros(len(self.ids), dtype=np.float32)
         for key in place.keys():
-            docs = self.place_docs.get(key)
-            if docs is not None:
-                area = key.split(":")[1]
-                if key.startswith("in:"):  # elsewhere in a town's county: after the town
-                    nearby = area == "county" and place.kind != "county"
-                    weight = PLACE_TIERS["nearby"] if nearby else 1.0
-                else:  # serving the whole county is being there for a question about it
-                    weight = 1.0 if area == place.kind else PLACE_TIERS[area]
-                tier[docs] = np.maximum(tier[docs], weight)
+            area = key.split(":")[1]
+            if key.startswith("in:"):  # elsewhere in a town's county: after the town
+                nearby = area == "county" and place.kind != "county"
+                weight = PLACE_TIERS["nearby"] if nearby else 1.0
+            else:  # serving the whole county is being there for a question about it
+                weight = 1.0 if area == place.kind else PLACE_TIERS[area]
+            for found, share in ((key, 1.0), (SHARED + key, SHARED_PLACE)):
+                docs = self.place_docs.get(found)
+                if docs is not None:
+                    tier[docs] = np.maximum(tier[docs], weight * share)
         if point is not None and len(self.point_lat) and len(among):
             tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
         return tier

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.hours import OpenInterval, weekly_intervals
+from knowledge.hsds.inference import INFERRED
 from knowledge.models import (
     Address,
     Attribute,
@@ -54,6 +55,9 @@ class Document:
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
+    # Naming no place of its own, it was linked at import to its organization's several places
+    # (knowledge/hsds/inference.py): a weaker claim on each town than an office there.
+    inherited_places: bool = False
 
 
 SHORT_DESCRIPTION_WORDS = 8
@@ -129,10 +133,13 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
         addresses_of_location[lid].append((town, state, postal))
     areas = await service_areas(session)
     service_locations: dict[str, list[str]] = defaultdict(list)
-    for service_id, location_id in (
-        await session.execute(select(ServiceAtLocation.service_id, ServiceAtLocation.location_id))
-    ).all():
+    own_places: set[str] = set()
+    link = ServiceAtLocation
+    links = select(link.id, link.service_id, link.location_id)
+    for link_id, service_id, location_id in (await session.execute(links)).all():
         service_locations[service_id].append(location_id)
+        if not link_id.startswith(INFERRED):
+            own_places.add(service_id)
 
     schedule_rows: dict[str, list[tuple[str | None, str | None, str | None, str | None]]] = (
         defaultdict(list)
@@ -204,6 +211,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                     points_of_location[lid] for lid in locations if lid in points_of_location
                 ),
                 hours=tuple(weekly_intervals(rows)),
+                inherited_places=sid not in own_places and len(locations) > 1,
             )
         )
 

@@ -38,6 +38,7 @@ from knowledge.service_areas import read_area, state_code
 BODY, TAG, NAME = 1, 2, 3
 SINGLE_STEM = 5  # letters a one-word phrase's stem needs to match other forms of it
 STATE_SHARE = 0.02  # of the most-listed state's count, for a state to be the directory's
+SHARED = "shared-"  # before the place keys of a service offered at its organization's places
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -298,7 +299,9 @@ class IndexTables:
                     doc.addresses, doc.areas, doc.place_names, self.states or [""]
                 )
                 for key in keys:
-                    placed[key].append(doc_index)
+                    # Its organization's towns are its own less surely than an office's.
+                    shared = doc.inherited_places and key.startswith("in:")
+                    placed[SHARED + key if shared else key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
         # Words the directory or the lexicon uses are towns only where the directory is.
         self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords

@@ -676,3 +676,27 @@ def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> N
     assert index.read_word("called").text != "calle"  # English, not Spanish "street"
     assert index.read_word("campo").text != "camp"  # Spanish "field", not a summer camp
     assert index.read_word("desalojaron").text.startswith("desaloj")  # its own language's
+
+
+def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizations_towns() -> None:
+    """A service naming no place of its own was linked at import to every place of its
+    organization: a weaker claim on Kankakee than the organization's Kankakee office."""
+    from knowledge.places import us_gazetteer
+    from knowledge.search_documents import Document
+
+    office = "Kankakee Office - Legal help"
+    line = "Legal help line for parents"
+    documents = [
+        Document(
+            id="office", kind="service", title=office, name=office, tags="", body="",
+            addresses=(("Kankakee", "IL", "60901"),),
+        ),
+        Document(
+            id="line", kind="service", title=line, name=line, tags="", body="",
+            addresses=(("Kankakee", "IL", "60901"), ("Peoria", "IL", "61602")),
+            inherited_places=True,
+        ),
+    ]  # fmt: skip
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="legal help for parents in kankakee")).hits
+    assert [h.id for h in found] == ["office", "line"]
