@@ -92,7 +92,9 @@ NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county or state, or being elsewhere in a town's county, against
 # being in the town itself.
 PLACE_TIERS = {"county": 0.9, "state": 0.8, "nearby": 0.7}
-SHARED_PLACE = 0.95  # an organization's town, for a service naming none: after an office there
+# An organization's town, for a service naming none of its own: a tier after the offices in
+# the town, as for serving the town's whole county.
+SHARED_PLACE = 0.9
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 
 
