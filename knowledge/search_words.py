@@ -45,24 +45,26 @@ EVERYDAY_ZIPF = 4.0  # ...and this often (once in 100,000: "caliente", not "cice
 
 
 @lru_cache(maxsize=50_000)
+def _common_in(word: str) -> frozenset[str]:
+    """The languages, of English and Spanish, in which `word` is an everyday word."""
+    return frozenset(
+        language
+        for language in ("en", "es")
+        if zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF
+    )
+
+
 def is_common_word(word: str) -> bool:
     """Whether `word` is an everyday English or Spanish word (wordfreq's small lists): such a
     word is meant as written, never "corrected" into one the directory uses ("stuff" is not
     "staff", "police" not "policy")."""
-    return any(
-        zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF for language in ("en", "es")
-    )
+    return bool(_common_in(word))
 
 
-@lru_cache(maxsize=50_000)
 def is_foreign_to(word: str, languages: frozenset[str]) -> bool:
     """Whether `word` is an everyday word of another language than `languages`, and of none of
     them: English "called" is no form of Spanish "calle", nor Spanish "campo" of "camp"."""
-    common = {
-        language
-        for language in ("en", "es")
-        if zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF
-    }
+    common = _common_in(word)
     return bool(common) and not common & languages
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,11 +30,19 @@ from knowledge.search import (
     read_open_now,
     words_of,
 )
+from knowledge.search_documents import Document
 from knowledge.setup import prepare_database
 
 ZONE = ZoneInfo("America/Chicago")  # the bot's default TIMEZONE; Riverbend is in Iowa
 PANTRIES = {"svc-weekday-food-pantry", "svc-saturday-food-pantry", "svc-school-mobile-pantry"}
 DV_SERVICES = {"svc-dv-hotline-shelter", "svc-dv-court-advocacy"}
+
+
+def service(doc_id: str, name: str, body: str = "", **where: Any) -> Document:
+    """A service as the index reads it, for tests that build an index of their own."""
+    return Document(id=doc_id, kind="service", title=name, name=name, tags="", body=body, **where)
+
+
 GRACE_CHURCH = (41.592610, -93.624180)  # where the Saturday pantry is
 FOOD_BANK = (41.618420, -93.592350)  # where the weekday pantry is
 
@@ -424,11 +433,6 @@ def test_open_now_is_read_from_the_question() -> None:
 def test_services_are_tagged_with_what_their_own_words_name() -> None:
     """Imported directories carry no tags of ours: the index tags services from their words as
     a question's are read, leaving out county names and phrases that are only ways of asking."""
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
-
     documents = [
         service("tax", "Low Income Tax Clinic"),
         service("desk", "Eviction defense help desk"),
@@ -449,11 +453,6 @@ def test_services_are_tagged_with_what_their_own_words_name() -> None:
 
 
 def test_who_a_service_is_for_is_not_what_it_does() -> None:
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
-
     index = SearchIndex(
         [
             service("seniors", "Senior center: sports, swimming and meals for older adults"),
@@ -476,28 +475,19 @@ def test_who_a_service_is_for_is_not_what_it_does() -> None:
 
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     from knowledge.places import us_gazetteer
-    from knowledge.search_documents import Document
 
     cass = "Free legal help for seniors in Cass County"
     documents = [
-        Document(
-            id="cass",
-            kind="service",
-            title=cass,
-            name=cass,
-            tags="",
-            body="",
+        service(
+            "cass",
+            cass,
             addresses=(("Springfield", "IL", "62701"),),  # its office, in Sangamon County
             areas=("Cass County, IL",),
             place_names=(cass, "Springfield office"),
         ),
-        Document(
-            id="office",
-            kind="service",
-            title="Springfield office - legal help for seniors",
-            name="Springfield office - legal help for seniors",
-            tags="",
-            body="",
+        service(
+            "office",
+            "Springfield office - legal help for seniors",
             addresses=(("Springfield", "IL", "62701"),),
         ),
     ]
@@ -511,11 +501,6 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
 
 
 def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -> None:
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
-
     people = [service("shelter", "Family homeless shelter"), service("clinic", "Free clinic")]
     index = SearchIndex(people, default_lexicon(), ZONE)
     assert index.search(SearchQuery(text="shelter for my cat, i am moving")).hits == []
@@ -531,11 +516,6 @@ def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> Non
     """Asked for rent money, a renters' legal line is no answer: a concept reaches untagged
     services through its words and their plurals ("deposits"), not through the stemmer's
     other words ("renters")."""
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str, body: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body=body)
-
     index = SearchIndex(
         [
             service("line", "Free legal help for renters", "Advice about a lease."),
@@ -550,19 +530,10 @@ def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> Non
 
 def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says_so() -> None:
     from knowledge.places import us_gazetteer
-    from knowledge.search_documents import Document
 
     def shelter(doc_id: str, town: str, postal: str, point: tuple[float, float]) -> Document:
-        name = f"Family shelter {doc_id}"
-        return Document(
-            id=doc_id,
-            kind="service",
-            title=name,
-            name=name,
-            tags="",
-            body="",
-            addresses=((town, "CA", postal),),
-            points=(point,),
+        return service(
+            doc_id, f"Family shelter {doc_id}", addresses=((town, "CA", postal),), points=(point,)
         )
 
     documents = [  # Redwood City is in San Mateo County, like Daly City; Oakland is not
@@ -584,22 +555,9 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
 
 def test_words_alone_need_two_of_them_in_a_match() -> None:
     """No need the lexicon knows in the question: one shared word out of three is a guess."""
-    from knowledge.search_documents import Document
-
-    name = "Legal clinic at First Congregational Church"
     documents = [
-        Document(id="church", kind="service", title=name, name=name, tags="", body=""),
-        *(
-            Document(
-                id=f"o{i}",
-                kind="service",
-                title=f"Choir {i}",
-                name=f"Choir {i}",
-                tags="",
-                body="Singing.",
-            )  # fmt: skip
-            for i in range(20)
-        ),
+        service("church", "Legal clinic at First Congregational Church"),
+        *(service(f"o{i}", f"Choir {i}", "Singing.") for i in range(20)),
     ]
     index = SearchIndex(documents, default_lexicon(), ZONE)
     assert index.search(SearchQuery(text="first time home buyer program")).hits == []
@@ -609,11 +567,6 @@ def test_words_alone_need_two_of_them_in_a_match() -> None:
 
 def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
     """The rest of its words are the story: they rank, they do not answer on their own."""
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
-
     index = SearchIndex(
         [service("unit", "Client screening unit"), service("pantry", "Food pantry")],
         default_lexicon(),
@@ -625,13 +578,8 @@ def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
 
 def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     from knowledge.places import us_gazetteer
-    from knowledge.search_documents import Document
 
-    name = "Meals on wheels"
-    meals = Document(
-        id="meals", kind="service", title=name, name=name, tags="", body="",
-        addresses=(("Redwood City", "CA", "94063"),),
-    )  # fmt: skip
+    meals = service("meals", "Meals on wheels", addresses=(("Redwood City", "CA", "94063"),))
     index = SearchIndex([meals], default_lexicon(), ZONE, us_gazetteer())
     place, _ = index.read_place(words_of("comida caliente a domicilio para mi abuelo"))
     assert place is None  # hot food, not Caliente, CA
@@ -642,11 +590,6 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
 
 
 def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
-    from knowledge.search_documents import Document
-
-    def service(doc_id: str, name: str) -> Document:
-        return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="")
-
     index = SearchIndex(
         [service("seniors", "Legal help for seniors"), service("all", "Legal help")],
         default_lexicon(),
@@ -665,14 +608,8 @@ def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
 
 
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
-    from knowledge.search_documents import Document
-
-    name = "Legal help for people under arrest"
-    index = SearchIndex(
-        [Document(id="arrest", kind="service", title=name, name=name, tags="", body="")],
-        default_lexicon(),
-        ZONE,
-    )
+    arrest = service("arrest", "Legal help for people under arrest")
+    index = SearchIndex([arrest], default_lexicon(), ZONE)
     assert index.read_word("called").text != "calle"  # English, not Spanish "street"
     assert index.read_word("campo").text != "camp"  # Spanish "field", not a summer camp
     assert index.read_word("desalojaron").text.startswith("desaloj")  # its own language's
@@ -682,21 +619,16 @@ def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizati
     """A service naming no place of its own was linked at import to every place of its
     organization: a weaker claim on Kankakee than the organization's Kankakee office."""
     from knowledge.places import us_gazetteer
-    from knowledge.search_documents import Document
 
-    office = "Kankakee Office - Legal help"
-    line = "Legal help line for parents"
     documents = [
-        Document(
-            id="office", kind="service", title=office, name=office, tags="", body="",
-            addresses=(("Kankakee", "IL", "60901"),),
-        ),
-        Document(
-            id="line", kind="service", title=line, name=line, tags="", body="",
+        service("office", "Kankakee Office - Legal help", addresses=(("Kankakee", "IL", "60901"),)),
+        service(
+            "line",
+            "Legal help line for parents",
             addresses=(("Kankakee", "IL", "60901"), ("Peoria", "IL", "61602")),
             inherited_places=True,
         ),
-    ]  # fmt: skip
+    ]
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
     found = index.search(SearchQuery(text="legal help for parents in kankakee")).hits
     assert [h.id for h in found] == ["office", "line"]
