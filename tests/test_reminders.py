@@ -239,7 +239,7 @@ async def test_due_reminder_is_queued_once_for_everyone_but_those_who_cant_go(
         await set_rsvp(session, event_id, FAMILIES[2], False)
     for _ in range(3):
         async with session_factory() as session, session.begin():
-            await queue_due_reminders(session, utcnow(), ZONE, NIGHT, texts=TEXTS)
+            await queue_due_reminders(session, utcnow(), ZONE, NO_QUIET_HOURS, texts=TEXTS)
     messages = await reminder_messages(session_factory, reminder_id)
     assert len(messages) == 1 and messages[0].event_id == event_id
     assert "Fair" in messages[0].text
@@ -297,7 +297,7 @@ async def test_after_a_long_downtime_only_the_latest_reminder_goes_out(
         event = await create_event(session, title="Fair", starts_at=starts)  # 1 day, 1 hour before
         day_before, hour_before = event.reminders
     async with session_factory() as session, session.begin():
-        run = await queue_due_reminders(session, utcnow(), ZONE, NIGHT, texts=TEXTS)
+        run = await queue_due_reminders(session, utcnow(), ZONE, NO_QUIET_HOURS, texts=TEXTS)
     assert run.queued == [hour_before.id] and run.superseded == [day_before.id]
 
 
