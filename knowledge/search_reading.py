@@ -158,7 +158,9 @@ class QuestionReader(IndexTables):
         # Another form of a lexicon word, if of its language ("called" is not "calle").
         if word not in self.vocabulary and stem(word) in self.lexicon_by_stem:
             stemmed = self.lexicon_by_stem[stem(word)]
-            if not is_foreign_to(word, self.lexicon_languages.get(stemmed, frozenset())):
+            if not is_foreign_to(
+                word, self.lexicon_languages.get(stemmed, frozenset())
+            ) and _one_snowball_stem(word, stemmed):
                 return QueryWord.of(stemmed, STEM_FACTOR, "known")
         if word not in self.vocabulary:
             for language in ("es", "en"):
@@ -292,6 +294,12 @@ class QuestionReader(IndexTables):
                 if state is not None:
                     return Place(kind="state", label=state_name(state) or state, state=state)
         return None
+
+
+def _one_snowball_stem(word: str, other: str) -> bool:
+    """Whether Snowball, which knows English and Spanish endings, agrees that two words are
+    forms of one ("evicted", "eviction"), where the light stemmer may not ("showing", "shower")."""
+    return any(snowball(word, language) == snowball(other, language) for language in ("en", "es"))
 
 
 def _without_counties(words: list[str]) -> list[str]:
