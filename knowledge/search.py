@@ -82,7 +82,8 @@ MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
 # What makes a question about a child (folded): these words, or an age under 18 in years.
 CHILD_WORDS = frozenset(
-    "kid kids child children toddler baby teen teens nino ninos nina ninas bebe".split()
+    "kid kids child children toddler toddlers baby babies teen teens teenager teenagers youth "
+    "adolescent adolescents nino ninos nina ninas bebe bebes adolescente adolescentes".split()
 )
 AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
 AGE_BEFORE = (["im"], ["age"], ["aged"])
