@@ -33,6 +33,8 @@ class ResourceFinder:
         self.lexicon = lexicon
         self.zone = zone
         self._index: SearchIndex | None = None
+        # The category and need buttons: only needs the directory has a service for.
+        self.browsing = lexicon
         self._version = -1
         self._checked_at = -CHECK_INTERVAL_SECONDS
         # Tasks, not records: many questions arriving at once share one read per service.
@@ -56,7 +58,10 @@ class ResourceFinder:
                 if not force and self._index is not None and version == self._version:
                     return False
                 documents_index = await build_index(session, self.lexicon, self.zone)
+            # Worked out here, off the event loop, not on a family's first tap.
+            offered = await asyncio.to_thread(documents_index.offered_concepts)
             self._index, self._version = documents_index, version
+            self.browsing = self.lexicon.offering(offered)
             self._records = {}
             return True
 

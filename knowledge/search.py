@@ -157,6 +157,7 @@ class SearchIndex(QuestionReader):
         self.zone = zone
         self.gazetteer = gazetteer
         self._ids_by_hash: dict[str, str] | None = None
+        self._offered: frozenset[str] | None = None
         self._open_cache: tuple[int, np.ndarray] | None = None
         self._terms_cache: dict[str, list[tuple[int, float]]] = {}
         self._build_phrases(lexicon)
@@ -169,6 +170,19 @@ class SearchIndex(QuestionReader):
         self.build_seconds = time.perf_counter() - started
 
     # --- building --------------------------------------------------------------------------
+
+    def offered_concepts(self) -> frozenset[str]:
+        """The needs a family browsing the categories would find a service for: a button for
+        the others would lead to "no match". Worked out once per index, with the search itself.
+        """
+        if self._offered is None:
+            services = frozenset({"service"})
+            self._offered = frozenset(
+                concept.id
+                for concept in self.lexicon.concepts
+                if self.search(SearchQuery(concept=concept.id, limit=1, kinds=services)).hits
+            )
+        return self._offered
 
     def id_for_hash(self, digest: str) -> str | None:
         if self._ids_by_hash is None:

@@ -120,6 +120,14 @@ async def test_browse_category_then_need_then_back(bot: BotHarness) -> None:
     assert any("Food" in text for text, _ in buttons(back[-1]))
 
 
+async def test_a_need_the_directory_has_nothing_for_gets_no_button(bot: BotHarness) -> None:
+    # Riverbend lists tax help and no bankruptcy help: a button for it would lead nowhere.
+    await bot.send(FAMILY, "/start")
+    category = await bot.press(FAMILY, "Jobs & money")
+    labels = [text for text, _ in buttons(category[-1])]
+    assert "Tax help" in labels and "Bankruptcy" not in labels
+
+
 async def test_shared_location_asks_what_is_needed_then_lists_nearest(bot: BotHarness) -> None:
     calls = await bot.share_location(FAMILY, 41.5900, -93.6200)
     assert "What do you need near here?" in texts(calls)

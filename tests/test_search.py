@@ -607,6 +607,16 @@ def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
     assert [h.id for h in found][:1] == ["seniors"]
 
 
+def test_only_needs_with_a_service_are_offered_for_browsing() -> None:
+    dentist = service("dentist", "Family Dental Clinic")
+    index = SearchIndex([dentist], default_lexicon(), ZONE)
+    assert "dental" in index.offered_concepts()
+    assert "bankruptcy" not in index.offered_concepts()
+    browsing = default_lexicon().offering(index.offered_concepts())
+    assert [c.id for c in browsing.concepts_in("health")] == ["dental"]
+    assert browsing.category("food") is None  # no food service: no food button either
+
+
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
     arrest = service("arrest", "Legal help for people under arrest")
     index = SearchIndex([arrest], default_lexicon(), ZONE)

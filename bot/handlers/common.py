@@ -46,7 +46,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         + "\n"
         + how,
         reply_markup=categories_keyboard(
-            services(context).finder.lexicon, who.language, _, ask=await handoff.can_ask(context)
+            services(context).finder.browsing, who.language, _, ask=await handoff.can_ask(context)
         ),
     )
 
@@ -59,10 +59,9 @@ async def _open_deep_link(update: Update, context: ContextTypes.DEFAULT_TYPE, pa
     if kind == "con" and lexicon.concept(value):
         await families.run_search(update, context, who, {"concept": value, "offset": 0})
         return True
-    if kind == "cat" and lexicon.category(value):
-        await families.run_search(
-            update, context, who, {"concept": lexicon.concepts_in(value)[0].id, "offset": 0}
-        )
+    offered = services(context).finder.browsing.concepts_in(value)
+    if kind == "cat" and offered:
+        await families.run_search(update, context, who, {"concept": offered[0].id, "offset": 0})
         return True
     if kind == "svc" and value:
         return await inline.open_shared_service(update, context, who, value)

@@ -115,7 +115,7 @@ async def _answer_small_talk(
         "bye": _("Take care! Write any time you need something."),
     }
     markup = categories_keyboard(
-        services(context).finder.lexicon,
+        services(context).finder.browsing,
         who.language,
         _,
         ask=await handoff.can_ask(context),

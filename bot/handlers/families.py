@@ -172,7 +172,7 @@ async def run_search(
         await _reply(
             update,
             notice + text,
-            categories_keyboard(app.finder.lexicon, who.language, _, ask=ask),
+            categories_keyboard(app.finder.browsing, who.language, _, ask=ask),
         )
         return
     if closed:
@@ -261,7 +261,7 @@ async def _nearby(
         if context.chat_data is not None:
             context.chat_data["search"] = state
         markup = categories_keyboard(
-            services(context).finder.lexicon,
+            services(context).finder.browsing,
             who.language,
             who._,
             ask=await can_ask(context),
@@ -390,7 +390,7 @@ async def not_what_i_need(
         who._("Sorry about that. Pick a category, or ask a person at the school.")
         if ask
         else who._("Sorry about that. Pick a category, or try other words."),
-        categories_keyboard(services(context).finder.lexicon, who.language, who._, ask=ask),
+        categories_keyboard(services(context).finder.browsing, who.language, who._, ask=ask),
     )
 
 
@@ -399,7 +399,7 @@ async def show_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     who = await caller(update, context)
     markup = categories_keyboard(
-        services(context).finder.lexicon, who.language, who._, ask=await can_ask(context)
+        services(context).finder.browsing, who.language, who._, ask=await can_ask(context)
     )
     if query is not None:
         await query.answer()
@@ -416,7 +416,7 @@ async def open_category(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     who = await caller(update, context)
     parts = query.data.split(":")
     page = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
-    lexicon = services(context).finder.lexicon
+    lexicon = services(context).finder.browsing
     category = lexicon.category(parts[1])
     if category is None:
         await show_categories(update, context)

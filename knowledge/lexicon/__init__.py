@@ -8,7 +8,8 @@ add phrases to a concept, or drop a `concepts-*.yaml` file with more concepts ne
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,14 @@ class Lexicon:
 
     def category(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
+
+    def offering(self, concept_ids: Collection[str]) -> Lexicon:
+        """The same lexicon with only these concepts, and only the categories holding one:
+        the buttons to show where a directory has nothing for the others."""
+        concepts = [c for c in self.concepts if c.id in concept_ids]
+        held = {c.category for c in concepts}
+        categories = [c for c in self.categories if c.id in held]
+        return replace(self, categories=categories, concepts=concepts)
 
 
 def _read(path: Path) -> Any:
