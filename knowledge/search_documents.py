@@ -58,6 +58,7 @@ class Document:
     # Naming no place of its own, it was linked at import to its organization's several places
     # (knowledge/hsds/inference.py): a weaker claim on each town than an office there.
     inherited_places: bool = False
+    organization_id: str = ""  # a service naming no place at all is where its siblings are
 
 
 SHORT_DESCRIPTION_WORDS = 8
@@ -212,6 +213,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 ),
                 hours=tuple(weekly_intervals(rows)),
                 inherited_places=sid not in own_places and len(locations) > 1,
+                organization_id=org_id or "",
             )
         )
 

@@ -293,15 +293,27 @@ class IndexTables:
         most = max(counts.values(), default=0)
         self.states = [state for state, n in counts.most_common() if n >= STATE_SHARE * most]
         placed: dict[str, list[int]] = defaultdict(list)
+        organization_towns: dict[str, set[str]] = defaultdict(set)
+        nowhere: list[int] = []
         for doc_index, doc in enumerate(documents):
             if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
                 keys = self.gazetteer.service_keys(
                     doc.addresses, doc.areas, doc.place_names, self.states or [""]
                 )
+                if not keys:
+                    nowhere.append(doc_index)
                 for key in keys:
                     # Its organization's towns are its own less surely than an office's.
                     shared = doc.inherited_places and key.startswith("in:")
                     placed[SHARED + key if shared else key].append(doc_index)
+                    if key.startswith("in:"):
+                        organization_towns[doc.organization_id].add(key)
+        # A service that says nothing of where it is (a church's legal clinic with no address)
+        # is, less surely, where its organization's other services are: not nowhere, which
+        # would drop it from every question naming a town.
+        for doc_index in nowhere:
+            for key in organization_towns.get(documents[doc_index].organization_id, ()):
+                placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
         # Words the directory or the lexicon uses are towns only where the directory is.
         self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords

