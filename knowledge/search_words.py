@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 import Stemmer  # type: ignore[import-untyped]
-from wordfreq import zipf_frequency
+from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency
 
 from knowledge.text import fold
 from knowledge.timewords import WEEKDAYS, weekday
@@ -44,14 +44,28 @@ COMMON_ZIPF = 3.0  # a word seen this often (once in a million words) is no typo
 EVERYDAY_ZIPF = 4.0  # ...and this often (once in 100,000: "caliente", not "cicero") is no town
 
 
+def _zipf(word: str, language: str) -> float:
+    """How common `word` is in `language`, however it lost its accents: words are folded
+    here, and families type "senora", "informacion" anyway."""
+    found: float = zipf_frequency(word, language, wordlist="small")
+    return max(found, _without_accents(language).get(word, 0.0))
+
+
+@lru_cache(maxsize=2)
+def _without_accents(language: str) -> dict[str, float]:
+    """wordfreq's words of `language` that have accents, by their folded spelling."""
+    table: dict[str, float] = {}
+    for word, frequency in get_frequency_dict(language, wordlist="small").items():
+        folded = fold(word)
+        if folded != word:
+            table[folded] = max(table.get(folded, 0.0), freq_to_zipf(frequency))
+    return table
+
+
 @lru_cache(maxsize=50_000)
 def _common_in(word: str) -> frozenset[str]:
     """The languages, of English and Spanish, in which `word` is an everyday word."""
-    return frozenset(
-        language
-        for language in ("en", "es")
-        if zipf_frequency(word, language, wordlist="small") >= COMMON_ZIPF
-    )
+    return frozenset(language for language in ("en", "es") if _zipf(word, language) >= COMMON_ZIPF)
 
 
 def is_common_word(word: str) -> bool:
@@ -72,10 +86,7 @@ def is_foreign_to(word: str, languages: frozenset[str]) -> bool:
 def is_everyday_word(word: str) -> bool:
     """Whether `word` is among the commonest English or Spanish words, far commoner than a
     small town's name: said without "in" before it, "caliente" is hot, not Caliente, CA."""
-    return any(
-        zipf_frequency(word, language, wordlist="small") >= EVERYDAY_ZIPF
-        for language in ("en", "es")
-    )
+    return any(_zipf(word, language) >= EVERYDAY_ZIPF for language in ("en", "es"))
 
 
 def words_of(text: str) -> list[str]:

@@ -617,6 +617,16 @@ def test_only_needs_with_a_service_are_offered_for_browsing() -> None:
     assert browsing.category("food") is None  # no food service: no food button either
 
 
+def test_a_spanish_word_typed_without_its_accents_is_still_a_word() -> None:
+    from knowledge.search_words import is_common_word, is_everyday_word
+
+    # Phones often drop accents, and the search folds them away: "senora" is "señora".
+    assert is_common_word("senora") and is_common_word("informacion")
+    assert is_everyday_word("dinero") and not is_common_word("xqzv")
+    index = SearchIndex([service("food", "Food pantry")], default_lexicon(), ZONE)
+    assert index.read_word("senora").role == "story"  # part of the story, not gibberish
+
+
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
     arrest = service("arrest", "Legal help for people under arrest")
     index = SearchIndex([arrest], default_lexicon(), ZONE)
