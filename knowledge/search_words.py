@@ -98,8 +98,10 @@ def words_of(text: str) -> list[str]:
 
 # "open now", "still open", "open right now", "abierto ahora", "abiertas hoy"... (folded words)
 _OPEN_NOW = re.compile(
-    r"\b(?:(?:open|opened) (?:right now|now|today|tonight)|still open|"
-    r"abiert[oa]s? (?:ahora mismo|ahora|hoy)|que (?:este|esten) abiert[oa]s?)\b"
+    r"\b(?:(?:open|opened) (?:right now|now|today|tonight|at the moment|this (?:morning|"
+    r"afternoon|evening))|still open|"
+    r"abiert[oa]s? (?:ahora mismo|ahorita|ahora|hoy|en este momento)|"
+    r"que (?:este|esten) abiert[oa]s?)\b"
 )
 
 
