@@ -181,7 +181,13 @@ class QuestionReader(IndexTables):
             word, self.correction_targets, scorer=OSA.distance, score_cutoff=edits
         )
         if found is not None and not (
-            common and is_foreign_to(word, self.lexicon_languages.get(found[0], frozenset()))
+            common
+            and (
+                is_foreign_to(word, self.lexicon_languages.get(found[0], frozenset()))
+                # a need in one word ("shots"), not a piece of one ("green" of "green card":
+                # "greek community legal help" is no Greene County)
+                or (form(found[0]),) not in self.phrases
+            )
         ):
             candidates.append((int(found[1]), 0, 0, found[0]))
         closest = None if common else self._closest_in_vocabulary(word)

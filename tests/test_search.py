@@ -629,6 +629,12 @@ def test_a_spanish_word_typed_without_its_accents_is_still_a_word() -> None:
     assert index.read_word("senora").role == "story"  # part of the story, not gibberish
 
 
+def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
+    index = SearchIndex([service("greene", "Legal help in Greene County")], default_lexicon(), ZONE)
+    assert index.read_word("shoots").text == "shots"  # a need in one word: likely a typo
+    assert index.read_word("greek").text == "greek"  # not "green", a piece of "green card"
+
+
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
     arrest = service("arrest", "Legal help for people under arrest")
     index = SearchIndex([arrest], default_lexicon(), ZONE)
