@@ -306,7 +306,7 @@ class IndexTables:
                     # Its organization's towns are its own less surely than an office's.
                     shared = doc.inherited_places and key.startswith("in:")
                     placed[SHARED + key if shared else key].append(doc_index)
-                    if key.startswith("in:"):
+                    if key.startswith("in:") and doc.organization_id:
                         organization_towns[doc.organization_id].add(key)
         # A service that says nothing of where it is (a church's legal clinic with no address)
         # is, less surely, where its organization's other services are: not nowhere, which
