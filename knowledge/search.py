@@ -97,6 +97,7 @@ PLACE_TIERS = {"county": 0.9, "state": 0.8, "nearby": 0.7}
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
+NEED_RANK = 0.5  # ...save half a tier for each more of the question's needs a service meets
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +236,7 @@ class SearchIndex(QuestionReader):
 
     def _score(
         self, words: list[QueryWord], concepts: dict[str, float]
-    ) -> tuple[np.ndarray, float, np.ndarray, int]:
+    ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
         of the question's parts (concepts, other words) each document matches, and how many
         parts it has."""
@@ -247,6 +248,7 @@ class SearchIndex(QuestionReader):
         of_a_group = np.zeros(n, dtype=bool)  # matching a concept that is a group of people
         of_a_need = np.zeros(n, dtype=bool)
         exclusive: np.ndarray | None = None  # what the question's "only" concepts allow
+        covered_by: dict[str, np.ndarray] = {}
         parts = 0
         strength = 0.0
         for concept_id, quality in concepts.items():
@@ -274,6 +276,7 @@ class SearchIndex(QuestionReader):
             if tagged is not None:
                 covered[tagged] = True
             matched += covered
+            covered_by[concept_id] = covered
             of_a_concept |= covered
             if concept_id in self.group_concepts:
                 of_a_group |= covered
@@ -306,7 +309,15 @@ class SearchIndex(QuestionReader):
             scores[~of_a_concept] = 0.0  # screen repair" is no client screening unit
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
-        return scores, strength, matched / max(parts, 1), parts
+        needs_met = np.zeros(n, dtype=np.float32)
+        phrased = {word.need for word in words if word.need}
+        unphrased = concepts.keys() - {c for need in phrased for c in need}
+        for need in [*phrased, *(frozenset({c}) for c in unphrased)]:
+            met = np.zeros(n, dtype=bool)
+            for concept_id in need:
+                met |= covered_by[concept_id]
+            needs_met += met
+        return scores, strength, matched / max(parts, 1), parts, needs_met
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
         """Filler the question shares with a document nudges it, if it matched anyway."""
@@ -368,7 +379,7 @@ class SearchIndex(QuestionReader):
         if OLDER_ADULTS in self.concept_docs and _an_older_adults_age(raw):
             concepts.setdefault(OLDER_ADULTS, 1.0)  # "im 72", "mi mamá de 70 años"
 
-        scores, strength, coverage, parts = self._score(words, concepts)
+        scores, strength, coverage, parts, needs_met = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and _about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
@@ -427,6 +438,9 @@ class SearchIndex(QuestionReader):
             ranked = tier[candidates] * PLACE_RANK + ranked / max(
                 float(ranked.max(initial=0)), 1e-9
             )
+            # ...and within reach of that, what meets more of the needs named: the county's
+            # domestic abuse legal line before the town's general self-help desk.
+            ranked += needs_met[candidates] * NEED_RANK
         if query.audience != "family":  # staff and coordinators: the toolkit first
             ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
         point = query.near or (place.point if place is not None and place.kind == "zip" else None)

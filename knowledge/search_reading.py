@@ -50,7 +50,13 @@ class QueryWord:
     # "stop" (filler), "minor" (numbers, single letters), "known", "story" (an everyday word
     # the index does not know: part of the story, not the need) or "unknown" (gibberish)
     role: str
-    in_phrase: bool = False
+    # The concepts the phrase this word is part of names: one need, whichever of them meets it
+    # ("custody" is family law or legal aid); empty outside a phrase.
+    need: frozenset[str] = frozenset()
+
+    @property
+    def in_phrase(self) -> bool:
+        return bool(self.need)
 
     @classmethod
     def of(cls, text: str, quality: float, role: str) -> QueryWord:
@@ -208,8 +214,9 @@ class QuestionReader(IndexTables):
         Phrases are found by their content words, longest first, left to right; of the phrases
         with the same content words, those sharing the most filler with the question win ("no
         tenemos dónde dormir" is shelter's "no tengo dónde dormir", not "no puedo dormir").
-        Words that make up a phrase are marked `in_phrase`. `tagging` a service's own words,
-        phrases that are only ways of asking (Concept.asked_only) name nothing.
+        Words that make up a phrase are marked with its concepts (`need`). `tagging` a
+        service's own words, phrases that are only ways of asking (Concept.asked_only) name
+        nothing.
         """
         concepts: dict[str, float] = {}
         evidence: dict[str, int] = defaultdict(int)
@@ -230,8 +237,9 @@ class QuestionReader(IndexTables):
                     for phrase in chosen:
                         concepts[phrase.concept] = max(concepts.get(phrase.concept, 0.0), quality)
                         evidence[phrase.language] += size
+                    need = frozenset(phrase.concept for phrase in chosen)
                     for i in span:
-                        words[i].in_phrase = True
+                        words[i].need = need
                     k += size
                     break
             else:

@@ -662,6 +662,22 @@ def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizati
     assert [h.id for h in found] == ["office", "line"]
 
 
+def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None:
+    """A town's general self-help desk meets "legal help" only; the county's domestic abuse
+    legal line meets both needs of the question, and comes first."""
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("desk", "Legal self-help desk", addresses=(("Carbondale", "IL", "62901"),)),
+        service("line", "Legal help for domestic abuse", areas=("Jackson County, IL",)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="domestic abuse legal help in carbondale")).hits
+    assert [h.id for h in found] == ["line", "desk"]
+    found = index.search(SearchQuery(text="legal help in carbondale")).hits
+    assert [h.id for h in found] == ["desk", "line"]  # one need: the town's first
+
+
 def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() -> None:
     """A church's legal clinic with no address at all: where its organization's other
     services are (after them), not dropped from every question naming a town."""
