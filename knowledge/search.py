@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.ages import about_a_child, an_older_adults_age, asked_ages
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
 from knowledge.places import Gazetteer, Place, us_gazetteer
@@ -80,14 +81,6 @@ RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
-# What makes a question about a child (folded): these words, or an age under 18 in years.
-CHILD_WORDS = frozenset(
-    "kid kids child children toddler toddlers baby babies teen teens teenager teenagers youth "
-    "adolescent adolescents nino ninos nina ninas bebe bebes adolescente adolescentes".split()
-)
-AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
-AGE_BEFORE = (["im"], ["age"], ["aged"])
-OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county or state, or being elsewhere in a town's county, against
@@ -376,13 +369,19 @@ class SearchIndex(QuestionReader):
         language = "es" if written_in == "es" else query.language or written_in
         if query.concept:
             concepts[query.concept] = 1.0
-        if OLDER_ADULTS in self.concept_docs and _an_older_adults_age(raw):
+        if OLDER_ADULTS in self.concept_docs and an_older_adults_age(raw):
             concepts.setdefault(OLDER_ADULTS, 1.0)  # "im 72", "mi mamá de 70 años"
 
         scores, strength, coverage, parts, needs_met = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)
-        if older is not None and OLDER_ADULTS not in concepts and _about_a_child(raw):
+        if older is not None and OLDER_ADULTS not in concepts and about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
+        ages = asked_ages(raw)
+        if ages:  # "drug rehab for my 16 year old": not the rehab centre for ages 21-60
+            takes = np.zeros(len(scores), dtype=bool)
+            for youngest, oldest in ages:
+                takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
+            scores[~takes] = 0.0
         browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby
             scores[:] = MIN_SCORE
@@ -496,29 +495,6 @@ class SearchIndex(QuestionReader):
             place=named_place,
             nearby=nearby and named_place is not None,
         )
-
-
-def _about_a_child(words: list[str]) -> bool:
-    """Whether a question is about a child: "kids", "niños", "my 6 year old", "de 15 años"."""
-    if CHILD_WORDS.intersection(words):
-        return True
-    return any(age < 18 for age in _ages(words))
-
-
-def _an_older_adults_age(words: list[str]) -> bool:
-    """Whether a question gives an older adult's age: "im 72", "mi mamá de 70 años"."""
-    return any(age >= OLDER_ADULTS_AGE for age in _ages(words))
-
-
-def _ages(words: list[str]) -> list[int]:
-    """Ages a question gives: a number before "years" or "años", or after "im" or "age"."""
-    return [
-        int(word)
-        for i, word in enumerate(words)
-        if word.isdigit()
-        and len(word) <= 3
-        and (words[i + 1 : i + 2] in AGE_WORDS or words[i - 1 : i] in AGE_BEFORE)
-    ]
 
 
 async def build_index(session: AsyncSession, lexicon: Lexicon, zone: ZoneInfo) -> SearchIndex:

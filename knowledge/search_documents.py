@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.ages import ANY_AGE, served_ages
 from knowledge.hours import OpenInterval, weekly_intervals
 from knowledge.hsds.inference import INFERRED
 from knowledge.models import (
@@ -59,6 +60,7 @@ class Document:
     # (knowledge/hsds/inference.py): a weaker claim on each town than an office there.
     inherited_places: bool = False
     organization_id: str = ""  # a service naming no place at all is where its siblings are
+    ages: tuple[float, float] = ANY_AGE  # the ages it takes (knowledge.ages)
 
 
 SHORT_DESCRIPTION_WORDS = 8
@@ -179,9 +181,12 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             Service.eligibility_description,
             Service.interpretation_services,
             Service.status,
+            Service.minimum_age,
+            Service.maximum_age,
         ).order_by(Service.id)
     )
-    for sid, org_id, name, alternate, description, eligibility, interpretation, status in services:
+    for row in services:
+        sid, org_id, name, alternate, description, eligibility, interpretation, status = row[:8]
         if (status or "active").lower() != "active":
             continue
         locations = service_locations.get(sid, [])
@@ -214,6 +219,9 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 hours=tuple(weekly_intervals(rows)),
                 inherited_places=sid not in own_places and len(locations) > 1,
                 organization_id=org_id or "",
+                ages=served_ages(
+                    row.minimum_age, row.maximum_age, eligibility or "", description or ""
+                ),
             )
         )
 

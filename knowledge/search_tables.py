@@ -176,6 +176,8 @@ class IndexTables:
                 tagged[concept].append(doc_index)
         self.concept_docs = {c: np.array(ix, dtype=np.int32) for c, ix in tagged.items()}
         self.tag_count = np.array([len(d.concepts) for d in documents], dtype=np.int16)
+        self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
+        self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
         speaks_spanish = np.array(["es" in d.languages for d in documents], dtype=bool)
         self.spanish_boost = np.where(speaks_spanish, LANGUAGE_BOOST, 1.0).astype(np.float32)

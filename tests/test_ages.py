@@ -1,0 +1,62 @@
+"""Ages a question gives and ages a service takes (knowledge/ages.py), and the search keeping
+to them."""
+
+from __future__ import annotations
+
+import math
+from zoneinfo import ZoneInfo
+
+from knowledge.ages import ANY_AGE, asked_ages, served_ages
+from knowledge.lexicon import default_lexicon
+from knowledge.search import SearchIndex, SearchQuery, words_of
+from knowledge.search_documents import Document
+
+ZONE = ZoneInfo("America/Chicago")
+
+
+def test_ages_a_service_takes_are_read_from_its_eligibility_or_description() -> None:
+    def takes(eligibility: str, description: str = "") -> tuple[float, float]:
+        return served_ages(None, None, eligibility, description)
+
+    assert takes("Adults; Age 21-60, detoxed") == (21, 60)
+    assert takes("Older adults age 55 or over; age 60 or over for lunch") == (55, math.inf)
+    # Two groups: from the youngest of them, with no upper end.
+    assert takes("Seniors age 60 or over, disabled individuals age 18-59") == (18, math.inf)
+    assert takes("Low-income person", "Dental exams for children, age 3-12.") == (3, 12)
+    assert takes("Children under age 5") == (0, 4)
+    assert served_ages(12, 100, "All people aged 12 and over", "") == (12, math.inf)
+    # Numbers that are no ages.
+    assert takes("Households under 3 persons, under 200% of poverty") == ANY_AGE
+    assert takes("Any age") == ANY_AGE
+
+
+def test_ages_a_question_gives() -> None:
+    assert asked_ages(words_of("drug rehab for my 16 year old son")) == [(16, 16)]
+    assert asked_ages(words_of("im 72 and need a ride")) == [(72, 72)]
+    assert asked_ages(words_of("dentista para los niños")) == [(0, 17)]
+    assert asked_ages(words_of("physical therapy for my son")) == [(0, 49)]
+    assert asked_ages(words_of("food pantry")) == []
+
+
+def _service(doc_id: str, name: str, ages: tuple[float, float]) -> Document:
+    return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="", ages=ages)
+
+
+def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
+    documents = [
+        _service("rehab", "Adult drug rehabilitation center", (21, 60)),
+        _service("youth", "Youth drug treatment", ANY_AGE),
+        _service("smile", "Children's dental clinic", (3, 12)),
+        _service("seniors", "Senior activity center", (55, math.inf)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE)
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("drug rehab for my 16 year old") == ["youth"]
+    assert set(found("drug rehab")) == {"rehab", "youth"}
+    assert found("dentist for my 15 year old") == []
+    assert found("dentist for my 6 year old") == ["smile"]
+    assert "seniors" not in found("activities for my son")
+    assert found("activities for seniors, im 70") == ["seniors"]
