@@ -24,6 +24,7 @@ from knowledge.search_words import (
     delete_key,
     deletes,
     form,
+    how_common,
     inflections,
     is_common_word,
     is_everyday_word,
@@ -193,6 +194,8 @@ class QuestionReader(IndexTables):
                 # a need in one word ("shots"), not a piece of one ("green" of "green card":
                 # "greek community legal help" is no Greene County)
                 or (form(found[0]),) not in self.phrases
+                # and a commoner one: "tenía" is no "tenis", "spray" no "spay"
+                or how_common(found[0]) <= how_common(word)
             )
         ):
             candidates.append((int(found[1]), 0, 0, found[0]))

@@ -68,6 +68,11 @@ def _common_in(word: str) -> frozenset[str]:
     return frozenset(language for language in ("en", "es") if _zipf(word, language) >= COMMON_ZIPF)
 
 
+def how_common(word: str) -> float:
+    """The word's Zipf frequency in English or Spanish, whichever is higher."""
+    return max(_zipf(word, "en"), _zipf(word, "es"))
+
+
 def is_common_word(word: str) -> bool:
     """Whether `word` is an everyday English or Spanish word (wordfreq's small lists): such a
     word is meant as written, never "corrected" into one the directory uses ("stuff" is not
