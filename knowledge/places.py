@@ -184,17 +184,20 @@ class Gazetteer:
                 # "library"): a town only where the directory is.
                 if (all(w in is_word for w in span) or len(town) < 4) and not here:
                     continue
+                state_after = state_code(words[i + size]) if i + size < len(words) else None
+                if state_after not in by_state:
+                    state_after = None
                 if (
                     needs_cue is not None
                     and not _pointed_at(words, i)
+                    and state_after is None  # "st charles illinois" points at it too
                     and max(self.town_zips.get((town, s), 0) for s in by_state) < CITY_ZIPS
                     and needs_cue(town, span)
                 ):
                     continue
                 used = set(range(i, i + size))
                 in_states = states
-                state_after = state_code(words[i + size]) if i + size < len(words) else None
-                if state_after is not None and state_after in by_state:
+                if state_after is not None:
                     used.add(i + size)
                     in_states = [state_after]
                 place = self.town_place(town, in_states)

@@ -33,6 +33,8 @@ from knowledge.search_words import (
     words_of,
 )
 from knowledge.service_areas import read_area, state_code
+from knowledge.text import fold
+from knowledge.timewords import MONTHS, WEEKDAYS
 
 # Field codes double as weights: a word in the name counts three times one in the description.
 BODY, TAG, NAME = 1, 2, 3
@@ -317,8 +319,14 @@ class IndexTables:
             for key in organization_towns.get(documents[doc_index].organization_id, ()):
                 placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
-        # Words the directory or the lexicon uses are towns only where the directory is.
-        self.place_shadowed = self.vocabulary.keys() | self.lexicon_words | self.lexicon.stopwords
+        # Words the directory or the lexicon uses, and the names of days and months ("ayuda en
+        # mayo" is May, not Mayo, MD), are towns only where the directory is.
+        self.place_shadowed = (
+            self.vocabulary.keys()
+            | self.lexicon_words
+            | self.lexicon.stopwords
+            | {fold(name) for name in (*WEEKDAYS, *MONTHS)}
+        )
 
     # --- filters on the facts ------------------------------------------------------------
 

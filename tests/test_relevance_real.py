@@ -29,7 +29,7 @@ FLOORS = {
     DEV2_FILE: (0.85, 0.92, 0.96, 0.14),  # written blind later, tuned on less
     DEV3_FILE: (0.80, 0.92, 0.84, 0.19),
     DEV4_FILE: (0.82, 0.92, 0.92, 0.17),  # blind: 66.7/77.9 on its first run
-    DEV5_FILE: (0.76, 0.88, 0.88, 0.21),  # blind: 69.7/81.7 on its first run
+    DEV5_FILE: (0.76, 0.89, 0.88, 0.21),  # blind: 69.7/81.7 on its first run
 }
 
 

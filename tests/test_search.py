@@ -589,6 +589,10 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     assert place is not None and place.label == "Caliente, CA"
     place, _ = index.read_place(words_of("meals redwood city"))  # where the directory is
     assert place is not None and place.label == "Redwood City, CA"
+    place, _ = index.read_place(words_of("meals st charles illinois"))  # its state follows
+    assert place is not None and place.label == "Saint Charles, IL"
+    place, _ = index.read_place(words_of("comida a domicilio en mayo"))  # a month
+    assert place is None
 
 
 def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
