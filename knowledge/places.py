@@ -251,11 +251,12 @@ class Gazetteer:
         areas: Iterable[str],
         names: Iterable[str],
         states: Sequence[str],
+        own_addresses: bool = True,
     ) -> frozenset[str]:
         """Where a service is ("in:town:peoria|IL", "in:county:peoria|IL") and what it serves
         ("area:county:kane|IL", "area:state:IL"): from its addresses (town, state, ZIP), its
         service areas, and places its name (the first of `names`) or its places' names
-        mention."""
+        mention. `own_addresses` false: the addresses are its organization's, lent to it."""
         keys: set[str] = set()
 
         def located(place: Place | None, into: set[str] = keys) -> None:
@@ -271,6 +272,10 @@ class Gazetteer:
         # service that says nothing of whom it serves: "Free legal help for seniors in Cass
         # County" has its office in Springfield, and is no answer in Sangamon County.
         office: set[str] = set()
+        # A town its names mention, only if it has no address of its own: "Fair Oaks Adult
+        # Activity Center" is in Redwood City's Fair Oaks, not in Fair Oaks, CA; an eviction
+        # desk lent its organization's offices is in the Skokie its name says.
+        mentioned: set[str] = set()
         for town, state, postal in addresses:
             code = (postal or "").strip()[:5]
             if code.isdigit() and code in self.zips:
@@ -294,16 +299,16 @@ class Gazetteer:
                 place, used = found
                 if position > 0:  # a location's name says where an office is, not whom it serves
                     if place.kind == "county" or place.state in states:
-                        located(place, office)
+                        located(place, mentioned)
                 elif place.kind == "state":
                     keys.add(f"area:state:{place.state}")
                 elif place.kind == "county":
                     keys.add(f"area:county:{place.county}|{place.state}")
                 elif place.state in states:  # a town a name mentions, where the directory is
-                    located(place, office)
+                    located(place, mentioned)
                 words = words[max(used) + 1 :]
         if not any(key.startswith("area:") for key in keys):
-            keys |= office
+            keys |= office if office and own_addresses else office | mentioned
         return frozenset(keys)
 
 

@@ -302,7 +302,11 @@ class IndexTables:
         for doc_index, doc in enumerate(documents):
             if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
                 keys = self.gazetteer.service_keys(
-                    doc.addresses, doc.areas, doc.place_names, self.states or [""]
+                    doc.addresses,
+                    doc.areas,
+                    doc.place_names,
+                    self.states or [""],
+                    own_addresses=not doc.inherited_places,
                 )
                 if not keys:
                     nowhere.append(doc_index)

@@ -684,6 +684,31 @@ def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None
     assert [h.id for h in found] == ["desk", "line"]  # one need: the town's first
 
 
+def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -> None:
+    from knowledge.places import us_gazetteer
+
+    name = "Fair Oaks Adult Activity Center"  # a Redwood City neighbourhood, not Fair Oaks, CA
+    center = service(
+        "center", name, addresses=(("Redwood City", "CA", "94063"),), place_names=(name,)
+    )
+    name = "Eviction help desk - Skokie"  # lent its organization's offices: the name says which
+    desk = service(
+        "desk",
+        name,
+        addresses=(("Chicago", "IL", "60602"), ("Peoria", "IL", "61602")),
+        place_names=(name,),
+        inherited_places=True,
+    )
+    index = SearchIndex([center, desk], default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("senior center in redwood city") == ["center"]
+    assert found("senior center in fair oaks california") == []
+    assert found("eviction help in skokie") == ["desk"]
+
+
 def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() -> None:
     """A church's legal clinic with no address at all: where its organization's other
     services are (after them), not dropped from every question naming a town."""
