@@ -192,8 +192,9 @@ class QuestionReader(IndexTables):
             and (
                 is_foreign_to(word, self.lexicon_languages.get(found[0], frozenset()))
                 # a need in one word ("shots"), not a piece of one ("green" of "green card":
-                # "greek community legal help" is no Greene County)
-                or (form(found[0]),) not in self.phrases
+                # "greek community legal help" is no Greene County; "black mold" is no "get
+                # my kids back")
+                or all(phrase.filler for phrase in self.phrases.get((form(found[0]),), ()))
                 # and a commoner one: "tenía" is no "tenis", "spray" no "spay"
                 or how_common(found[0]) <= how_common(word)
             )

@@ -639,6 +639,7 @@ def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
     assert index.read_word("greek").text == "greek"  # not "green", a piece of "green card"
     assert index.read_word("tenia").text == "tenia"  # "tenía", commoner than "tenis"
     assert index.read_word("spray").text == "spray"  # not "spay"
+    assert index.read_word("black").text == "black"  # not the "back" of "get my kids back"
 
 
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
