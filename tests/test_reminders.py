@@ -120,14 +120,16 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -
 class Bot:
     """One "process": its own engine, AsyncIOScheduler and ReminderScheduler."""
 
-    def __init__(self, url: str, check_seconds: float, quiet: QuietHours) -> None:
+    def __init__(
+        self, url: str, check_seconds: float, quiet: QuietHours, zone: ZoneInfo = ZONE
+    ) -> None:
         self.engine = create_engine(url)
         self.sessions = create_sessionmaker(self.engine)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.reminders = ReminderScheduler(
             self.scheduler,
             self.sessions,
-            zone=ZONE,
+            zone=zone,
             texts=TEXTS,
             quiet_hours=quiet,
             check_seconds=check_seconds,
@@ -149,8 +151,10 @@ class Bot:
 async def start_bot(database_url: str) -> AsyncIterator[Callable[..., Awaitable[Bot]]]:
     started: list[Bot] = []
 
-    async def start(check_seconds: float = 0.5, quiet: QuietHours = NO_QUIET_HOURS) -> Bot:
-        bot = await Bot(database_url, check_seconds, quiet).start()
+    async def start(
+        check_seconds: float = 0.5, quiet: QuietHours = NO_QUIET_HOURS, zone: ZoneInfo = ZONE
+    ) -> Bot:
+        bot = await Bot(database_url, check_seconds, quiet, zone).start()
         started.append(bot)
         return bot
 
@@ -210,15 +214,19 @@ async def test_quiet_hours_move_a_reminder_with_a_running_scheduler(
     await add_people(session_factory)
     now = utcnow()
     quiet_end = now + timedelta(seconds=3)
-    # Quiet hours that began an hour ago and end in 3 seconds, local time.
+    # Quiet hours that began an hour ago and end in 3 seconds, local time. Local time here is
+    # UTC: built from the wall clock, such a window cannot be said in Chicago time during the
+    # hour that repeats when summer time ends (01:00-02:00 comes twice; its end would be read
+    # as the first 01:xx, an hour early, and the reminder sent at once).
+    zone = ZoneInfo("UTC")
     quiet = QuietHours(
-        (now - timedelta(hours=1)).astimezone(ZONE).time().replace(tzinfo=None),
-        quiet_end.astimezone(ZONE).time().replace(tzinfo=None),
+        (now - timedelta(hours=1)).astimezone(zone).time().replace(tzinfo=None),
+        quiet_end.astimezone(zone).time().replace(tzinfo=None),
     )
     _, reminder_id = await add_event(
         session_factory, "Book fair", now + timedelta(hours=2), now - timedelta(seconds=1)
     )
-    await start_bot(check_seconds=60, quiet=quiet)  # only the date job can send it on time
+    await start_bot(check_seconds=60, quiet=quiet, zone=zone)  # only the date job sends it on time
     [message] = await eventually(lambda: reminder_messages(session_factory, reminder_id))
     assert message.created_at >= quiet_end.replace(microsecond=0)
 
