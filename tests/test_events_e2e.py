@@ -26,7 +26,12 @@ from knowledge.models import utcnow
 
 COORDINATOR = 890_001
 FAMILY_A, FAMILY_B = 890_101, 890_102
-TIMEZONE = "America/Chicago"
+# The coordinator types the start as local wall time, seconds from now. In a zone with summer
+# time that cannot name a moment in the hour that repeats when it ends (Chicago's 01:00-02:00
+# on the first Sunday of November: the bot reads the earlier one, already past, and refuses
+# it), so the bot runs in a Central zone without summer time, which also shows TIMEZONE is
+# honoured rather than defaulted.
+TIMEZONE = "America/Regina"
 ZONE = ZoneInfo(TIMEZONE)
 REPLY_SECONDS = 20
 

@@ -36,7 +36,8 @@ OTHER_PROCESS_SECONDS = 90
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotProcess]:
-    yield from running_bot(request.param, tmp_path, SETTINGS)
+    # In Chicago time, as this file's `cli` (the events e2e runs its bot in another zone).
+    yield from running_bot(request.param, tmp_path, {**SETTINGS, "TIMEZONE": "America/Chicago"})
 
 
 def bot_api_refusals(api: FakeBotApi) -> list[Call]:
