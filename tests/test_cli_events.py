@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from test_cli import cli
+from test_cli import FUTURE, cli
 
 from bot.handlers.event_cards import ChatEventTexts
 from jobs.reminders import ANNOUNCEMENT, CANCELLATION, announce_new_events
 from knowledge.calendar import reminder_recipients
 from knowledge.models import Chat, Delivery, DeliveryStatus, Event, Message, Role, utcnow
 
-LATER = "2031-03-05T18:00"
+LATER = f"{FUTURE}-03-05T18:00"
 CHICAGO = ZoneInfo("America/Chicago")
 
 
@@ -155,13 +155,13 @@ async def test_list_and_cancel(
 ) -> None:
     await subscribe(session_factory, (731, "en", None), (732, "es", None), (733, "en", None))
     assert add(database_url, "--starts", LATER, "--announce").returncode == 0
-    assert add(database_url, "--starts", "2031-04-01T09:00", "--no-announce").returncode == 0
+    assert add(database_url, "--starts", f"{FUTURE}-04-01T09:00", "--no-announce").returncode == 0
     listed = json.loads(cli(database_url, "event", "list", "--json").stdout)
     assert [(e["id"], e["announced"], e["reminders_pending"]) for e in listed] == [
         (1, True, 2),
         (2, False, 2),
     ]
-    assert listed[0]["starts"] == "2031-03-05T18:00-06:00"
+    assert listed[0]["starts"] == f"{FUTURE}-03-05T18:00-06:00"
     text = cli(database_url, "event", "list").stdout
     assert "Family Math Night" in text and "announced" in text
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from opened_documents import assert_reads_well, docx_paragraphs, docx_text, pdf_text
+from test_cli import FUTURE
 from test_events_e2e import COORDINATOR, REPLY_SECONDS, SETTINGS, said
 
 from botapi import Call, FakeBotApi
@@ -174,15 +175,15 @@ def test_cli_event_flags_reach_families_in_their_language_or_not_at_all(bot: Bot
     api = bot.api
     for family, language in ((FAMILY_EN, "en"), (FAMILY_ES, "es")):
         send(api, family, "/subscribe", language)
-    unasked = cli(bot, "event", "add", "--title", "Quiet", "--starts", "2031-03-05T18:00")
+    unasked = cli(bot, "event", "add", "--title", "Quiet", "--starts", f"{FUTURE}-03-05T18:00")
     assert unasked.returncode == 2 and "--no-announce" in unasked.stderr
 
     start = api.mark()
-    quiet = cli(bot, "event", "add", "--title", "Staff retreat", "--starts", "2031-03-04T09:00",
-                "--no-announce")  # fmt: skip
+    quiet = cli(bot, "event", "add", "--title", "Staff retreat",
+                "--starts", f"{FUTURE}-03-04T09:00", "--no-announce")  # fmt: skip
     assert quiet.returncode == 0, quiet.stderr
-    told = cli(bot, "event", "add", "--title", "Family Math Night", "--starts", "2031-03-05T18:00",
-               "--where", "Gym", "--announce")  # fmt: skip
+    told = cli(bot, "event", "add", "--title", "Family Math Night",
+               "--starts", f"{FUTURE}-03-05T18:00", "--where", "Gym", "--announce")  # fmt: skip
     assert told.returncode == 0, told.stderr
     assert "announcing to 2 subscribed families" in told.stdout
     english = arrives(api, FAMILY_EN, "Family Math Night", start, OTHER_PROCESS_SECONDS)
