@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 
 from babel.dates import format_timedelta
 from telegram import InlineKeyboardButton
@@ -18,9 +18,10 @@ def freshness_line(record: ServiceRecord, now: datetime, _: Translate) -> str | 
     """When the listing was last checked, or a warning to call first; None when unknown."""
     if record.open_reports >= SEVERAL_REPORTS:
         return "⚠️ " + html.escape(_("Families reported problems with this listing: call first."))
-    if record.checked is None:
+    checked = record.last_checked(now.tzinfo or UTC)
+    if checked is None:
         return None
-    age = now.date() - record.checked
+    age = now.date() - checked
     if age.days <= 0:
         return "✔️ " + html.escape(_("Checked today"))
     # The catalog names its own language, so the words match the rest of the card.

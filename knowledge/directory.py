@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,12 +61,18 @@ class ServiceRecord:
     hours: list[OpenInterval] = field(default_factory=list)
     hours_note: str | None = None
     languages: list[str] = field(default_factory=list)
-    # Freshness (knowledge.listing_reports): when it was last checked, unresolved reports.
-    checked: date | None = None
+    # Freshness (knowledge.listing_reports): when it was confirmed and changed, unresolved
+    # reports.
+    assured: date | None = None
+    modified: datetime | None = None
     open_reports: int = 0
     areas: list[Area] = field(default_factory=list)  # where it is offered (HSDS service_area)
     required_documents: list[str] = field(default_factory=list)
     costs: list[str] = field(default_factory=list)  # HSDS cost_option rows, one line each
+
+    def last_checked(self, zone: tzinfo) -> date | None:
+        """The day, in `zone`, the listing was last confirmed or changed."""
+        return checked_on(self.assured, self.modified, zone)
 
     @property
     def hours_differ_by_place(self) -> bool:
@@ -239,7 +245,8 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         hours=weekly_intervals((s.freq, s.byday, s.opens_at, s.closes_at) for s in schedules),
         hours_note=next((s.description for s in schedules if s.description), None),
         languages=[name for name in dict.fromkeys(languages) if name],
-        checked=checked_on(service.assured_date, service.last_modified),
+        assured=service.assured_date,
+        modified=service.last_modified,
         open_reports=await unresolved_count(session, service_id),
         areas=areas,
         required_documents=[d for d in dict.fromkeys((d or "").strip() for d in documents) if d],

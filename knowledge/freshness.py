@@ -3,7 +3,7 @@ families' reports about it are still unresolved."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +15,12 @@ STALE_AFTER_DAYS = 365  # over a year since it was checked: "may be out of date:
 SEVERAL_REPORTS = 2  # this many unresolved reports mark the listing on its card
 
 
-def checked_on(assured: date | None, modified: datetime | None) -> date | None:
+def checked_on(assured: date | None, modified: datetime | None, zone: tzinfo) -> date | None:
     """When the listing was last checked: the latest of its confirmation (HSDS assured_date,
-    a partner's "still right") and its last change (a fix)."""
-    days = [d for d in (assured, modified.date() if modified else None) if d is not None]
+    a partner's "still right") and its last change (a fix), on the calendar of `zone` (a fix
+    just after midnight there is today's, whatever the date in UTC)."""
+    changed = modified.astimezone(zone).date() if modified else None
+    days = [d for d in (assured, changed) if d is not None]
     return max(days) if days else None
 
 

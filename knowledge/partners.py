@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,7 +120,7 @@ async def schedule_checks(session: AsyncSession, now: datetime, every: timedelta
         )
     ).all()
     for service_id, assured, modified in rows:
-        last = checked_on(assured, modified)
+        last = checked_on(assured, modified, now.tzinfo or UTC)
         due = now
         if last is not None:
             due = max(now, datetime.combine(last, datetime.min.time(), tzinfo=now.tzinfo) + every)

@@ -272,7 +272,7 @@ async def test_hsds3_areas_documents_costs_and_freshness_go_in_and_come_out(
         "Everyone else: 50.50 USD per session",
     ]
     assert [area.label for area in record.areas] == ["Cook County"]
-    assert record.checked == date(2025, 1, 15)  # the freshness line's date
+    assert record.last_checked(UTC) == date(2025, 1, 15)  # the freshness line's date
 
     exported = tmp_path / "exported"
     written = await export_directory(session, exported)

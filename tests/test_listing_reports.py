@@ -99,8 +99,20 @@ async def test_a_dismissed_report_changes_nothing(session: AsyncSession) -> None
 def _record(checked: date | None, reports: int = 0) -> ServiceRecord:
     return ServiceRecord(
         "s", "S", None, None, None, None, None, None, None, None, None,
-        checked=checked, open_reports=reports,
+        assured=checked, open_reports=reports,
     )  # fmt: skip
+
+
+def test_a_fix_just_after_midnight_is_checked_today_where_the_community_is() -> None:
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")  # ahead of UTC: 00:30 there is still yesterday in UTC
+    fixed = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 2 December, 00:30 in Tokyo
+    record = ServiceRecord(
+        "s", "S", None, None, None, None, None, None, None, None, None, modified=fixed
+    )  # fmt: skip
+    now = datetime(2026, 12, 2, 12, tzinfo=tokyo)
+    assert freshness_line(record, now, translator("en")) == "✔️ Checked today"
 
 
 def test_the_freshness_line_in_both_languages() -> None:
