@@ -231,8 +231,9 @@ class SearchIndex(QuestionReader):
         self, words: list[QueryWord], concepts: dict[str, float]
     ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
-        of the question's parts (concepts, other words) each document matches, and how many
-        parts it has."""
+        of the question's parts (concepts, other words) each document matches, how many parts
+        it has, and how many of the needs it names each document meets (a phrase naming
+        several concepts is one need, met by any of them)."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
