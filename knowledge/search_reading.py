@@ -187,18 +187,7 @@ class QuestionReader(IndexTables):
         found = process.extractOne(
             word, self.correction_targets, scorer=OSA.distance, score_cutoff=edits
         )
-        if found is not None and not (
-            common
-            and (
-                is_foreign_to(word, self.lexicon_languages.get(found[0], frozenset()))
-                # a need in one word ("shots"), not a piece of one ("green" of "green card":
-                # "greek community legal help" is no Greene County; "black mold" is no "get
-                # my kids back")
-                or all(phrase.filler for phrase in self.phrases.get((form(found[0]),), ()))
-                # and a commoner one: "tenía" is no "tenis", "spray" no "spay"
-                or how_common(found[0]) <= how_common(word)
-            )
-        ):
+        if found is not None and (not common or self._likely_typo_of(word, found[0])):
             candidates.append((int(found[1]), 0, 0, found[0]))
         closest = None if common else self._closest_in_vocabulary(word)
         if closest is not None:
@@ -209,6 +198,17 @@ class QuestionReader(IndexTables):
         distance, _, _, corrected = min(candidates)
         role = "stop" if corrected in stop else "known"
         return QueryWord.of(corrected, 1.0 - FUZZY_PENALTY * distance, role)
+
+    def _likely_typo_of(self, word: str, need_word: str) -> bool:
+        """Whether an everyday `word` one edit from `need_word` was meant as it ("shoots for
+        school" are shots): a need word of its language, said alone (not the "green" of "green
+        card", nor the "back" of "get my kids back"), and commoner ("tenía" is no "tenis",
+        "spray" no "spay")."""
+        return (
+            not is_foreign_to(word, self.lexicon_languages.get(need_word, frozenset()))
+            and any(not phrase.filler for phrase in self.phrases.get((form(need_word),), ()))
+            and how_common(need_word) > how_common(word)
+        )
 
     def find_concepts(
         self, words: list[QueryWord], tagging: bool = False

@@ -4,14 +4,12 @@ to them."""
 from __future__ import annotations
 
 import math
-from zoneinfo import ZoneInfo
+
+from test_search import ZONE, service
 
 from knowledge.ages import ANY_AGE, asked_ages, served_ages
 from knowledge.lexicon import default_lexicon
 from knowledge.search import SearchIndex, SearchQuery, words_of
-from knowledge.search_documents import Document
-
-ZONE = ZoneInfo("America/Chicago")
 
 
 def test_ages_a_service_takes_are_read_from_its_eligibility_or_description() -> None:
@@ -38,16 +36,12 @@ def test_ages_a_question_gives() -> None:
     assert asked_ages(words_of("food pantry")) == []
 
 
-def _service(doc_id: str, name: str, ages: tuple[float, float]) -> Document:
-    return Document(id=doc_id, kind="service", title=name, name=name, tags="", body="", ages=ages)
-
-
 def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
     documents = [
-        _service("rehab", "Adult drug rehabilitation center", (21, 60)),
-        _service("youth", "Youth drug treatment", ANY_AGE),
-        _service("smile", "Children's dental clinic", (3, 12)),
-        _service("seniors", "Senior activity center", (55, math.inf)),
+        service("rehab", "Adult drug rehabilitation center", ages=(21, 60)),
+        service("youth", "Youth drug treatment"),
+        service("smile", "Children's dental clinic", ages=(3, 12)),
+        service("seniors", "Senior activity center", ages=(55, math.inf)),
     ]
     index = SearchIndex(documents, default_lexicon(), ZONE)
 
