@@ -18,7 +18,7 @@ CHILD_WORDS = frozenset(
 )
 OFFSPRING_WORDS = frozenset("son sons daughter daughters hijo hijos hija hijas".split())
 AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
-AGE_BEFORE = (["im"], ["age"], ["aged"])
+AGE_BEFORE = (["im"], ["shes"], ["hes"], ["age"], ["aged"], ["turned"], ["turning"])
 OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 ADULT_AGE = 18
 # A service taking nobody younger than this is for older adults ("age 55 or over").

@@ -72,6 +72,7 @@ STOPWORD_SHARE = 0.15  # "what is a community school": filler only breaks ties..
 STOPWORD_MIN_IDF = 0.7  # ...and not even that when nearly every document has it ("the")
 NARROW_FACTOR = 0.9  # per need a service is tagged with beyond those asked about...
 NARROW_MAX = 3  # ...counting this many at most
+GROUP_FACTOR = 0.7  # for a service for a group of people (seniors...) when none is named
 STORY_WORD_SHARE = 0.5  # of a story word's weight towards what a match must cover (_score)
 UNKNOWN_WORD_STRENGTH = 2.0  # a word nobody uses still counts against coverage (gibberish)
 MIN_SCORE = 1.5  # below this nothing is a good match
@@ -354,7 +355,15 @@ class SearchIndex(QuestionReader):
             docs = self.concept_docs.get(concept_id)
             if docs is not None:
                 unasked -= np.isin(candidates, docs, assume_unique=True)
-        return np.float32(NARROW_FACTOR) ** np.minimum(unasked, NARROW_MAX)
+        factor = np.float32(NARROW_FACTOR) ** np.minimum(unasked, NARROW_MAX)
+        if not self.group_concepts & concepts.keys():
+            # A question saying nothing of who asks is best met by what serves everyone:
+            # unpaid wages, not first the employment helpline for people with disabilities.
+            for concept_id in self.group_concepts:
+                docs = self.concept_docs.get(concept_id)
+                if docs is not None:
+                    factor[np.isin(candidates, docs, assume_unique=True)] *= GROUP_FACTOR
+        return factor
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
         asked = words_of(query.text)[:MAX_QUERY_WORDS]

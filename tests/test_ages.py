@@ -31,6 +31,7 @@ def test_ages_a_service_takes_are_read_from_its_eligibility_or_description() -> 
 def test_ages_a_question_gives() -> None:
     assert asked_ages(words_of("drug rehab for my 16 year old son")) == [(16, 16)]
     assert asked_ages(words_of("im 72 and need a ride")) == [(72, 72)]
+    assert asked_ages(words_of("counseling for my grandmother, she's 72")) == [(72, 72)]
     assert asked_ages(words_of("dentista para los niños")) == [(0, 17)]
     assert asked_ages(words_of("physical therapy for my son")) == [(0, 49)]
     assert asked_ages(words_of("food pantry")) == []

@@ -475,6 +475,23 @@ def test_who_a_service_is_for_is_not_what_it_does() -> None:
     assert index.search(SearchQuery(text="hearing aids for my grandpa")).hits == []
 
 
+def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
+    index = SearchIndex(
+        [
+            service("veterans", "Employment rights helpline for veterans", "Unpaid wages"),
+            service("workers", "Employment rights project"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("my boss won't pay my wages") == ["workers", "veterans"]
+    assert found("unpaid wages help for a veteran")[0] == "veterans"
+
+
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     from knowledge.places import us_gazetteer
 
