@@ -492,6 +492,25 @@ def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
     assert found("unpaid wages help for a veteran")[0] == "veterans"
 
 
+def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
+    index = SearchIndex(
+        [
+            service("general", "Legal aid clinic"),
+            service("south-asian", "South Asian legal clinic"),
+            service("polish", "Amicus Poloniae legal clinic"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def first(text: str) -> str:
+        return index.search(SearchQuery(text=text)).hits[0].id
+
+    assert first("my sister from pakistan needs legal help in urdu") == "south-asian"
+    assert first("abogado que hable polaco") == "polish"
+    assert first("free legal clinic") == "general"
+
+
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     from knowledge.places import us_gazetteer
 
