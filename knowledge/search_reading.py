@@ -36,6 +36,8 @@ from knowledge.search_words import (
 )
 from knowledge.service_areas import state_name
 
+# Filler too common to tell a one-word phrase's sense on its own.
+WEAK_FILLER = frozenset("my mi mis our your tu su sus the a an el la los las".split())
 STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word itself
 FUZZY_PENALTY = 0.12  # per edit
 TERMS_CACHE_SIZE = 50_000
@@ -269,7 +271,9 @@ class QuestionReader(IndexTables):
             reach = len(phrase.filler) + 1  # its filler may sit this many words either side
             around = {w.text for w in words[max(0, span[0] - reach) : span[-1] + reach + 1]}
             shared = len(phrase.filler & around)
-            if phrase.needs_filler and not shared:
+            # ...and more of it than "my": "give back my deposit" is no "get my kids back"
+            telling = phrase.filler - WEAK_FILLER or phrase.filler
+            if phrase.needs_filler and not telling & around:
                 continue
             rank = (shared / len(phrase.filler) if phrase.filler else 1.0, shared)
             if not best or rank > best_rank:

@@ -669,6 +669,16 @@ def test_a_spanish_word_typed_without_its_accents_is_still_a_word() -> None:
     assert index.read_word("senora").role == "story"  # part of the story, not gibberish
 
 
+def test_a_one_word_phrase_needs_more_of_its_filler_around_than_my() -> None:
+    index = SearchIndex([service("a", "Legal aid")], default_lexicon(), ZONE)
+
+    def concepts(text: str) -> list[str]:
+        return list(index.find_concepts([index.read_word(w) for w in words_of(text)])[0])
+
+    assert "child-welfare" in concepts("how do i get my kids back from dcfs")
+    assert "child-welfare" not in concepts("landlord wont give back my security deposit")
+
+
 def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
     index = SearchIndex([service("greene", "Legal help in Greene County")], default_lexicon(), ZONE)
     assert index.read_word("shoots").text == "shots"  # a need in one word: likely a typo
