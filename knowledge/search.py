@@ -279,6 +279,15 @@ class SearchIndex(QuestionReader):
                 of_a_need |= covered
             if concept_id in self.only_concepts:
                 exclusive = covered if exclusive is None else exclusive & covered
+        specific = concepts.keys() - self.broad_concepts - self.group_concepts
+        if specific:
+            # A service specialised in another need answers only as broad help: no answer
+            # ("custody lawyer in Madison": not the immigration project serving Wisconsin),
+            # unless it is for the group of people asking (an LGBTQ legal service).
+            met = np.zeros(n, dtype=bool)
+            for concept_id in specific | (concepts.keys() & self.group_concepts):
+                met |= covered_by[concept_id]
+            scores[self.specialised & ~met] = 0.0
         if concepts.keys() - self.group_concepts and not of_a_need.any():
             # Who a service is for is not what it does: asked for hearing aids for a grandpa
             # where none are listed, a senior centre is no answer. (Where the need has

@@ -178,6 +178,9 @@ class IndexTables:
                 tagged[concept].append(doc_index)
         self.concept_docs = {c: np.array(ix, dtype=np.int32) for c, ix in tagged.items()}
         self.tag_count = np.array([len(d.concepts) for d in documents], dtype=np.int16)
+        # Tagged with a need of its own, beyond broad help (legal aid) and groups of people.
+        plain = self.broad_concepts | self.group_concepts
+        self.specialised = np.array([bool(d.concepts - plain) for d in documents], dtype=bool)
         self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
         self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
@@ -232,6 +235,7 @@ class IndexTables:
         self.phrases = dict(phrases)
         self.group_concepts = frozenset(c.id for c in lexicon.concepts if c.group)
         self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
+        self.broad_concepts = frozenset(c.id for c in lexicon.concepts if c.broad)
         # Phrases by their words' Snowball stems, in their own language, for verb forms the
         # lexicon does not list ("cambió la chapa" for "cambiaron la chapa"). One word alone
         # only with a stem of SINGLE_STEM letters (shorter ones join unrelated words: "corte",

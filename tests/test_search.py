@@ -511,6 +511,22 @@ def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     assert first("free legal clinic") == "general"
 
 
+def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
+    def found(text: str, *names: str) -> list[str]:
+        documents = [service(name, name) for name in names]
+        index = SearchIndex(documents, default_lexicon(), ZONE)
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    immigration, general = "Legal help for immigration", "Legal aid office"
+    # Legal help of another kind is no custody lawyer; general legal aid is.
+    assert found("custody lawyer", immigration) == []
+    assert found("custody lawyer", immigration, general) == [general]
+    assert found("free lawyer", immigration, general) == [general, immigration]
+    # ...unless it is for the group of people asking.
+    lgbt = "Legal help for LGBT people living with HIV"
+    assert lgbt in found("transgender and harassed at work", lgbt, "Job center")
+
+
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     from knowledge.places import us_gazetteer
 

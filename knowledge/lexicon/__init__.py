@@ -43,6 +43,9 @@ class Concept:
     group: bool = False
     # Only services of this concept answer a question naming it (an animal's needs).
     only: bool = False
+    # A kind of help for many needs (legal aid): a service of it specialised in another need
+    # does not answer a need of its own ("custody lawyer" is no immigration service's).
+    broad: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
             concept.terms += [fold(str(t)) for t in row.get("terms") or [] if fold(str(t))]
             concept.group = concept.group or bool(row.get("group"))
             concept.only = concept.only or bool(row.get("only"))
+            concept.broad = concept.broad or bool(row.get("broad"))
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
