@@ -368,10 +368,7 @@ class SearchIndex(QuestionReader):
         if not self.group_concepts & concepts.keys():
             # A question saying nothing of who asks is best met by what serves everyone:
             # unpaid wages, not first the employment helpline for people with disabilities.
-            for concept_id in self.group_concepts:
-                docs = self.concept_docs.get(concept_id)
-                if docs is not None:
-                    factor[np.isin(candidates, docs, assume_unique=True)] *= GROUP_FACTOR
+            factor *= np.float32(GROUP_FACTOR) ** self.group_count[candidates]
         return factor
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:

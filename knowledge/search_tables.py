@@ -181,6 +181,9 @@ class IndexTables:
         # Tagged with a need of its own, beyond broad help (legal aid) and groups of people.
         plain = self.broad_concepts | self.group_concepts
         self.specialised = np.array([bool(d.concepts - plain) for d in documents], dtype=bool)
+        self.group_count = np.array(
+            [len(d.concepts & self.group_concepts) for d in documents], dtype=np.int8
+        )
         self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
         self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
