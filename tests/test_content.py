@@ -54,6 +54,12 @@ async def test_demo_directory_covers_the_common_needs(
     assert needs <= {c.id for c in default_lexicon().concepts}
 
 
+def test_every_need_has_a_label_that_fits_its_button() -> None:
+    for concept in default_lexicon().concepts:
+        for language in ("en", "es"):
+            assert 0 < len(concept.label[language]) <= 24, (concept.id, language)
+
+
 async def test_demo_directory_can_be_removed(
     database_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
