@@ -527,6 +527,17 @@ def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
     assert lgbt in found("transgender and harassed at work", lgbt, "Job center")
 
 
+def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() -> None:
+    line, desk = "Family law advice line for unmarried parents", "Divorce help desk"
+    index = SearchIndex([service(line, line), service(desk, desk)], default_lexicon(), ZONE)
+
+    def first(text: str) -> str:
+        return index.search(SearchQuery(text=text)).hits[0].id
+
+    assert first("divorcio") == desk
+    assert first("we never married and he wants custody") == line
+
+
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     from knowledge.places import us_gazetteer
 
