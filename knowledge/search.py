@@ -367,7 +367,7 @@ class SearchIndex(QuestionReader):
         factor = np.float32(NARROW_FACTOR) ** np.minimum(unasked, NARROW_MAX)
         if not self.group_concepts & concepts.keys():
             # A question saying nothing of who asks is best met by what serves everyone:
-            # unpaid wages, not first the employment helpline for people with disabilities.
+            # a pension question, not first a second-career programme for older adults.
             factor *= np.float32(GROUP_FACTOR) ** self.group_count[candidates]
         return factor
 
