@@ -39,6 +39,25 @@ ARTICLES = frozenset({"the", "el", "la", "los", "las"})
 PLACE_CUES = frozenset({"in", "near", "around", "at"})
 # Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
+# The part of a state a service's name says it serves ("Legal Help in Southern Illinois"):
+# a third of the state's span of latitude (north, central, south) or longitude (east, west).
+REGION_WORDS = {
+    "north": "north", "northern": "north", "south": "south", "southern": "south",
+    "east": "east", "eastern": "east", "west": "west", "western": "west",
+    "central": "central", "middle": "central",
+    "northeast": "north-east", "northeastern": "north-east",
+    "northwest": "north-west", "northwestern": "north-west",
+    "southeast": "south-east", "southeastern": "south-east",
+    "southwest": "south-west", "southwestern": "south-west",
+    "ne": "north-east", "nw": "north-west", "se": "south-east", "sw": "south-west",
+}  # fmt: skip
+ALL_REGIONS = frozenset(REGION_WORDS.values())
+# Shares of a state's span of latitude and longitude: its southern part is its lower 40% of
+# latitude, and so on. They overlap: where one ends is a matter of opinion, and a service for
+# a part is a likely answer near its edge.
+LATITUDE_PARTS = {"south": (0.0, 0.4), "central": (0.3, 0.7), "north": (0.6, 1.0)}
+LONGITUDE_PARTS = {"west": (0.0, 0.4), "east": (0.6, 1.0)}
+REGION_TRIM = 1.0  # percent of a state's ZIP centres left out of its span (stray points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +70,15 @@ class Place:
     town: str | None = None  # folded
     county: str | None = None  # folded, without "county"
     point: tuple[float, float] | None = None
+    regions: tuple[str, ...] = ()  # the parts of its state it is in ("south", "south-west")
 
     def keys(self) -> frozenset[str]:
         """The place keys a service there (or serving it) carries; see Gazetteer.service_keys."""
         keys = {f"area:state:{self.state}"}
-        if self.kind == "state":
+        keys |= {f"area:region:{region}|{self.state}" for region in self.regions}
+        if self.kind == "state":  # every part of it, after what serves it whole
             keys.add(f"in:state:{self.state}")
+            keys |= {f"area:region:{region}|{self.state}" for region in ALL_REGIONS}
         if self.county:
             keys |= {f"area:county:{self.county}|{self.state}"}
             if self.kind == "county":
@@ -98,9 +120,20 @@ class Gazetteer:
         for (town, state), spots in town_points.items():
             counties = town_counties.get((town, state))
             county = counties.most_common(1)[0][0] if counties else ""
-            centre = (sum(p[0] for p in spots) / len(spots), sum(p[1] for p in spots) / len(spots))
-            self.towns[town][state] = (county, centre)
+            self.towns[town][state] = (county, _centre(spots))
         self.zip_points = points
+        by_state: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        by_county: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        for code, point in points.items():
+            _, county, state = self.zips[code]
+            by_state[state].append(point)
+            if county:
+                by_county[(county, state)].append(point)
+        self.state_spans = {
+            state: np.percentile(np.array(spots), [REGION_TRIM, 100 - REGION_TRIM], axis=0)
+            for state, spots in by_state.items()
+        }
+        self.county_points = {key: _centre(spots) for key, spots in by_county.items()}
         codes = sorted(points)
         self._nearest_codes = codes
         self._lat = np.radians(np.array([points[c][0] for c in codes], dtype=np.float64))
@@ -108,12 +141,28 @@ class Gazetteer:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def regions(self, state: str, point: tuple[float, float] | None) -> tuple[str, ...]:
+        """The parts of `state` a point is in: "south", "west" and "south-west", or "central"."""
+        span = self.state_spans.get(state)
+        if point is None or span is None:
+            return ()
+        (south, west), (north, east) = span.tolist()
+        across = (point[0] - south) / max(north - south, 1e-9)
+        along = (point[1] - west) / max(east - west, 1e-9)
+        upright = [n for n, (low, high) in LATITUDE_PARTS.items() if low <= across <= high]
+        sideways = [n for n, (low, high) in LONGITUDE_PARTS.items() if low <= along <= high]
+        corners = [f"{up}-{side}" for up in upright for side in sideways if up != "central"]
+        return (*upright, *sideways, *corners)
+
     def zip_place(self, code: str) -> Place | None:
         found = self.zips.get(code)
         if found is None:
             return None
         town, county, state = found
-        return Place("zip", f"ZIP {code}", state, town, county or None, self.zip_points.get(code))
+        point = self.zip_points.get(code)
+        return Place(
+            "zip", f"ZIP {code}", state, town, county or None, point, self.regions(state, point)
+        )
 
     def town_place(self, town: str, states: Sequence[str]) -> Place | None:
         """A town, in the first of `states` that has one by that name (else any state)."""
@@ -123,14 +172,16 @@ class Gazetteer:
         state = next((s for s in states if s in by_state), None) or sorted(by_state)[0]
         county, point = by_state[state]
         label = f"{town.title()}, {state}"
-        return Place("town", label, state, town, county or None, point)
+        return Place("town", label, state, town, county or None, point, self.regions(state, point))
 
     def county_place(self, county: str, states: Sequence[str]) -> Place | None:
         in_states = self.counties.get(county)
         if not in_states:
             return None
         state = next((s for s in states if s in in_states), None) or sorted(in_states)[0]
-        return Place("county", f"{county.title()} County, {state}", state, None, county)
+        label = f"{county.title()} County, {state}"
+        regions = self.regions(state, self.county_points.get((county, state)))
+        return Place("county", label, state, None, county, regions=regions)
 
     def nearest(self, point: tuple[float, float]) -> Place | None:
         """The town and county of the ZIP code whose centre is nearest to `point`."""
@@ -141,7 +192,8 @@ class Gazetteer:
         dx = (self._lon - lon) * np.cos(lat)
         code = self._nearest_codes[int(np.argmin(dx * dx + (self._lat - lat) ** 2))]
         town, county, state = self.zips[code]
-        return Place("town", f"{town.title()}, {state}", state, town, county or None, point)
+        label = f"{town.title()}, {state}"
+        return Place("town", label, state, town, county or None, point, self.regions(state, point))
 
     def find(
         self,
@@ -167,6 +219,11 @@ class Gazetteer:
         county = self._find_county(words, states)
         if county is not None:
             return county
+        for i in range(len(words) - 1):  # "West Virginia": not West, MS, nor Virginia, IL
+            name = f"{words[i]} {words[i + 1]}"
+            code = state_code(name) if name not in self.towns else None
+            if code is not None:
+                return Place("state", code, code), {i, i + 1}
         # A town where the directory is beats one elsewhere that a word happens to name ("gay
         # friendly lawyer chicago" is Chicago, not Friendly, WV); otherwise the first one.
         elsewhere: tuple[Place, set[int]] | None = None
@@ -292,6 +349,8 @@ class Gazetteer:
                 located(self.zip_place(area.place))
         for position, name in enumerate(names):
             words = _split(name)
+            if position == 0:
+                words = _read_regions(words, keys)
             while words:
                 found = self.find(words, states, frozenset())
                 if found is None:
@@ -318,6 +377,36 @@ def _pointed_at(words: Sequence[str], i: int) -> bool:
         "cerca",
         "de",
     ]
+
+
+def _read_regions(words: list[str], keys: set[str]) -> list[str]:
+    """Add the region keys of the parts of states a name says ("in Southern Illinois", "SW
+    Illinois") to `keys`, and return its other words."""
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        # (not "West Virginia", "South Dakota": states themselves)
+        region = None if state_code(" ".join(words[i : i + 2])) else REGION_WORDS.get(words[i])
+        for size in (2, 1):
+            after = words[i + 1 : i + 1 + size]
+            # ("in" alone is Indiana: not "west in the county")
+            state = (
+                state_code(" ".join(after))
+                if region and len(after[0] if after else "") > 2
+                else None
+            )
+            if state is not None:
+                keys.add(f"area:region:{region}|{state}")
+                i += 1 + size
+                break
+        else:
+            rest.append(words[i])
+            i += 1
+    return rest
+
+
+def _centre(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
 def _county_words(name: str) -> str:

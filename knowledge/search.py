@@ -86,7 +86,7 @@ STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, fo
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county or state, or being elsewhere in a town's county, against
 # being in the town itself.
-PLACE_TIERS = {"county": 0.9, "state": 0.8, "nearby": 0.7}
+PLACE_TIERS = {"county": 0.9, "region": 0.85, "state": 0.8, "nearby": 0.7}
 # An organization's town, for a service naming none of its own: a tier after the offices in
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9
@@ -347,6 +347,8 @@ class SearchIndex(QuestionReader):
                 weight = PLACE_TIERS["nearby"] if nearby else 1.0
             else:  # serving the whole county is being there for a question about it
                 weight = 1.0 if area == place.kind else PLACE_TIERS[area]
+                if area == "region" and place.kind == "state":  # in it, as an office is
+                    weight = 1.0
             for found, share in ((key, 1.0), (SHARED + key, SHARED_PLACE)):
                 docs = self.place_docs.get(found)
                 if docs is not None:

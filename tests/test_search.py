@@ -758,6 +758,33 @@ def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None
     assert [h.id for h in found] == ["desk", "line"]  # one need: the town's first
 
 
+def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -> None:
+    """ "Legal Help for Domestic Abuse in Southern Illinois" serves Carbondale, not
+    Springfield; a question about the whole state still finds every part's line."""
+    from knowledge.places import us_gazetteer
+
+    def line(doc_id: str, part: str) -> Document:
+        name = f"Legal Help for Domestic Abuse in {part}"
+        return service(doc_id, name, place_names=(name,))
+
+    documents = [
+        line("south", "Southern Illinois"),
+        line("central", "Central Illinois"),
+        line("southwest", "SW Illinois"),
+        line("wv", "West Virginia"),  # a state, not the west of Virginia
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> set[str]:
+        return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
+
+    assert found("domestic violence lawyer in carbondale") == {"south"}
+    assert found("domestic violence lawyer springfield illinois") == {"central"}
+    assert found("domestic violence lawyer in belleville") == {"south", "southwest"}
+    assert found("domestic violence lawyer in illinois") == {"south", "central", "southwest"}
+    assert found("domestic violence lawyer in west virginia") == {"wv"}
+
+
 def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -> None:
     from knowledge.places import us_gazetteer
 
