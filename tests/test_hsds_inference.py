@@ -122,7 +122,12 @@ async def test_service_areas_are_read_from_names_with_the_directorys_state(
         "svc-hotline": ["Illinois"],  # "statewide" in its description
     }
     assert areas["svc-boone"] == [Area("county", "Boone County, IL", place="Boone", state="IL")]
-    assert report.inferred["services with a service area read from their name or eligibility"] == 5
+    assert (
+        report.inferred[
+            "services with a service area read from their name, eligibility or organization"
+        ]
+        == 5
+    )
     assert report.coverage is not None
     assert report.coverage.line() == (
         "coverage of 9 services: 2 with an address (22%), 4 with hours (44%), "
@@ -204,6 +209,18 @@ def test_whom_a_service_serves_is_read_from_who_may_come() -> None:
         "San Mateo County, CA"
     ]
     assert areas_named_in("Meals", "For residents of the county.", "CA") == []
+
+
+def test_an_organization_working_across_its_state_lends_it_to_services_saying_nothing() -> None:
+    from knowledge.hsds.inference import areas_named_in
+
+    across = "The network provides civil legal services across Illinois."
+    assert areas_named_in("Legal aid", None, "IL", None, across) == ["Illinois"]
+    issue = "Eligible: a person with a disability with an issue that arises in Illinois."
+    assert areas_named_in("Special education helpline", None, "IL", None, issue) == ["Illinois"]
+    # ...but not over what the service says itself, nor from a mere mention of the state
+    assert areas_named_in("Forms in Kane County", None, "IL", None, across) == ["Kane County, IL"]
+    assert areas_named_in("Legal aid", None, "IL", None, "Offices in Illinois.") == []
 
 
 async def test_a_test_row_is_kept_but_never_shown(session: AsyncSession, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_the_import_summary_says_what_was_inferred_and_the_coverage(database_url
     assert "skipped rows by reason: 1 number without digits" in lines
     assert (
         "inferred: 9 services offered at their organization's places, "
-        "5 services with a service area read from their name or eligibility, "
+        "5 services with a service area read from their name, eligibility or organization, "
         "4 stand-in organizations (missing from organizations.csv), "
         "1 organization addresses kept as the organization's place"
     ) in lines

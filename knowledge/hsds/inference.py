@@ -8,8 +8,8 @@ rule here is the common 1.x reading, applied after all files are in and reported
   one place, its services' shared name or website, else "Organization <id>";
 - an organization-level address becomes the organization's place (3.0 addresses need one);
 - a 1.x service with no place of its own is offered at its organization's places;
-- a service with no service area whose name says "in Boone County" (or "statewide") serves
-  that county (or the directory's state).
+- a service with no service area whose name says "in Boone County" (or "statewide", or whose
+  organization works "across Illinois") serves that county (or the directory's state).
 
 Rows made here have ids starting "inferred-" and are made again on every import, so a later
 export and re-import, or a directory that gains real links, gives the same answer.
@@ -58,6 +58,9 @@ GENERIC_PLACE = re.compile(
     re.IGNORECASE,
 )
 STATEWIDE = re.compile(r"\b(?:statewide|state-wide)\b", re.IGNORECASE)
+# What an organization says of where it works: "provides legal services across Illinois", "an
+# issue that arises in Illinois" (followed by the state's name).
+ACROSS_STATE = r"\b(?:across|throughout|anywhere in|all of|all over|arises in|the state of)\s+"
 # "Residents of San Mateo County", "San Mateo County residents" in who may come.
 RESIDENTS = re.compile(
     r"\b[Rr]esidents of ((?:[A-Z][\w'.-]*\s){1,3})County\b"
@@ -340,12 +343,18 @@ async def _service_areas_from_names(
     rows: list[dict[str, Any]] = []
     services = 0
     for chunk in _chunks([i for i in ids if i not in with_areas]):
-        for service_id, name, description, eligibility in await session.execute(
+        for service_id, name, description, eligibility, organization in await session.execute(
             select(
-                Service.id, Service.name, Service.description, Service.eligibility_description
-            ).where(Service.id.in_(chunk))
+                Service.id,
+                Service.name,
+                Service.description,
+                Service.eligibility_description,
+                Organization.description,
+            )
+            .outerjoin(Organization, Organization.id == Service.organization_id)
+            .where(Service.id.in_(chunk))
         ):
-            names = areas_named_in(name, description, state, eligibility)
+            names = areas_named_in(name, description, state, eligibility, organization)
             services += bool(names)
             rows += [
                 {
@@ -358,9 +367,9 @@ async def _service_areas_from_names(
             ]
     await upsert_rows(session, "service_area", rows)
     if rows:
-        report.inferred["services with a service area read from their name or eligibility"] += (
-            services
-        )
+        report.inferred[
+            "services with a service area read from their name, eligibility or organization"
+        ] += services
 
 
 async def _directory_state(session: AsyncSession) -> str | None:
@@ -383,11 +392,16 @@ def _majority(counts: Counter[str]) -> str | None:
 
 
 def areas_named_in(
-    name: str, description: str | None, state: str | None, eligibility: str | None = None
+    name: str,
+    description: str | None,
+    state: str | None,
+    eligibility: str | None = None,
+    organization: str | None = None,
 ) -> list[str]:
     """ "Free legal forms in Boone County" -> ["Boone County, IL"] (the directory's state);
     "... in Clinton, Monroe and St. Clair Counties" -> three; "statewide" -> the state; who
-    may come, "Residents of San Mateo County" -> that county."""
+    may come, "Residents of San Mateo County" -> that county; an organization working
+    "across Illinois" (its description) -> the state, for a service saying none of this."""
     words = name.replace(",", " , ").split()
     found: list[str] = []
     for position, word in enumerate(words):
@@ -408,8 +422,12 @@ def areas_named_in(
             label = f"{county} County" + (f", {state}" if state else "")
             if label not in found:
                 found.append(label)
+    whole_state = state_name(state) if state else None
     if not found and state and STATEWIDE.search(f"{name} {description or ''}"):
-        found.append(state_name(state) or state)
+        found.append(whole_state or state)
+    elif not found and whole_state and organization:
+        if re.search(ACROSS_STATE + re.escape(whole_state) + r"\b", organization, re.I):
+            found.append(whole_state)
     return found
 
 
