@@ -524,7 +524,7 @@ def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
     assert found("free lawyer", immigration, general) == [general, immigration]
     # ...unless it is for the group of people asking.
     lgbt = "Legal help for LGBT people living with HIV"
-    assert lgbt in found("transgender and harassed at work", lgbt, "Job center")
+    assert lgbt in found("transgender and harassed at work", lgbt, "Workers rights center")
 
 
 def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() -> None:
