@@ -86,6 +86,8 @@ async def test_services_are_offered_at_their_organizations_places(session: Async
         "loc-wheaton",
     ]
     assert await places_of(session, "svc-lib-a") == ["loc-lib-a", "loc-lib-b"]
+    # ...and one whose phone number is one of its organization's places', at that place only.
+    assert await places_of(session, "svc-lib-b") == ["loc-lib-b"]
     assert report.inferred["services offered at their organization's places"] == 9
 
     wheaton = await service_record(session, "svc-wheaton")
@@ -131,7 +133,7 @@ async def test_service_areas_are_read_from_names_with_the_directorys_state(
     assert report.coverage is not None
     assert report.coverage.line() == (
         "coverage of 9 services: 2 with an address (22%), 4 with hours (44%), "
-        "0 with coordinates (0%), 2 with a phone (22%), 5 with a service area (56%)"
+        "0 with coordinates (0%), 4 with a phone (44%), 5 with a service area (56%)"
     )
 
 

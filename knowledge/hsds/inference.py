@@ -35,6 +35,7 @@ from knowledge.models import (
     Address,
     Location,
     Organization,
+    Phone,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -254,8 +255,17 @@ async def _offer_services_at_organization_places(
     ):
         if organization_id:
             organization_places[organization_id].append((location_id, name or ""))
+    # A service's phone number that one of its organization's places also has says which place
+    # it is: the county's self-help centre with the Oswego library's number is at that library.
+    numbers: dict[str, set[str]] = defaultdict(set)  # service or location id -> its numbers
+    for phone_service, phone_location, number in await session.execute(
+        select(Phone.service_id, Phone.location_id, Phone.number)
+    ):
+        digits = "".join(ch for ch in number or "" if ch.isdigit())[-10:]
+        if len(digits) == 10:
+            numbers[f"s:{phone_service}" if phone_service else f"l:{phone_location}"].add(digits)
     wanted: dict[str, dict[str, Any]] = {}
-    services_linked = named = 0
+    services_linked = named = by_phone = 0
     for service_id, organization_id, service_name in await session.execute(
         select(Service.id, Service.organization_id, Service.name)
     ):
@@ -268,6 +278,12 @@ async def _offer_services_at_organization_places(
         chosen = _places_named_in(service_name, places)
         if chosen:
             named += 1
+        elif own := numbers.get(f"s:{service_id}"):
+            chosen = [i for i, _ in places if numbers.get(f"l:{i}", set()) & own]
+            if len(chosen) == len(places):  # the organization's one number everywhere
+                chosen = []
+            by_phone += bool(chosen)
+        if chosen:
             # The organization's own address still tells a family how to reach it.
             chosen += [i for i, _ in places if i.startswith(ORGANIZATION_PLACE_PREFIX)]
         for location_id in chosen or [location_id for location_id, _ in places]:
@@ -297,7 +313,8 @@ async def _offer_services_at_organization_places(
         report.warnings.append(
             f"{services_linked:,} services name no place of their own: each is offered at its "
             f"organization's places ({len(wanted):,} links, HSDS 1.x practice); for "
-            f"{named:,} of them, only at the places their name mentions"
+            f"{named:,} of them, only at the places their name mentions, and for {by_phone:,}"
+            " only at the places sharing their phone number"
         )
 
 
