@@ -527,6 +527,19 @@ def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
     assert lgbt in found("transgender and harassed at work", lgbt, "Workers rights center")
 
 
+def test_social_security_goes_to_its_own_legal_aid_before_benefits_enrollment() -> None:
+    aid, enrollment = "Social Security Benefits Legal Aid", "Public benefits enrollment project"
+    index = SearchIndex(
+        [service(enrollment, enrollment), service(aid, aid)], default_lexicon(), ZONE
+    )
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("my son's SSI got cut off") == [aid, enrollment]
+    assert found("public benefits help")[0] == enrollment
+
+
 def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() -> None:
     line, desk = "Family law advice line for unmarried parents", "Divorce help desk"
     index = SearchIndex([service(line, line), service(desk, desk)], default_lexicon(), ZONE)
