@@ -80,9 +80,12 @@ def _read(path: Path) -> Any:
 
 
 def _concept_files(folders: list[Path]) -> list[Path]:
+    """Each folder's concepts.yaml first (where concepts get their category and label), then
+    the files adding to it ("concepts-rights.yaml" sorts before it)."""
     files: list[Path] = []
     for folder in folders:
-        files += sorted(folder.glob("concepts*.yaml"))
+        found = sorted(folder.glob("concepts*.yaml"))
+        files += sorted(found, key=lambda path: path.name != "concepts.yaml")
     return files
 
 
