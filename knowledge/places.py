@@ -39,8 +39,8 @@ ARTICLES = frozenset({"the", "el", "la", "los", "las"})
 PLACE_CUES = frozenset({"in", "near", "around", "at"})
 # Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
-# The part of a state a service's name says it serves ("Legal Help in Southern Illinois"):
-# a third of the state's span of latitude (north, central, south) or longitude (east, west).
+# The part of a state a service's name says it serves ("Legal Help in Southern Illinois"),
+# read as a share of the state's span of latitude or longitude (LATITUDE_PARTS...).
 REGION_WORDS = {
     "north": "north", "northern": "north", "south": "south", "southern": "south",
     "east": "east", "eastern": "east", "west": "west", "western": "west",
@@ -390,11 +390,8 @@ def _read_regions(words: list[str], keys: set[str]) -> list[str]:
         for size in (2, 1):
             after = words[i + 1 : i + 1 + size]
             # ("in" alone is Indiana: not "west in the county")
-            state = (
-                state_code(" ".join(after))
-                if region and len(after[0] if after else "") > 2
-                else None
-            )
+            named = bool(region and after and len(after[0]) > 2)
+            state = state_code(" ".join(after)) if named else None
             if state is not None:
                 keys.add(f"area:region:{region}|{state}")
                 i += 1 + size
