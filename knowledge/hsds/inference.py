@@ -40,6 +40,7 @@ from knowledge.models import (
     ServiceArea,
     ServiceAtLocation,
 )
+from knowledge.phones import dialable, is_phone_number
 from knowledge.service_areas import state_code, state_name
 
 INFERRED = "inferred-"
@@ -261,9 +262,9 @@ async def _offer_services_at_organization_places(
     for phone_service, phone_location, number in await session.execute(
         select(Phone.service_id, Phone.location_id, Phone.number)
     ):
-        digits = "".join(ch for ch in number or "" if ch.isdigit())[-10:]
-        if len(digits) == 10:
-            numbers[f"s:{phone_service}" if phone_service else f"l:{phone_location}"].add(digits)
+        if number and is_phone_number(number):  # one form for "(630) 978-1024", "630-978-1024"
+            key = f"s:{phone_service}" if phone_service else f"l:{phone_location}"
+            numbers[key].add(dialable(number))
     wanted: dict[str, dict[str, Any]] = {}
     services_linked = named = by_phone = 0
     for service_id, organization_id, service_name in await session.execute(
