@@ -110,10 +110,20 @@ _OPEN_NOW = re.compile(
 )
 
 
+# A time word that ends the request asks for what is open then: "child support help in chicago
+# right now", "ayuda con estampillas hoy mismo"; inside a sentence it tells a story instead ("he
+# was arrested today, what do we do", "vive con nosotros ahora"). "now", "today", "hoy" and
+# "ahora" alone at the end count only as a question ("anyone at the courthouse now?").
+_WHEN_ASKED = re.compile(r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)$")
+_WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
+
+
 def read_open_now(text: str) -> tuple[str, bool]:
     """The question without its "open now" part, and whether it had one."""
     folded = " ".join(words_of(text))
-    rest = _OPEN_NOW.sub(" ", folded)
+    rest = _WHEN_ASKED.sub(" ", _OPEN_NOW.sub(" ", folded)).strip()
+    if text.rstrip().endswith("?"):
+        rest = _WHEN_ASKED_QUESTION.sub(" ", rest)
     if rest == folded:
         return text, False
     return " ".join(rest.split()), True

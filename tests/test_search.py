@@ -430,6 +430,17 @@ def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("despensa abierta ahorita") == ("despensa", True)
     assert read_open_now("legal desk open this morning") == ("legal desk", True)
     assert read_open_now("Open Door Mission") == ("Open Door Mission", False)  # a name, not a time
+    # a time word ending the request asks for what is open; inside the story it does not
+    assert read_open_now("child support help in Chicago right now") == (
+        "child support help in chicago",
+        True,
+    )
+    assert read_open_now("help applying for SNAP today?") == ("help applying for snap", True)
+    assert read_open_now("estampillas hoy mismo, sin cita") == ("estampillas sin cita", True)
+    assert read_open_now("hay abogado en la corte ahora?") == ("hay abogado en la corte", True)
+    arrested = "my son got arrested at school today what do we do"
+    assert read_open_now(arrested) == (arrested, False)
+    assert read_open_now("we live with my sister now") == ("we live with my sister now", False)
 
 
 def test_services_are_tagged_with_what_their_own_words_name() -> None:
