@@ -225,6 +225,18 @@ def test_an_organization_working_across_its_state_lends_it_to_services_saying_no
     assert areas_named_in("Legal aid", None, "IL", None, "Offices in Illinois.") == []
 
 
+def test_a_nationwide_organization_serves_the_directory_state_from_afar() -> None:
+    from knowledge.hsds.inference import areas_named_in
+
+    upsolve = "Our mission is to help low-income Americans get a fresh start at no cost."
+    assert areas_named_in("Free bankruptcy filing", None, "IL", None, upsolve, False) == [
+        "Illinois"
+    ]
+    # ...but a local office of a national charity serves its own town
+    charity = "The Salvation Army operates 7,546 centers across the United States."
+    assert areas_named_in("Redwood City Corps", None, "CA", None, charity, True) == []
+
+
 async def test_a_test_row_is_kept_but_never_shown(session: AsyncSession, tmp_path: Path) -> None:
     (tmp_path / "organizations.csv").write_text("id,name\norg-1,Helpers\n")
     (tmp_path / "services.csv").write_text(

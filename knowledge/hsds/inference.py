@@ -63,6 +63,11 @@ STATEWIDE = re.compile(r"\b(?:statewide|state-wide)\b", re.IGNORECASE)
 # What an organization says of where it works: "provides legal services across Illinois", "an
 # issue that arises in Illinois" (followed by the state's name).
 ACROSS_STATE = r"\b(?:across|throughout|anywhere in|all of|all over|arises in|the state of)\s+"
+# ...or of the whole country: "to help low-income Americans", "nationwide".
+NATIONWIDE = re.compile(
+    r"\b(?:nationwide|Americans|(?:across|throughout) the (?:country|nation|United States))\b",
+    re.IGNORECASE,
+)
 # "Residents of San Mateo County", "San Mateo County residents" in who may come.
 RESIDENTS = re.compile(
     r"\b[Rr]esidents of ((?:[A-Z][\w'.-]*\s){1,3})County\b"
@@ -358,21 +363,30 @@ async def _service_areas_from_names(
     )
     if state is None and not made.states:
         state = await _directory_state(session)
+    own_place = (
+        select(ServiceAtLocation.id)
+        .where(
+            ServiceAtLocation.service_id == Service.id, ~ServiceAtLocation.id.startswith(INFERRED)
+        )
+        .exists()
+    )
     rows: list[dict[str, Any]] = []
     services = 0
     for chunk in _chunks([i for i in ids if i not in with_areas]):
-        for service_id, name, description, eligibility, organization in await session.execute(
+        rows_read = await session.execute(
             select(
                 Service.id,
                 Service.name,
                 Service.description,
                 Service.eligibility_description,
                 Organization.description,
+                own_place,
             )
             .outerjoin(Organization, Organization.id == Service.organization_id)
             .where(Service.id.in_(chunk))
-        ):
-            names = areas_named_in(name, description, state, eligibility, organization)
+        )
+        for service_id, name, description, eligibility, organization, placed in rows_read:
+            names = areas_named_in(name, description, state, eligibility, organization, placed)
             services += bool(names)
             rows += [
                 {
@@ -415,11 +429,14 @@ def areas_named_in(
     state: str | None,
     eligibility: str | None = None,
     organization: str | None = None,
+    placed: bool = True,
 ) -> list[str]:
     """ "Free legal forms in Boone County" -> ["Boone County, IL"] (the directory's state);
     "... in Clinton, Monroe and St. Clair Counties" -> three; "statewide" -> the state; who
     may come, "Residents of San Mateo County" -> that county; an organization working
-    "across Illinois" (its description) -> the state, for a service saying none of this."""
+    "across Illinois" (its description) -> the state, for a service saying none of this; so
+    does a nationwide organization's service with no place of its own (`placed`): in the
+    directory, it serves the directory's state from afar (Upsolve's bankruptcy filing)."""
     words = name.replace(",", " , ").split()
     found: list[str] = []
     for position, word in enumerate(words):
@@ -444,7 +461,8 @@ def areas_named_in(
     if not found and state and STATEWIDE.search(f"{name} {description or ''}"):
         found.append(whole_state or state)
     elif not found and whole_state and organization:
-        if re.search(ACROSS_STATE + re.escape(whole_state) + r"\b", organization, re.I):
+        across = re.search(ACROSS_STATE + re.escape(whole_state) + r"\b", organization, re.I)
+        if across or (not placed and NATIONWIDE.search(organization)):
             found.append(whole_state)
     return found
 
