@@ -108,6 +108,20 @@ async def test_services_are_offered_at_their_organizations_places(session: Async
     assert library is not None and library.hours_differ_by_place
 
 
+def test_a_service_is_placed_by_the_part_of_a_place_name_that_tells_twins_apart() -> None:
+    from knowledge.hsds.inference import _places_named_in
+
+    desks = [
+        ("loc-m", "Criminal Records Help Desk - Markham"),
+        ("loc-d", "Criminal Records Help Desk - Daley Center"),
+        ("loc-o", "Main Office"),
+    ]
+    assert _places_named_in("Criminal records desk at Markham Courthouse", desks) == ["loc-m"]
+    assert _places_named_in("Records advice desk at the Daley Center", desks) == ["loc-d"]
+    assert _places_named_in("Help for people with records", desks) == []  # no place named
+    assert _places_named_in("Wheaton Office - Legal help", [("w", "Wheaton Office")]) == ["w"]
+
+
 async def test_service_areas_are_read_from_names_with_the_directorys_state(
     session: AsyncSession,
 ) -> None:

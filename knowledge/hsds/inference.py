@@ -326,15 +326,18 @@ async def _offer_services_at_organization_places(
 
 def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[str]:
     """The organization's places whose own name the service's name mentions ("Wheaton Office -
-    Legal help for seniors" is at the Wheaton Office, not at all thirteen offices)."""
-    wanted = " ".join(service_name.lower().split())
-    return [
-        location_id
-        for location_id, name in places
-        if len(name.strip()) >= 4
-        and not GENERIC_PLACE.match(name.strip())
-        and " ".join(name.lower().split()) in wanted
-    ]
+    Legal help for seniors" is at the Wheaton Office, not at all thirteen offices), or the part
+    of it that tells the places apart ("Criminal records advice desk at Markham Courthouse" is
+    at "Criminal Records Help Desk - Markham", not at its Daley Center twin)."""
+    wanted = f" {' '.join(re.findall(r'[a-z0-9]+', service_name.lower()))} "
+    chosen = []
+    for location_id, name in places:
+        for part in (name, name.rpartition(" - ")[2] if " - " in name else ""):
+            words = " ".join(re.findall(r"[a-z0-9]+", part.lower()))
+            if len(words) >= 4 and not GENERIC_PLACE.match(part.strip()) and f" {words} " in wanted:
+                chosen.append(location_id)
+                break
+    return chosen
 
 
 # --- Service areas from names ------------------------------------------------------------------
