@@ -238,6 +238,8 @@ def language_list(names: Sequence[str], _: Translate) -> str:
 
 def areas_line(areas: Sequence[Area], _: Translate) -> str | None:
     """ "🗺 Serves all of Boone County, IL" (or the area as the directory words it)."""
+    if any(area.kind == "country" for area in areas):
+        return "🗺 " + escape(_("Serves the whole country"))
     whole = [area.label for area in areas if area.whole_area]
     if whole:
         return "🗺 " + escape(_("Serves all of {places}").format(places=", ".join(whole)))

@@ -52,6 +52,7 @@ REGION_WORDS = {
     "ne": "north-east", "nw": "north-west", "se": "south-east", "sw": "south-west",
 }  # fmt: skip
 ALL_REGIONS = frozenset(REGION_WORDS.values())
+COUNTRY_KEY = "area:country:US"  # every place here is in the US: a nationwide service serves it
 # Shares of a state's span of latitude and longitude: its southern part is its lower 40% of
 # latitude, and so on. They overlap: where one ends is a matter of opinion, and a service for
 # a part is a likely answer near its edge.
@@ -74,7 +75,7 @@ class Place:
 
     def keys(self) -> frozenset[str]:
         """The place keys a service there (or serving it) carries; see Gazetteer.service_keys."""
-        keys = {f"area:state:{self.state}"}
+        keys = {COUNTRY_KEY, f"area:state:{self.state}"}
         keys |= {f"area:region:{region}|{self.state}" for region in self.regions}
         if self.kind == "state":  # every part of it, after what serves it whole
             keys.add(f"in:state:{self.state}")
@@ -345,6 +346,8 @@ class Gazetteer:
                 keys.add(f"area:county:{_county_words(area.place)}|{area.state or states[0]}")
             elif area.kind == "state" and area.state:
                 keys.add(f"area:state:{area.state}")
+            elif area.kind == "country":
+                keys.add(COUNTRY_KEY)
             elif area.kind == "postal_code" and area.place:
                 located(self.zip_place(area.place))
         for position, name in enumerate(names):

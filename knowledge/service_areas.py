@@ -1,4 +1,5 @@
-"""Where services are offered, read for search and cards: "Boone County, IL", "Illinois", a ZIP.
+"""Where services are offered, read for search and cards: "Boone County, IL", "Illinois", a ZIP,
+the whole country.
 
 HSDS 3.0 `service_area` names an area in free text (and may add GeoJSON); this reads the
 names a directory commonly uses into something a place can be matched against: a county with
@@ -28,12 +29,17 @@ STATE = re.compile(
     r"(?:\s*[(,-]?\s*(?:statewide|state-wide)\)?)?\.?$",
     re.IGNORECASE,
 )
+COUNTRY = re.compile(
+    r"^(?:(?:all of\s+)?(?:the\s+)?(?:United States(?: of America)?|USA|U\.S\.(?:A\.)?)|"
+    r"nationwide|national(?:ly)?)\.?$",
+    re.IGNORECASE,
+)
 POSTAL_CODE = re.compile(r"^(?:zip\s*(?:code)?\s*)?(?P<code>\d{5})(?:-\d{4})?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """One service area, read: `kind` is county, state, postal_code or other."""
+    """One service area, read: `kind` is county, state, country, postal_code or other."""
 
     kind: str
     name: str  # as the directory wrote it
@@ -46,7 +52,7 @@ class Area:
         if self.kind == "county":
             county = f"{self.place} County"
             return f"{county}, {self.state}" if self.state else county
-        if self.kind == "state":
+        if self.kind in ("state", "country"):
             return str(self.place)
         if self.kind == "postal_code":
             return f"ZIP {self.place}"
@@ -95,6 +101,8 @@ def read_area(name: str) -> Area:
             place = " ".join(word[:1].upper() + word[1:] for word in county.group("place").split())
             code = str(found.abbr) if found is not None else None
             return Area("county", text, place=place, state=code)
+    if COUNTRY.match(text):
+        return Area("country", text, place="United States")
     whole = STATE.match(text)
     if whole:
         found = _state_lookup(whole.group("state"))

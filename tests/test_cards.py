@@ -10,11 +10,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import translator
-from bot.render import phone_line, service_card, service_details, today_hours, week_hours
+from bot.render import (
+    areas_line,
+    phone_line,
+    service_card,
+    service_details,
+    today_hours,
+    week_hours,
+)
 from knowledge.directory import ServiceRecord
 from knowledge.fees import read_fees
 from knowledge.hours import OpenInterval
 from knowledge.phones import PhoneLine, dialable
+from knowledge.service_areas import read_area
 
 ZONE = ZoneInfo("America/Chicago")
 WEDNESDAY_NOON = datetime(2026, 12, 2, 12, 0, tzinfo=ZONE)
@@ -135,3 +143,11 @@ def test_fees_are_said_well_or_not_at_all(
     if shown_es is not None:
         assert f"💲 {shown_es}" in service_card(record(fees=written), 1, WEDNESDAY_NOON, ES)
     assert read_fees(None) is None
+
+
+def test_a_nationwide_service_says_so_in_each_language() -> None:
+    country = [read_area("United States")]
+    assert areas_line(country, translator("en")) == "🗺 Serves the whole country"
+    assert areas_line(country, translator("es")) == "🗺 Atiende en todo el país"
+    county = [read_area("Boone County, IL")]
+    assert areas_line(county, translator("en")) == "🗺 Serves all of Boone County, IL"

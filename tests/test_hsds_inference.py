@@ -239,12 +239,12 @@ def test_an_organization_working_across_its_state_lends_it_to_services_saying_no
     assert areas_named_in("Legal aid", None, "IL", None, "Offices in Illinois.") == []
 
 
-def test_a_nationwide_organization_serves_the_directory_state_from_afar() -> None:
+def test_a_nationwide_organization_serves_the_whole_country_from_afar() -> None:
     from knowledge.hsds.inference import areas_named_in
 
     upsolve = "Our mission is to help low-income Americans get a fresh start at no cost."
     assert areas_named_in("Free bankruptcy filing", None, "IL", None, upsolve, False) == [
-        "Illinois"
+        "United States"
     ]
     # ...but a local office of a national charity serves its own town
     charity = "The Salvation Army operates 7,546 centers across the United States."
@@ -363,6 +363,8 @@ def test_service_area_names_are_read_as_places() -> None:
     other = read_area("The service is available to all residents of the MyCity area.")
     assert other.kind == "other" and not other.whole_area
     assert read_area("Maine").label == "Maine" and read_area("Main").kind == "other"
+    assert read_area("United States") == Area("country", "United States", place="United States")
+    assert read_area("Nationwide").kind == read_area("the USA").kind == "country"
 
 
 async def test_the_state_of_a_county_is_this_directorys_not_the_databases(

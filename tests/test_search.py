@@ -589,6 +589,22 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     assert found("legal help for seniors in cass county") == ["cass"]
 
 
+def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None:
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("online", "Free bankruptcy filing", areas=("United States",)),
+        service("desk", "Bankruptcy help desk", addresses=(("Chicago", "IL", "60602"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("bankruptcy help in chicago") == ["desk", "online"]
+    assert found("free chapter 7 bankruptcy in redwood city") == ["online"]
+
+
 def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -> None:
     people = [service("shelter", "Family homeless shelter"), service("clinic", "Free clinic")]
     index = SearchIndex(people, default_lexicon(), ZONE)

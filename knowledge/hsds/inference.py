@@ -438,8 +438,8 @@ def areas_named_in(
     "... in Clinton, Monroe and St. Clair Counties" -> three; "statewide" -> the state; who
     may come, "Residents of San Mateo County" -> that county; an organization working
     "across Illinois" (its description) -> the state, for a service saying none of this; so
-    does a nationwide organization's service with no place of its own (`placed`): in the
-    directory, it serves the directory's state from afar (Upsolve's bankruptcy filing)."""
+    a nationwide organization's service with no place of its own (`placed`) serves the whole
+    country from afar (Upsolve's bankruptcy filing)."""
     words = name.replace(",", " , ").split()
     found: list[str] = []
     for position, word in enumerate(words):
@@ -464,9 +464,10 @@ def areas_named_in(
     if not found and state and STATEWIDE.search(f"{name} {description or ''}"):
         found.append(whole_state or state)
     elif not found and whole_state and organization:
-        across = re.search(ACROSS_STATE + re.escape(whole_state) + r"\b", organization, re.I)
-        if across or (not placed and NATIONWIDE.search(organization)):
+        if re.search(ACROSS_STATE + re.escape(whole_state) + r"\b", organization, re.I):
             found.append(whole_state)
+    if not found and not placed and organization and NATIONWIDE.search(organization):
+        found.append("United States")
     return found
 
 
