@@ -3,6 +3,7 @@ database (services, toolkit entries, sample materials, upcoming events)."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class Document:
 
 
 SHORT_DESCRIPTION_WORDS = 8
+# "The Illinois Armed Forces Legal Aid Network (IL-AFLAN) provides...": a short name in brackets.
+SHORT_NAME = re.compile(r"\(([A-Z][A-Za-z0-9&.-]{1,19})\)")
 SPANISH_NAMES = {"es", "spa", "spanish", "espanol", "castellano"}
 
 
@@ -95,7 +98,19 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
     """Everything searchable, read with plain column queries (fast at 100k services), in id
     order so that equal scores rank alike on every database."""
     known_concepts = set(concept_ids)
-    organizations = dict((await session.execute(select(Organization.id, Organization.name))).all())
+    organizations: dict[str, str] = {}
+    short_names: dict[str, set[str]] = {}  # an organization's own abbreviations
+    for org_id, org_name, org_alternate, org_description in await session.execute(
+        select(
+            Organization.id,
+            Organization.name,
+            Organization.alternate_name,
+            Organization.description,
+        )
+    ):
+        organizations[org_id] = org_name
+        short = set(SHORT_NAME.findall(org_description or "")) | {org_alternate or ""}
+        short_names[org_id] = {fold(n) for n in short if n}
     term_rows = (
         await session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name))
     ).all()
@@ -205,7 +220,19 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
                 body=f"{description or ''} {eligibility or ''}",
                 concepts=frozenset(concepts.get(sid, ())),
-                about=" ".join([name, alternate or "", *tags.get(sid, []), _summary(description)]),
+                about=" ".join(
+                    [
+                        name,
+                        # a service named with its organization's abbreviation ("IL-AFLAN") is
+                        # about what the full name says ("...Armed Forces Legal Aid Network")
+                        organizations.get(org_id) or ""
+                        if fold(name) in short_names.get(org_id, ())
+                        else "",
+                        alternate or "",
+                        *tags.get(sid, []),
+                        _summary(description),
+                    ]
+                ),
                 languages=_language_codes(spoken),
                 addresses=tuple(a for lid in locations for a in addresses_of_location.get(lid, ())),
                 areas=tuple(area.name for area in areas.get(sid, ())),

@@ -21,6 +21,7 @@ from knowledge import finder as finder_module
 from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon, load_lexicon
+from knowledge.models import Organization, Service
 from knowledge.search import (
     SearchIndex,
     SearchOutcome,
@@ -169,6 +170,25 @@ async def test_a_name_match_outranks_a_description_match(
     assert [hit.id for hit in hits] == ["svc-in-name", "svc-in-description"]
     assert hits[0].score > hits[1].score
     assert all(0 < hit.score <= 1 for hit in hits)
+
+
+async def test_a_service_named_by_its_organizations_abbreviation_is_read_by_its_full_name(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await prepare_database(database_url, session_factory, demo=False)
+    async with session_factory() as session, session.begin():
+        network = "The Illinois Armed Forces Legal Aid Network (IL-AFLAN) serves the state."
+        name = "Illinois Armed Forces Legal Aid Network"
+        session.add(Organization(id="org-aflan", name=name, description=network))
+        session.add(Organization(id="org-other", name="Legal Aid of the County"))
+        await session.flush()
+        session.add(Service(id="svc-aflan", organization_id="org-aflan", name="IL-AFLAN"))
+        session.add(Service(id="svc-other", organization_id="org-other", name="Walk-in clinic"))
+    async with session_factory() as session:
+        index = await build_index(session, default_lexicon(), ZONE)
+    veterans = {index.ids[i] for i in index.concept_docs["veterans"].tolist()}
+    assert veterans == {"svc-aflan"}  # tagged: "Armed Forces" names the need
+    assert ids(index, "legal help for a military family")[0] == "svc-aflan"
 
 
 async def test_a_spanish_query_ranks_spanish_speaking_services_higher(
