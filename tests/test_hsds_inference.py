@@ -234,6 +234,8 @@ def test_an_organization_working_across_its_state_lends_it_to_services_saying_no
     assert areas_named_in("Legal aid", None, "IL", None, across) == ["Illinois"]
     issue = "Eligible: a person with a disability with an issue that arises in Illinois."
     assert areas_named_in("Special education helpline", None, "IL", None, issue) == ["Illinois"]
+    pensions = "The assistance is free of charge to anyone who lives in Illinois."
+    assert areas_named_in("Free pension legal help", None, "IL", None, pensions) == ["Illinois"]
     # ...but not over what the service says itself, nor from a mere mention of the state
     assert areas_named_in("Forms in Kane County", None, "IL", None, across) == ["Kane County, IL"]
     assert areas_named_in("Legal aid", None, "IL", None, "Offices in Illinois.") == []

@@ -61,8 +61,11 @@ GENERIC_PLACE = re.compile(
 )
 STATEWIDE = re.compile(r"\b(?:statewide|state-wide)\b", re.IGNORECASE)
 # What an organization says of where it works: "provides legal services across Illinois", "an
-# issue that arises in Illinois" (followed by the state's name).
-ACROSS_STATE = r"\b(?:across|throughout|anywhere in|all of|all over|arises in|the state of)\s+"
+# issue that arises in Illinois", "free to anyone who lives in Illinois" (then the state's name).
+ACROSS_STATE = (
+    r"\b(?:across|throughout|anywhere in|all of|all over|arises in|the state of|"
+    r"(?:anyone|everyone|anybody) (?:who (?:lives|resides) |living )in)\s+"
+)
 # ...or of the whole country: "to help low-income Americans", "nationwide".
 NATIONWIDE = re.compile(
     r"\b(?:nationwide|Americans|(?:across|throughout) the (?:country|nation|United States))\b",
