@@ -16,6 +16,7 @@ RELEVANCE = Path(__file__).with_name("relevance")
 MINIMUM_QUERIES = {
     "real_directories.yaml": 170,
     "real_directories_dev7.yaml": 200,
+    "real_directories_dev8.yaml": 200,
     "real_directories_holdout.yaml": 60,
 }
 DATASETS = next(
