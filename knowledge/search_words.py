@@ -116,6 +116,21 @@ _OPEN_NOW = re.compile(
 # "ahora" alone at the end count only as a question ("anyone at the courthouse now?").
 _WHEN_ASKED = re.compile(r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)$")
 _WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
+# Other times a family may want to be seen at (folded)...
+_THEN = (
+    r"(?:(?:after|before) lunch(?: today)?|right now|today|tonight|this (?:morning|afternoon|"
+    r"evening)|ahorita|hoy|esta (?:manana|tarde|noche))"
+)
+# ...count when they say when to go ("can i go to the help desk after lunch today", "puedo ir
+# ahorita al juzgado", "can someone help me this morning") or end a request for a desk or help
+# ("court forms help this morning"), not when they say when something happened ("ICE picked up
+# my husband this morning", "i need a place to sleep tonight" keeps every shelter).
+_GOING_THEN = re.compile(rf"\b(?:go|going|come|help me|ir|voy|vamos)\b(?: \w+){{0,10}}? {_THEN}\b")
+_HELP_THEN = re.compile(
+    r"\b(?:desk|center|centre|clinic|courthouse|court|office|help|walk in|juzgado|corte|"
+    rf"oficina|ayuda)\b.* {_THEN}$"
+)
+_THEN_WORDS = re.compile(rf" {_THEN}\b")
 
 
 def read_open_now(text: str) -> tuple[str, bool]:
@@ -124,6 +139,8 @@ def read_open_now(text: str) -> tuple[str, bool]:
     rest = _WHEN_ASKED.sub(" ", _OPEN_NOW.sub(" ", folded)).strip()
     if text.rstrip().endswith("?"):
         rest = _WHEN_ASKED_QUESTION.sub(" ", rest)
+    if _GOING_THEN.search(rest) or _HELP_THEN.search(rest):
+        rest = _THEN_WORDS.sub(" ", rest)
     if rest == folded:
         return text, False
     return " ".join(rest.split()), True
