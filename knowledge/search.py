@@ -442,6 +442,10 @@ class SearchIndex(QuestionReader):
             # Keep to the need: only matches as complete as the best one, then those open now
             # ("ocarina lessons open now" is not answered by open swim lessons).
             keep &= coverage >= float(coverage[keep].max()) - 1e-6
+            if tier is not None and float(tier[keep].max()) > PLACE_TIERS["nearby"]:
+                # ...and in the place asked about: the Skokie desk being closed, the family
+                # is told so, not sent to the Markham courthouse's
+                keep &= tier > PLACE_TIERS["nearby"] + 1e-6
             keep &= self._open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
         nearby = tier is not None and bool(

@@ -461,6 +461,16 @@ def test_open_now_is_read_from_the_question() -> None:
     arrested = "my son got arrested at school today what do we do"
     assert read_open_now(arrested) == (arrested, False)
     assert read_open_now("we live with my sister now") == ("we live with my sister now", False)
+    # ...as does a time to go, or one ending a request for a desk or help
+    assert read_open_now("can i go to the help desk after lunch today for my granddaughter") == (
+        "can i go to the help desk for my granddaughter",
+        True,
+    )
+    assert read_open_now("puedo ir ahorita al juzgado?") == ("puedo ir al juzgado", True)
+    assert read_open_now("court forms help this morning") == ("court forms help", True)
+    ice = "ICE picked up my husband this morning"
+    assert read_open_now(ice) == (ice, False)
+    assert read_open_now("i need a place to sleep tonight")[1] is False
 
 
 def test_services_are_tagged_with_what_their_own_words_name() -> None:
@@ -676,6 +686,31 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
     assert found.place == "Daly City, CA"
     distance = found.hits[0].distance_km  # from the town asked about, to judge the trip
     assert distance is not None and 20 < distance < 40
+
+
+def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
+    from knowledge.hours import OpenInterval
+    from knowledge.places import us_gazetteer
+
+    mornings = tuple(OpenInterval(day, 9 * 60, 12 * 60) for day in range(5))
+    afternoons = tuple(OpenInterval(day, 13 * 60, 16 * 60) for day in range(5))
+    documents = [  # Skokie and Markham are both in Cook County
+        service("skokie", "Eviction help desk", addresses=(("Skokie", "IL", "60077"),),
+                hours=afternoons),
+        service("markham", "Eviction help desk", addresses=(("Markham", "IL", "60428"),),
+                hours=mornings),
+    ]  # fmt: skip
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    wednesday_10am = datetime(2026, 12, 16, 10, 0, tzinfo=ZONE)
+
+    def found(text: str) -> list[str]:
+        query = SearchQuery(text=text, open_now=True)
+        return [hit.id for hit in index.search(query, wednesday_10am).hits]
+
+    # Skokie's desk is closed: the family is told so, not sent to another courthouse...
+    assert found("eviction help in skokie") == []
+    # ...while a town with no desk of its own still gets what is open in its county.
+    assert found("eviction help in evanston") == ["markham"]
 
 
 def test_words_alone_need_two_of_them_in_a_match() -> None:
