@@ -19,6 +19,11 @@ CHILD_WORDS = frozenset(
 OFFSPRING_WORDS = frozenset("son sons daughter daughters hijo hijos hija hijas".split())
 AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
 AGE_BEFORE = (["im"], ["shes"], ["hes"], ["age"], ["aged"], ["turned"], ["turning"])
+# "my mom is 80": a person, "is", then the age (not "my rent is 900")
+PEOPLE = frozenset(
+    {"mom", "dad", "mother", "father", "grandma", "grandpa", "grandmother", "grandfather",
+     "husband", "wife", "son", "daughter", "she", "he", "i"}
+)  # fmt: skip
 OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 ADULT_AGE = 18
 # A service taking nobody younger than this is for older adults ("age 55 or over").
@@ -39,7 +44,11 @@ def ages_in(words: list[str]) -> list[int]:
         for i, word in enumerate(words)
         if word.isdigit()
         and len(word) <= 3
-        and (words[i + 1 : i + 2] in AGE_WORDS or words[i - 1 : i] in AGE_BEFORE)
+        and (
+            words[i + 1 : i + 2] in AGE_WORDS
+            or words[i - 1 : i] in AGE_BEFORE
+            or (i >= 2 and words[i - 1] in ("is", "am") and words[i - 2] in PEOPLE)
+        )
     ]
 
 

@@ -35,6 +35,8 @@ def test_ages_a_question_gives() -> None:
     assert asked_ages(words_of("dentista para los niños")) == [(0, 17)]
     assert asked_ages(words_of("physical therapy for my son")) == [(0, 49)]
     assert asked_ages(words_of("food pantry")) == []
+    assert asked_ages(words_of("my mom is 80, she needs a will")) == [(80, 80)]
+    assert asked_ages(words_of("my rent is 900 and i cant pay")) == []  # no person is 900
 
 
 def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
