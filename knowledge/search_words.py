@@ -151,6 +151,9 @@ _DAY_NAMES = "|".join(sorted({fold(name) for name in WEEKDAYS if len(name) > 3},
 _OPEN_ON = re.compile(
     rf"\b(?:open|opened|abiert[oa]s?)(?: on| el| los)? (?P<day>{_DAY_NAMES})s?\b"
     rf"|\b(?:on|el|los) (?P<later>{_DAY_NAMES})s?\b"
+    # "hoy domingo", "hoy es domingo"; not "thursday morning", which is as often when the
+    # hearing is ("i have eviction court thursday morning") as when to come
+    rf"|\bhoy (?:es )?(?P<today>{_DAY_NAMES})\b"
 )
 
 
@@ -161,7 +164,7 @@ def read_open_day(text: str) -> tuple[str, int | None]:
     found = _OPEN_ON.search(folded)
     if found is None:
         return text, None
-    day = weekday(found.group("day") or found.group("later"))
+    day = weekday(next(name for name in found.groups() if name))
     rest = folded[: found.start()] + " " + folded[found.end() :]
     return " ".join(rest.split()), day
 

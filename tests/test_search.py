@@ -403,6 +403,12 @@ def test_a_day_is_read_from_the_question() -> None:
     )
     assert read_open_day("comida abierta el domingo") == ("comida", 6)
     assert read_open_day("food pantry") == ("food pantry", None)
+    assert read_open_day("formularios legales en lake county, hoy domingo") == (
+        "formularios legales en lake county",
+        6,
+    )
+    hearing = "i have eviction court thursday morning"  # when the hearing is, not when to come
+    assert read_open_day(hearing) == (hearing, None)
 
 
 async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
