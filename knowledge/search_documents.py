@@ -225,7 +225,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                         name,
                         # a service named with its organization's abbreviation ("IL-AFLAN") is
                         # about what the full name says ("...Armed Forces Legal Aid Network")
-                        organizations.get(org_id) or ""
+                        (organizations.get(org_id) or "")
                         if fold(name) in short_names.get(org_id, ())
                         else "",
                         alternate or "",
