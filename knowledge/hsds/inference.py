@@ -41,6 +41,7 @@ from knowledge.models import (
     ServiceAtLocation,
 )
 from knowledge.phones import dialable, is_phone_number
+from knowledge.search_words import words_of
 from knowledge.service_areas import state_code, state_name
 
 INFERRED = "inferred-"
@@ -332,11 +333,11 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
     Legal help for seniors" is at the Wheaton Office, not at all thirteen offices), or the part
     of it that tells the places apart ("Criminal records advice desk at Markham Courthouse" is
     at "Criminal Records Help Desk - Markham", not at its Daley Center twin)."""
-    wanted = f" {' '.join(re.findall(r'[a-z0-9]+', service_name.lower()))} "
+    wanted = f" {' '.join(words_of(service_name))} "
     chosen = []
     for location_id, name in places:
         for part in (name, name.rpartition(" - ")[2] if " - " in name else ""):
-            words = " ".join(re.findall(r"[a-z0-9]+", part.lower()))
+            words = " ".join(words_of(part))
             if len(words) >= 4 and not GENERIC_PLACE.match(part.strip()) and f" {words} " in wanted:
                 chosen.append(location_id)
                 break
