@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
+SUBURBAN = "suburban"  # "Suburban Cook County": the county but its city
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
 ARTICLES = frozenset({"the", "el", "la", "los", "las"})
 # Words that point at a place ("in houston"); not Spanish "en", which is said of anything
@@ -72,6 +73,9 @@ class Place:
     county: str | None = None  # folded, without "county"
     point: tuple[float, float] | None = None
     regions: tuple[str, ...] = ()  # the parts of its state it is in ("south", "south-west")
+    # The city its county's suburbs surround (Chicago in Cook County): what a service for
+    # "suburban Cook County" does not serve.
+    county_city: bool = False
 
     def keys(self) -> frozenset[str]:
         """The place keys a service there (or serving it) carries; see Gazetteer.service_keys."""
@@ -82,6 +86,8 @@ class Place:
             keys |= {f"area:region:{region}|{self.state}" for region in ALL_REGIONS}
         if self.county:
             keys |= {f"area:county:{self.county}|{self.state}"}
+            if not self.county_city:
+                keys.add(f"area:suburbs:{self.county}|{self.state}")
             if self.kind == "county":
                 keys.add(f"in:county:{self.county}|{self.state}")
         if self.town:
@@ -135,6 +141,12 @@ class Gazetteer:
             for state, spots in by_state.items()
         }
         self.county_points = {key: _centre(spots) for key, spots in by_county.items()}
+        # Each county's city, if it has one (a town with CITY_ZIPS ZIP codes): its biggest town.
+        self.county_cities: dict[tuple[str, str], str] = {}
+        for (town, state), count in sorted(self.town_zips.items(), key=lambda item: item[1]):
+            county = self.towns[town][state][0]
+            if county and count >= CITY_ZIPS:
+                self.county_cities[(county, state)] = town
         codes = sorted(points)
         self._nearest_codes = codes
         self._lat = np.radians(np.array([points[c][0] for c in codes], dtype=np.float64))
@@ -161,8 +173,26 @@ class Gazetteer:
             return None
         town, county, state = found
         point = self.zip_points.get(code)
+        return self._town(f"ZIP {code}", "zip", town, county, state, point)
+
+    def _town(
+        self,
+        label: str,
+        kind: str,
+        town: str,
+        county: str,
+        state: str,
+        point: tuple[float, float] | None,
+    ) -> Place:
         return Place(
-            "zip", f"ZIP {code}", state, town, county or None, point, self.regions(state, point)
+            kind,
+            label,
+            state,
+            town,
+            county or None,
+            point,
+            self.regions(state, point),
+            county_city=self.county_cities.get((county, state)) == town,
         )
 
     def town_place(self, town: str, states: Sequence[str]) -> Place | None:
@@ -172,8 +202,7 @@ class Gazetteer:
             return None
         state = next((s for s in states if s in by_state), None) or sorted(by_state)[0]
         county, point = by_state[state]
-        label = f"{town.title()}, {state}"
-        return Place("town", label, state, town, county or None, point, self.regions(state, point))
+        return self._town(f"{town.title()}, {state}", "town", town, county, state, point)
 
     def county_place(self, county: str, states: Sequence[str]) -> Place | None:
         in_states = self.counties.get(county)
@@ -193,8 +222,7 @@ class Gazetteer:
         dx = (self._lon - lon) * np.cos(lat)
         code = self._nearest_codes[int(np.argmin(dx * dx + (self._lat - lat) ** 2))]
         town, county, state = self.zips[code]
-        label = f"{town.title()}, {state}"
-        return Place("town", label, state, town, county or None, point, self.regions(state, point))
+        return self._town(f"{town.title()}, {state}", "town", town, county, state, point)
 
     def find(
         self,
@@ -334,6 +362,7 @@ class Gazetteer:
         # Activity Center" is in Redwood City's Fair Oaks, not in Fair Oaks, CA; an eviction
         # desk lent its organization's offices is in the Skokie its name says.
         mentioned: set[str] = set()
+        named_places: list[Place] = []  # ...and the places its places' names mention
         for town, state, postal in addresses:
             code = (postal or "").strip()[:5]
             if code.isdigit() and code in self.zips:
@@ -343,7 +372,11 @@ class Gazetteer:
         for name in areas:
             area = read_area(name)
             if area.kind == "county" and area.place:
-                keys.add(f"area:county:{_county_words(area.place)}|{area.state or states[0]}")
+                county = _county_words(area.place)
+                part = "county"
+                if county.startswith(SUBURBAN + " "):
+                    county, part = county.removeprefix(SUBURBAN + " "), "suburbs"
+                keys.add(f"area:{part}:{county}|{area.state or states[0]}")
             elif area.kind == "state" and area.state:
                 keys.add(f"area:state:{area.state}")
             elif area.kind == "country":
@@ -361,17 +394,43 @@ class Gazetteer:
                 place, used = found
                 if position > 0:  # a location's name says where an office is, not whom it serves
                     if place.kind == "county" or place.state in states:
-                        located(place, mentioned)
+                        named_places.append(place)
                 elif place.kind == "state":
                     keys.add(f"area:state:{place.state}")
                 elif place.kind == "county":
-                    keys.add(f"area:county:{place.county}|{place.state}")
+                    part = "suburbs" if min(used) and words[min(used) - 1] == SUBURBAN else "county"
+                    keys.add(f"area:{part}:{place.county}|{place.state}")
                 elif place.state in states:  # a town a name mentions, where the directory is
                     located(place, mentioned)
                 words = words[max(used) + 1 :]
+        # A place named for a neighbourhood ("North Lawndale Legal Clinic" of a Chicago
+        # organization) is not the small town of that name in another county.
+        office_counties = {key for key in office if key.startswith("in:county:")}
+        for place in named_places:
+            if (
+                place.kind == "town"
+                and office_counties
+                and f"in:county:{place.county}|{place.state}" not in office_counties
+                and self.town_zips.get((place.town or "", place.state), 0) < CITY_ZIPS
+            ):
+                continue
+            located(place, mentioned)
         if not any(key.startswith("area:") for key in keys):
             keys |= office if office and own_addresses else office | mentioned
+            if SUBURBAN in _split(next(iter(names), "")):  # "Suburban seniors" of a Chicago
+                keys = self._suburbs_of(keys)  # organization: not in Chicago
         return frozenset(keys)
+
+    def _suburbs_of(self, keys: set[str]) -> set[str]:
+        """A service for the suburbs, placed by its offices: it serves their counties' suburbs,
+        and is in their towns other than those counties' cities."""
+        cities = {f"in:town:{town}|{state}" for (_, state), town in self.county_cities.items()}
+        suburbs = {
+            "area:suburbs:" + key.removeprefix("in:county:")
+            for key in keys
+            if key.startswith("in:county:")
+        }
+        return {k for k in keys if not k.startswith("in:county:") and k not in cities} | suburbs
 
 
 def _pointed_at(words: Sequence[str], i: int) -> bool:

@@ -87,7 +87,14 @@ NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county, the part of its state it is in ("Southern Illinois"), its
 # whole state or the whole country, or being elsewhere in a town's county, against being in
 # the town itself.
-PLACE_TIERS = {"county": 0.9, "region": 0.85, "state": 0.8, "country": 0.75, "nearby": 0.7}
+PLACE_TIERS = {
+    "county": 0.9,
+    "suburbs": 0.9,
+    "region": 0.85,
+    "state": 0.8,
+    "country": 0.75,
+    "nearby": 0.7,
+}
 # An organization's town, for a service naming none of its own: a tier after the offices in
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9

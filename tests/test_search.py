@@ -625,6 +625,37 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     assert found("legal help for seniors in cass county") == ["cass"]
 
 
+def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
+    """"Suburban Cook County" is Cook County but Chicago; so is an organization's "Suburban
+    seniors" programme, placed by its offices; a Chicago office named for its neighbourhood
+    ("North Lawndale") is not in the small town of Lawndale, Logan County."""
+    from knowledge.places import us_gazetteer
+
+    offices = (("Chicago", "IL", "60602"), ("Skokie", "IL", "60077"))
+    renters = "Helpline for renters in foreclosed properties in Suburban Cook County"
+    documents = [
+        service("renters", renters, place_names=(renters,)),
+        service("homeowners", "Foreclosure help for homeowners", addresses=offices[:1]),
+        service(
+            "seniors",
+            "Suburban seniors legal help",
+            addresses=offices,
+            place_names=("Suburban seniors legal help", "North Lawndale Legal Clinic"),
+            inherited_places=True,
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("foreclosure help chicago") == ["homeowners"]
+    assert set(found("foreclosure help evanston")) == {"renters", "homeowners"}
+    assert found("legal help for seniors in chicago") == []
+    assert found("legal help for seniors in skokie") == ["seniors"]
+    assert found("legal help for seniors in lincoln illinois") == []
+
+
 def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None:
     from knowledge.places import us_gazetteer
 
