@@ -157,12 +157,18 @@ _OPEN_ON = re.compile(
 )
 
 
+# ...and "on thursday" after a hearing is when the hearing is ("tengo corte el jueves")
+_HEARING_BEFORE = re.compile(
+    r"\b(?:court|hearing|trial|appointment|corte|audiencia|juicio|cita)(?: is| es| date)? $"
+)
+
+
 def read_open_day(text: str) -> tuple[str, int | None]:
     """The question without its "open on Saturday" / "on Saturday" part, and that weekday
     (Monday 0), read with knowledge.timewords' day names."""
     folded = " ".join(words_of(text))
     found = _OPEN_ON.search(folded)
-    if found is None:
+    if found is None or (found["later"] and _HEARING_BEFORE.search(folded[: found.start()])):
         return text, None
     day = weekday(next(name for name in found.groups() if name))
     rest = folded[: found.start()] + " " + folded[found.end() :]

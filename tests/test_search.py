@@ -409,6 +409,9 @@ def test_a_day_is_read_from_the_question() -> None:
     )
     hearing = "i have eviction court thursday morning"  # when the hearing is, not when to come
     assert read_open_day(hearing) == (hearing, None)
+    for hearing in ("desalojo en bloomington, tengo corte el jueves", "my hearing is on monday"):
+        assert read_open_day(hearing) == (hearing, None)
+    assert read_open_day("court forms help on monday") == ("court forms help", 0)
 
 
 async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
