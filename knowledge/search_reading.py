@@ -41,6 +41,7 @@ WEAK_FILLER = frozenset("my mi mis our your tu su sus the a an el la los las".sp
 STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word itself
 FUZZY_PENALTY = 0.12  # per edit
 TERMS_CACHE_SIZE = 50_000
+AGENT_ENDINGS = ("er", "ers")  # English: who does a thing ("employer")
 
 
 @dataclass(slots=True)
@@ -110,7 +111,13 @@ class QuestionReader(IndexTables):
                 return QueryWord.of(plural, 1.0, "known")
         for language in ("en", "es"):
             known = self.lexicon_by_snowball.get((language, snowball(word, language)))
-            if known is not None:
+            # ...but who does a thing is not the thing: an "Employer hotline" is no
+            # employment service, though Snowball makes both "employ"
+            if known is not None and not (
+                language == "en"
+                and word.endswith(AGENT_ENDINGS)
+                and not known.endswith(AGENT_ENDINGS)
+            ):
                 return QueryWord.of(known, 1.0, "known")
         return QueryWord.of(word, 1.0, "known")
 

@@ -659,6 +659,16 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
     assert found("legal help for seniors in lincoln illinois") == []
 
 
+def test_who_does_a_thing_is_not_the_thing() -> None:
+    """Snowball stems "employer" and "employment" alike; an employers' line is no job help."""
+    index = SearchIndex(
+        [service("employers", "Employer hotline"), service("jobs", "Employment program")],
+        default_lexicon(),
+        ZONE,
+    )
+    assert [h.id for h in index.search(SearchQuery(text="i need a job")).hits] == ["jobs"]
+
+
 def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None:
     from knowledge.places import us_gazetteer
 
