@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.ages import about_a_child, an_older_adults_age, asked_ages
+from knowledge.ages import ADULT_AGE, about_a_child, ages_in, an_older_adults_age, asked_ages
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
 from knowledge.places import Gazetteer, Place, us_gazetteer
@@ -323,7 +323,7 @@ class SearchIndex(QuestionReader):
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
         needs_met = np.zeros(n, dtype=np.float32)
-        phrased = {word.need for word in words if word.need}
+        phrased = {word.need & frozenset(concepts) for word in words if word.need & concepts.keys()}
         unphrased = concepts.keys() - {c for need in phrased for c in need}
         for need in [*phrased, *(frozenset({c}) for c in unphrased)]:
             met = np.zeros(n, dtype=bool)
@@ -398,6 +398,9 @@ class SearchIndex(QuestionReader):
             concepts[query.concept] = 1.0
         if OLDER_ADULTS in self.concept_docs and an_older_adults_age(raw):
             concepts.setdefault(OLDER_ADULTS, 1.0)  # "im 72", "mi mamá de 70 años"
+        given = ages_in(raw)
+        if given and max(given) < ADULT_AGE:  # "my 11 year old is grieving his grandpa": the
+            concepts.pop(OLDER_ADULTS, None)  # child is asked for, not the grandfather
 
         scores, strength, coverage, parts, needs_met = self._score(words, concepts)
         older = self.concept_docs.get(OLDER_ADULTS)

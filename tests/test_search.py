@@ -629,7 +629,7 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
 
 
 def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
-    """"Suburban Cook County" is Cook County but Chicago; so is an organization's "Suburban
+    """ "Suburban Cook County" is Cook County but Chicago; so is an organization's "Suburban
     seniors" programme, placed by its offices; a Chicago office named for its neighbourhood
     ("North Lawndale") is not in the small town of Lawndale, Logan County."""
     from knowledge.places import us_gazetteer
@@ -657,6 +657,16 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
     assert found("legal help for seniors in chicago") == []
     assert found("legal help for seniors in skokie") == ["seniors"]
     assert found("legal help for seniors in lincoln illinois") == []
+
+
+def test_a_childs_age_asks_for_the_child_not_the_grandparent_in_the_story() -> None:
+    index = SearchIndex(
+        [service("elders", "Counseling for seniors"), service("all", "Family counseling")],
+        default_lexicon(),
+        ZONE,
+    )
+    found = index.search(SearchQuery(text="my 11 year old is grieving his grandpa, counseling"))
+    assert [h.id for h in found.hits] == ["all"]
 
 
 def test_who_does_a_thing_is_not_the_thing() -> None:
