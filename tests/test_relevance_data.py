@@ -17,6 +17,7 @@ MINIMUM_QUERIES = {
     "real_directories.yaml": 170,
     "real_directories_dev7.yaml": 200,
     "real_directories_dev8.yaml": 200,
+    "real_directories_dev9.yaml": 200,
     "real_directories_holdout.yaml": 60,
 }
 DATASETS = next(
