@@ -383,6 +383,26 @@ class SearchIndex(QuestionReader):
         return factor
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
+        found = self._search(query, now)
+        typed = not query.concept and not query.open_now and query.open_day is None
+        if found.total == 0 and typed:
+            # A need nothing at the place meets is answered by the broad help its services
+            # are part of: "eviction help rockford", where no eviction desk is listed, by
+            # Rockford's legal aid office and self-help centre, not "no match". (Not a
+            # category button, which would then promise what is not there, nor "open now",
+            # where the answer is that the need's desk is closed.)
+            broader = self._broader_needs(found.concepts) - set(found.concepts)
+            if broader:
+                return self._search(query, now, frozenset(broader))
+        return found
+
+    def _broader_needs(self, concepts: list[str]) -> set[str]:
+        """The broad help (legal aid) the lexicon says the needs in `concepts` are part of."""
+        return {c.within for c in self.lexicon.concepts if c.id in concepts and c.within}
+
+    def _search(
+        self, query: SearchQuery, now: datetime | None, broader: frozenset[str] = frozenset()
+    ) -> SearchOutcome:
         asked = words_of(query.text)[:MAX_QUERY_WORDS]
         place, raw = self.read_place(asked)
         named_place = place.label if place is not None else None
@@ -396,6 +416,8 @@ class SearchIndex(QuestionReader):
         language = "es" if written_in == "es" else query.language or written_in
         if query.concept:
             concepts[query.concept] = 1.0
+        for concept_id in broader:
+            concepts.setdefault(concept_id, 1.0)
         if OLDER_ADULTS in self.concept_docs and an_older_adults_age(raw):
             concepts.setdefault(OLDER_ADULTS, 1.0)  # "im 72", "mi mamá de 70 años"
         given = ages_in(raw)

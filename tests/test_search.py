@@ -669,6 +669,29 @@ def test_a_childs_age_asks_for_the_child_not_the_grandparent_in_the_story() -> N
     assert [h.id for h in found.hits] == ["all"]
 
 
+def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
+    from knowledge.places import us_gazetteer
+
+    rockford = (("Rockford", "IL", "61101"),)
+    documents = [
+        service(
+            "aid", "Rockford Office - Legal help for people with low income", addresses=rockford
+        ),
+        service("clinic", "Rockford free medical clinic", addresses=rockford),
+        service("desk", "Eviction help desk", addresses=(("Chicago", "IL", "60602"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str, **options: Any) -> list[str]:
+        return [hit.id for hit in index.search(SearchQuery(text=text, **options)).hits]
+
+    assert found("eviction help rockford") == ["aid"]
+    assert found("eviction help chicago") == ["desk"]  # the need's own desk where there is one
+    assert found("eviction help rockford", open_now=True) == []  # the desk is what is closed
+    assert found("", concept="eviction", near=(42.27, -89.09)) == []  # a button promises it
+    assert found("food pantry rockford") == []  # not a legal need
+
+
 def test_who_does_a_thing_is_not_the_thing() -> None:
     """Snowball stems "employer" and "employment" alike; an employers' line is no job help."""
     index = SearchIndex(

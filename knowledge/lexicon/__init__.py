@@ -46,6 +46,9 @@ class Concept:
     # A kind of help for many needs (legal aid): a service of it specialised in another need
     # does not answer a need of its own ("custody lawyer" is no immigration service's).
     broad: bool = False
+    # The broad help it is a part of ("legal-aid" for eviction): where nothing for the need
+    # itself is at the place asked about, that help answers, not "no match".
+    within: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
             concept.group = concept.group or bool(row.get("group"))
             concept.only = concept.only or bool(row.get("only"))
             concept.broad = concept.broad or bool(row.get("broad"))
+            concept.within = concept.within or row.get("within")
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
