@@ -99,7 +99,9 @@ PLACE_TIERS = {
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
-NEED_RANK = 0.5  # ...save half a tier for each more of the question's needs a service meets
+# ...save a tier and a half for each more of the question's needs a service meets: for a
+# veteran's lease in Joliet, the statewide military legal network before Joliet's general office
+NEED_RANK = 1.5
 NEED_NUDGE = 0.1  # ...and a tenth of the best match's score when no place is asked about
 
 
