@@ -114,7 +114,9 @@ _OPEN_NOW = re.compile(
 # right now", "ayuda con estampillas hoy mismo"; inside a sentence it tells a story instead ("he
 # was arrested today, what do we do", "vive con nosotros ahora"). "now", "today", "hoy" and
 # "ahora" alone at the end count only as a question ("anyone at the courthouse now?").
-_WHEN_ASKED = re.compile(r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)$")
+_WHEN_ASKED = re.compile(
+    r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)(?: in person| en persona)?$"
+)
 _WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
 # Other times a family may want to be seen at (folded)...
 _THEN = (

@@ -457,6 +457,7 @@ def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("clinic still open?") == ("clinic", True)
     assert read_open_now("farmacia que esté abierta") == ("farmacia", True)
     assert read_open_now("despensa abierta ahorita") == ("despensa", True)
+    assert read_open_now("ayuda con deudas ahorita en persona") == ("ayuda con deudas", True)
     assert read_open_now("legal desk open this morning") == ("legal desk", True)
     assert read_open_now("Open Door Mission") == ("Open Door Mission", False)  # a name, not a time
     # a time word ending the request asks for what is open; inside the story it does not
