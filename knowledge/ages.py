@@ -17,12 +17,12 @@ CHILD_WORDS = frozenset(
     "adolescent adolescents nino ninos nina ninas bebe bebes adolescente adolescentes".split()
 )
 OFFSPRING_WORDS = frozenset("son sons daughter daughters hijo hijos hija hijas".split())
-AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["ano"], ["anos"])
+AGE_WORDS = (["year"], ["years"], ["yr"], ["yrs"], ["yo"], ["ano"], ["anos"])  # "my 78 yo mom"
 AGE_BEFORE = (["im"], ["shes"], ["hes"], ["age"], ["aged"], ["turned"], ["turning"])
 # "my mom is 80": a person, "is", then the age (not "my rent is 900")
 PEOPLE = frozenset(
     {"mom", "dad", "mother", "father", "grandma", "grandpa", "grandmother", "grandfather",
-     "husband", "wife", "son", "daughter", "she", "he", "i"}
+     "husband", "wife", "son", "daughter", "she", "he", "i", "law"}  # "mother in law is 72"
 )  # fmt: skip
 OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 ADULT_AGE = 18

@@ -36,6 +36,9 @@ def test_ages_a_question_gives() -> None:
     assert asked_ages(words_of("physical therapy for my son")) == [(0, 49)]
     assert asked_ages(words_of("food pantry")) == []
     assert asked_ages(words_of("my mom is 80, she needs a will")) == [(80, 80)]
+    assert asked_ages(words_of("my mother in law is 72")) == [(72, 72)]
+    assert asked_ages(words_of("legal help for my 78 yo mother")) == [(78, 78)]
+    assert asked_ages(words_of("yo tengo 3 trabajos")) == []  # Spanish "yo" is "I"
     assert asked_ages(words_of("my rent is 900 and i cant pay")) == []  # no person is 900
 
 
