@@ -165,6 +165,8 @@ class Gazetteer:
         upright = [n for n, (low, high) in LATITUDE_PARTS.items() if low <= across <= high]
         sideways = [n for n, (low, high) in LONGITUDE_PARTS.items() if low <= along <= high]
         corners = [f"{up}-{side}" for up in upright for side in sideways if up != "central"]
+        if "central" not in upright:  # Evanston is in northern, north-eastern Illinois; its
+            sideways = []  # "Eastern Illinois" is Champaign's and Danville's
         return (*upright, *sideways, *corners)
 
     def zip_place(self, code: str) -> Place | None:

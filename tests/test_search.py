@@ -976,6 +976,7 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
         line("south", "Southern Illinois"),
         line("central", "Central Illinois"),
         line("southwest", "SW Illinois"),
+        line("east", "Eastern Illinois"),
         line("wv", "West Virginia"),  # a state, not the west of Virginia
     ]
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
@@ -986,7 +987,14 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
     assert found("domestic violence lawyer in carbondale") == {"south"}
     assert found("domestic violence lawyer springfield illinois") == {"central"}
     assert found("domestic violence lawyer in belleville") == {"south", "southwest"}
-    assert found("domestic violence lawyer in illinois") == {"south", "central", "southwest"}
+    assert found("domestic violence lawyer in illinois") == {
+        "south",
+        "central",
+        "southwest",
+        "east",
+    }
+    assert found("domestic violence lawyer in champaign") == {"central", "east"}
+    assert found("domestic violence lawyer in evanston") == set()  # north-east, not "eastern"
     assert found("domestic violence lawyer in west virginia") == {"wv"}
 
 
