@@ -327,11 +327,7 @@ class IndexTables:
         # is, less surely, where its organization's other services are: not nowhere, which
         # would drop it from every question naming a town.
         for doc_index in nowhere:
-            doc = documents[doc_index]
-            towns = organization_towns.get(doc.organization_id) or self.gazetteer.service_keys(
-                (), (), ("", *doc.rings_in), self.states or [""], own_addresses=False
-            )
-            for key in towns:
+            for key in organization_towns.get(documents[doc_index].organization_id, ()):
                 placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
         # Words the directory or the lexicon uses, and the names of days and months ("ayuda en

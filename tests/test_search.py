@@ -693,32 +693,6 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
     assert found("food pantry rockford") == []  # not a legal need
 
 
-def test_a_service_naming_no_place_is_where_its_phone_rings() -> None:
-    """Uptown's "Social Security Benefits Legal Aid" has no address, only a 773 number: it
-    answers in Chicago (after what is there), not in Peoria."""
-    from knowledge.phones import where_it_rings
-    from knowledge.places import us_gazetteer
-
-    assert where_it_rings("773-769-1411") == "Chicago, IL"
-    assert where_it_rings("1-800-LAW-REP-4") is None  # toll-free: nowhere in particular
-    documents = [
-        service(
-            "uptown",
-            "Social Security Benefits Legal Aid",
-            place_names=("Social Security Benefits Legal Aid",),
-            rings_in=("Chicago, IL",),
-        ),
-        service("peoria", "Peoria Office - Legal help", addresses=(("Peoria", "IL", "61602"),)),
-    ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
-
-    def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
-
-    assert found("ssi denied, chicago") == ["uptown"]
-    assert "uptown" not in found("ssi denied, peoria")
-
-
 def test_who_does_a_thing_is_not_the_thing() -> None:
     """Snowball stems "employer" and "employment" alike; an employers' line is no job help."""
     index = SearchIndex(
