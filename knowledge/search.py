@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -394,8 +394,9 @@ class SearchIndex(QuestionReader):
             # category button, which would then promise what is not there, nor "open now",
             # where the answer is that the need's desk is closed.)
             broader = self._broader_needs(found.concepts) - set(found.concepts)
-            if broader:
-                return self._search(query, now, frozenset(broader))
+            if broader:  # ...logged as the need asked about, not as legal aid
+                wider = self._search(query, now, frozenset(broader))
+                return replace(wider, concepts=found.concepts)
         return found
 
     def _broader_needs(self, concepts: list[str]) -> set[str]:

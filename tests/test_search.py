@@ -687,6 +687,8 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
         return [hit.id for hit in index.search(SearchQuery(text=text, **options)).hits]
 
     assert found("eviction help rockford") == ["aid"]
+    asked = index.search(SearchQuery(text="eviction help rockford"))
+    assert asked.concepts == ["eviction"]  # logged as what was asked, not as legal aid
     assert found("eviction help chicago") == ["desk"]  # the need's own desk where there is one
     assert found("eviction help rockford", open_now=True) == []  # the desk is what is closed
     assert found("", concept="eviction", near=(42.27, -89.09)) == []  # a button promises it
