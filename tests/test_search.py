@@ -537,7 +537,7 @@ def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
     )
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("my boss won't pay my wages") == ["workers", "veterans"]
     assert found("unpaid wages help for a veteran")[0] == "veterans"
@@ -566,7 +566,7 @@ def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
     def found(text: str, *names: str) -> list[str]:
         documents = [service(name, name) for name in names]
         index = SearchIndex(documents, default_lexicon(), ZONE)
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     immigration, general = "Legal help for immigration", "Legal aid office"
     # Legal help of another kind is no custody lawyer; general legal aid is.
@@ -585,7 +585,7 @@ def test_social_security_goes_to_its_own_legal_aid_before_benefits_enrollment() 
     )
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("my son's SSI got cut off") == [aid, enrollment]
     assert found("public benefits help")[0] == enrollment
@@ -623,7 +623,7 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("legal help for seniors in sangamon county") == ["office"]
     assert found("legal help for seniors in cass county") == ["cass"]
@@ -651,7 +651,7 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("foreclosure help chicago") == ["homeowners"]
     assert set(found("foreclosure help evanston")) == {"renters", "homeowners"}
@@ -684,7 +684,7 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
 
     def found(text: str, **options: Any) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text, **options)).hits]
+        return ids(index, text, **options)
 
     assert found("eviction help rockford") == ["aid"]
     asked = index.search(SearchQuery(text="eviction help rockford"))
@@ -715,7 +715,7 @@ def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("bankruptcy help in chicago") == ["desk", "online"]
     assert found("free chapter 7 bankruptcy in redwood city") == ["online"]
@@ -992,7 +992,7 @@ def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -
     index = SearchIndex([center, desk], default_lexicon(), ZONE, us_gazetteer())
 
     def found(text: str) -> list[str]:
-        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+        return ids(index, text)
 
     assert found("senior center in redwood city") == ["center"]
     assert found("senior center in fair oaks california") == []
