@@ -240,12 +240,13 @@ class SearchIndex(QuestionReader):
         return NAME * value * max(factor for _, factor in terms)
 
     def _score(
-        self, words: list[QueryWord], concepts: dict[str, float]
+        self, words: list[QueryWord], concepts: dict[str, float], takes: np.ndarray | None = None
     ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
         of the question's parts (concepts, other words) each document matches, how many parts
         it has, and how many of the needs it names each document meets (a phrase naming
-        several concepts is one need, met by any of them)."""
+        several concepts is one need, met by any of them). `takes`: the documents serving the
+        ages asked about, when the question gives any."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
@@ -299,6 +300,8 @@ class SearchIndex(QuestionReader):
             for concept_id in specific | (concepts.keys() & self.group_concepts):
                 met |= covered_by[concept_id]
             scores[self.specialised & ~met] = 0.0
+        if takes is not None:  # the rehab centre for ages 21-60 is no answer for a dad of 65
+            of_a_need &= takes
         if concepts.keys() - self.group_concepts and not of_a_need.any():
             # Who a service is for is not what it does: asked for hearing aids for a grandpa
             # where none are listed, a senior centre is no answer. (Where the need has
@@ -427,15 +430,17 @@ class SearchIndex(QuestionReader):
         if given and max(given) < ADULT_AGE:  # "my 11 year old is grieving his grandpa": the
             concepts.pop(OLDER_ADULTS, None)  # child is asked for, not the grandfather
 
-        scores, strength, coverage, parts, needs_met = self._score(words, concepts)
+        takes: np.ndarray | None = None
+        ages = asked_ages(raw)
+        if ages:  # "drug rehab for my 16 year old": not the rehab centre for ages 21-60
+            takes = np.zeros(len(self.ids), dtype=bool)
+            for youngest, oldest in ages:
+                takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
+        scores, strength, coverage, parts, needs_met = self._score(words, concepts, takes)
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
-        ages = asked_ages(raw)
-        if ages:  # "drug rehab for my 16 year old": not the rehab centre for ages 21-60
-            takes = np.zeros(len(scores), dtype=bool)
-            for youngest, oldest in ages:
-                takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
+        if takes is not None:
             scores[~takes] = 0.0
         browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby

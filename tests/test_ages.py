@@ -60,3 +60,7 @@ def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
     assert found("dentist for my 6 year old") == ["smile"]
     assert "seniors" not in found("activities for my son")
     assert found("activities for seniors, im 70") == ["seniors"]
+    # Where the rehab centre does not take a man of 65, legal help for seniors is no rehab.
+    elder_law = service("elder-law", "Legal help for seniors", ages=(60, math.inf))
+    index = SearchIndex([documents[0], elder_law], default_lexicon(), ZONE)
+    assert found("rehab for my 65 year old dad, he drinks every day") == []
