@@ -120,6 +120,16 @@ def test_a_service_is_placed_by_the_part_of_a_place_name_that_tells_twins_apart(
     assert _places_named_in("Records advice desk at the Daley Center", desks) == ["loc-d"]
     assert _places_named_in("Help for people with records", desks) == []  # no place named
     assert _places_named_in("Wheaton Office - Legal help", [("w", "Wheaton Office")]) == ["w"]
+    # A name typed with a typo is still that place's; a sibling site's name is not.
+    projects = [
+        ("kane", "Kane County Domestic Violence Courthouse Project"),
+        ("king", "Public Benefits Outreach and Enrollment Project - King"),
+        ("office", "Fox Valley Office"),
+    ]
+    typo = "Kane County Domestice Violence Courthouse Project"
+    assert _places_named_in(typo, projects) == ["kane"]
+    sibling = "Public benefits outreach and enrollment project - Garfield"
+    assert _places_named_in(sibling, projects) == []
 
 
 async def test_service_areas_are_read_from_names_with_the_directorys_state(

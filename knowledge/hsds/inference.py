@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,8 @@ STAND_IN_NAME = "Organization {id}"
 STAND_IN_NOTE = "Not in the directory's organizations file"
 # Enough of the directory's addresses in one state to read "Boone County" as Boone County there.
 STATE_MAJORITY = 0.75
+# Long enough a name that two letters off is a typo, not another place ("... - King").
+TYPO_NAME_LENGTH = 20
 IN_CLAUSE = 5000  # ids per IN (...) list: within SQLite's 32,766 parameters
 
 PREPOSITIONS = frozenset({"in", "for", "of", "serving", "throughout", "across", "within", "to"})
@@ -341,6 +344,13 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
             if len(words) >= 4 and not GENERIC_PLACE.match(part.strip()) and f" {words} " in wanted:
                 chosen.append(location_id)
                 break
+    if not chosen:  # ...or whose name is the service's but for a typo ("Markham Courthose...")
+        chosen = [
+            location_id
+            for location_id, name in places
+            if len(wanted) >= TYPO_NAME_LENGTH
+            and Levenshtein.distance(wanted.strip(), " ".join(words_of(name)), score_cutoff=2) <= 2
+        ]
     return chosen
 
 
