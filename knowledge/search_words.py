@@ -118,6 +118,8 @@ _WHEN_ASKED = re.compile(
     r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)(?: in person| en persona)?$"
 )
 _WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
+# ...or after going there: "can i go in now", "puedo ir ahora".
+_GOING_NOW = re.compile(r"\b(?:go|going|come|walk|ir|voy|vamos)\b(?: \w+){0,3}? (?:now|ahora)$")
 # Other times a family may want to be seen at (folded)...
 _THEN = (
     r"(?:(?:after|before) lunch(?: today)?|right now|today|tonight|this (?:morning|afternoon|"
@@ -139,7 +141,7 @@ def read_open_now(text: str) -> tuple[str, bool]:
     """The question without its "open now" part, and whether it had one."""
     folded = " ".join(words_of(text))
     rest = _WHEN_ASKED.sub(" ", _OPEN_NOW.sub(" ", folded)).strip()
-    if text.rstrip().endswith("?"):
+    if text.rstrip().endswith("?") or _GOING_NOW.search(rest):
         rest = _WHEN_ASKED_QUESTION.sub(" ", rest)
     if _GOING_THEN.search(rest) or _HELP_THEN.search(rest):
         rest = _THEN_WORDS.sub(" ", rest)

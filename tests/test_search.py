@@ -468,6 +468,11 @@ def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("help applying for SNAP today?") == ("help applying for snap", True)
     assert read_open_now("estampillas hoy mismo, sin cita") == ("estampillas sin cita", True)
     assert read_open_now("hay abogado en la corte ahora?") == ("hay abogado en la corte", True)
+    assert read_open_now("DV help at the courthouse, can i go in now") == (
+        "dv help at the courthouse can i go in",
+        True,
+    )
+    assert read_open_now("he moved in with us now") == ("he moved in with us now", False)
     arrested = "my son got arrested at school today what do we do"
     assert read_open_now(arrested) == (arrested, False)
     assert read_open_now("we live with my sister now") == ("we live with my sister now", False)
