@@ -1023,3 +1023,16 @@ def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() 
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
     found = index.search(SearchQuery(text="legal clinic in chicago")).hits
     assert [h.id for h in found] == ["office", "clinic"]
+
+
+def test_a_legal_offices_walk_in_clinic_is_legal_help_not_urgent_care() -> None:
+    index = SearchIndex(
+        [
+            service("walk-in", "McHenry Office - Walk-in clinic", "Legal help"),
+            service("urgent", "Urgent care center"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "free legal clinic") == ["walk-in"]
+    assert ids(index, "walk in clinic, my son has a high fever")[0] == "urgent"
