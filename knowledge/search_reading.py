@@ -37,7 +37,9 @@ from knowledge.search_words import (
 from knowledge.service_areas import state_name
 
 # Filler too common to tell a one-word phrase's sense on its own.
-WEAK_FILLER = frozenset("my mi mis our your tu su sus the a an el la los las".split())
+WEAK_FILLER = frozenset(
+    "my mi mis our your tu su sus the a an el la los las de del al en y of to in and".split()
+)
 STEM_FACTOR = 0.85  # "funding" for "fund": a little less sure than the word itself
 FUZZY_PENALTY = 0.12  # per edit
 TERMS_CACHE_SIZE = 50_000

@@ -125,6 +125,9 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     assert search(index, "leche para el bebé").concepts == ["wic"]
     assert search(index, "no tenemos donde dormir").concepts == ["shelter"]
     assert search(index, "no puedo dormir").concepts == ["counseling"]
+    # "después de la escuela" is after school; "de la" alone around "después" is not
+    assert search(index, "programa despues de la escuela").concepts == ["after-school"]
+    assert "after-school" not in search(index, "despues de la audiencia quiero apelar").concepts
 
 
 @pytest.mark.parametrize(
