@@ -1039,3 +1039,19 @@ def test_a_legal_offices_walk_in_clinic_is_legal_help_not_urgent_care() -> None:
     )
     assert ids(index, "free legal clinic") == ["walk-in"]
     assert ids(index, "walk in clinic, my son has a high fever")[0] == "urgent"
+
+
+def test_domestic_abuse_help_is_no_divorce_help() -> None:
+    from knowledge.places import us_gazetteer
+
+    # "Domestic relations" is family law; "domestic" alone is not.
+    index = SearchIndex(
+        [
+            service("abuse", "Legal help for domestic abuse", areas=("Illinois",)),
+            service("office", "Legal aid office", areas=("Macon County, IL",)),
+        ],
+        default_lexicon(),
+        ZONE,
+        us_gazetteer(),
+    )
+    assert ids(index, "Decatur divorce free lawyer") == ["office"]
