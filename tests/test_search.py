@@ -128,6 +128,9 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     # "después de la escuela" is after school; "de la" alone around "después" is not
     assert search(index, "programa despues de la escuela").concepts == ["after-school"]
     assert "after-school" not in search(index, "despues de la audiencia quiero apelar").concepts
+    # "work" asks for a job only with its filler: "I need work", not "while I work"
+    assert search(index, "i need work").concepts == ["jobs"]
+    assert "jobs" not in search(index, "adult day care for my dad while I work").concepts
 
 
 @pytest.mark.parametrize(
