@@ -131,6 +131,8 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     # "work" asks for a job only with its filler: "I need work", not "while I work"
     assert search(index, "i need work").concepts == ["jobs"]
     assert "jobs" not in search(index, "adult day care for my dad while I work").concepts
+    assert search(index, "christmas presents for my kids").concepts == ["holiday-gifts"]
+    assert search(index, "family photographer for our christmas card").concepts == []
     # "music" is no musician's legal help (Snowball's Spanish stem for "músico")
     assert "arts-legal" not in search(index, "tutoring and music program").concepts
     # someone "in jail" may need a lawyer, or be a parent whose family needs help
