@@ -132,6 +132,7 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     assert search(index, "i need work").concepts == ["jobs"]
     assert "jobs" not in search(index, "adult day care for my dad while I work").concepts
     assert search(index, "christmas presents for my kids").concepts == ["holiday-gifts"]
+    assert search(index, "adult literacy classes").concepts == ["tutoring"]
     assert search(index, "family photographer for our christmas card").concepts == []
     # "music" is no musician's legal help (Snowball's Spanish stem for "músico")
     assert "arts-legal" not in search(index, "tutoring and music program").concepts
