@@ -129,7 +129,10 @@ _THEN = (
 # ahorita al juzgado", "can someone help me this morning") or end a request for a desk or help
 # ("court forms help this morning"), not when they say when something happened ("ICE picked up
 # my husband this morning", "i need a place to sleep tonight" keeps every shelter).
-_GOING_THEN = re.compile(rf"\b(?:go|going|come|help me|ir|voy|vamos)\b(?: \w+){{0,10}}? {_THEN}\b")
+_GOING_THEN = re.compile(
+    rf"\b(?:go|going|come|walk in|can i call|can we call|help me|ir|voy|vamos|puedo llamar)\b"
+    rf"(?: \w+){{0,10}}? {_THEN}\b"
+)
 _HELP_THEN = re.compile(
     r"\b(?:desk|center|centre|clinic|courthouse|court|office|help|walk in|juzgado|corte|"
     rf"oficina|ayuda)\b.* {_THEN}$"
@@ -161,8 +164,10 @@ _OPEN_ON = re.compile(
 )
 
 
-# ...and "on thursday" after a hearing is when the hearing is ("tengo corte el jueves")
+# ...and "on thursday" after a hearing is when the hearing is ("tengo corte el jueves"), but
+# not after "sin cita", "without an appointment": walking in is when to come
 _HEARING_BEFORE = re.compile(
+    r"(?<!\bsin )(?<!\bwithout )(?<!\bwithout an )(?<!\bno )"
     r"\b(?:court|hearing|trial|appointment|corte|audiencia|juicio|cita)(?: is| es| date)? $"
 )
 
