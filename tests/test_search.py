@@ -133,6 +133,7 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     assert "jobs" not in search(index, "adult day care for my dad while I work").concepts
     assert search(index, "christmas presents for my kids").concepts == ["holiday-gifts"]
     assert search(index, "adult literacy classes").concepts == ["tutoring"]
+    assert search(index, "get my juvenile arrest cleared").concepts == ["expungement"]
     assert search(index, "family photographer for our christmas card").concepts == []
     # "music" is no musician's legal help (Snowball's Spanish stem for "músico")
     assert "arts-legal" not in search(index, "tutoring and music program").concepts
@@ -425,6 +426,8 @@ def test_a_day_is_read_from_the_question() -> None:
     for hearing in ("desalojo en bloomington, tengo corte el jueves", "my hearing is on monday"):
         assert read_open_day(hearing) == (hearing, None)
     assert read_open_day("court forms help on monday") == ("court forms help", 0)
+    # ...but without an appointment, the day is when to walk in
+    assert read_open_day("consulta sin cita el sabado") == ("consulta sin cita", 5)
 
 
 async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:
@@ -486,6 +489,13 @@ def test_open_now_is_read_from_the_question() -> None:
         True,
     )
     assert read_open_now("he moved in with us now") == ("he moved in with us now", False)
+    assert read_open_now("walk in today to get my record cleared") == (
+        "walk in to get my record cleared",
+        True,
+    )
+    assert read_open_now("can I call the hotline right now about my orders")[1]
+    call = "i need to call my mom today about custody"  # a call to make, not a desk
+    assert read_open_now(call) == (call, False)
     arrested = "my son got arrested at school today what do we do"
     assert read_open_now(arrested) == (arrested, False)
     assert read_open_now("we live with my sister now") == ("we live with my sister now", False)
