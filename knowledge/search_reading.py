@@ -298,14 +298,22 @@ class QuestionReader(IndexTables):
         return "es" if spanish > english else "en"
 
     def read_place(self, raw: list[str]) -> tuple[Place | None, list[str]]:
-        """The place a question names, if any, and the question's other words."""
+        """The place a question names, if any, and the question's other words (less the
+        name of a building of the directory's, which says where, not what)."""
         if self.gazetteer is None:
             return None, raw
         found = self.gazetteer.find(raw, self.states, self.place_shadowed, self._town_needs_cue)
         if found is None:
-            return self._programme_state(raw), raw
+            return self._programme_state(raw), self._without_sites(raw)
         place, used = found
-        return place, [w for i, w in enumerate(raw) if i not in used]
+        return place, self._without_sites([w for i, w in enumerate(raw) if i not in used])
+
+    def _without_sites(self, raw: list[str]) -> list[str]:
+        named = set()
+        for i in range(len(raw) - 1):
+            if (raw[i], raw[i + 1]) in self.site_names:
+                named |= {i, i + 1}
+        return [w for i, w in enumerate(raw) if i not in named] if named else raw
 
     def _town_needs_cue(self, town: str, words: Sequence[str]) -> bool:
         """Whether a small town is only read as one when pointed at ("in caliente"): its name

@@ -27,6 +27,7 @@ from knowledge.search_documents import Document
 from knowledge.search_words import (
     delete_keys,
     form,
+    is_everyday_word,
     join_contractions,
     snowball,
     stem,
@@ -47,6 +48,8 @@ LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never 
 KINDS = ("service", "resource", "material", "event")
 PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
 EARTH_RADIUS_KM = 6371.0088
+# Words naming a building, and how Spanish puts them before the name ("el centro Daley").
+SITE_WORDS = {"center": "centro", "centre": "centro", "courthouse": "corte", "building": "edificio"}
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 _MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
@@ -330,6 +333,7 @@ class IndexTables:
             for key in organization_towns.get(documents[doc_index].organization_id, ()):
                 placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
+        self._build_sites(documents)
         # Words the directory or the lexicon uses, and the names of days and months ("ayuda en
         # mayo" is May, not Mayo, MD), are towns only where the directory is.
         self.place_shadowed = (
@@ -338,6 +342,28 @@ class IndexTables:
             | self.lexicon.stopwords
             | {fold(name) for name in (*WEEKDAYS, *MONTHS)}
         )
+
+    def _build_sites(self, documents: list[Document]) -> None:
+        """The buildings the directory's places are named for ("Richard J. Daley Center"), as
+        word pairs: a family naming one says where, not what ("walk-in custody help at the
+        Daley Center" is no criminal records desk that has the building in its name). Only a
+        name that is no everyday or need word ("senior center", "health center" are needs) nor
+        a town's."""
+        self.site_names: set[tuple[str, str]] = set()
+        towns = self.gazetteer.towns if self.gazetteer is not None else {}
+        for doc in documents:
+            for name in doc.place_names:
+                words = words_of(name)
+                for before, building in zip(words, words[1:], strict=False):
+                    if (
+                        building in SITE_WORDS
+                        and before.isalpha()
+                        and before not in self.lexicon_words
+                        and not is_everyday_word(before)
+                        and before not in towns  # "Skokie courthouse" is in Skokie
+                    ):
+                        self.site_names.add((before, building))
+                        self.site_names.add((SITE_WORDS[building], before))  # "centro daley"
 
     # --- filters on the facts ------------------------------------------------------------
 

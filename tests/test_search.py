@@ -1075,3 +1075,21 @@ def test_domestic_abuse_help_is_no_divorce_help() -> None:
         us_gazetteer(),
     )
     assert ids(index, "Decatur divorce free lawyer") == ["office"]
+
+
+def test_the_building_a_family_names_says_where_not_what() -> None:
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("records", "Criminal records advice desk at the Daley Center"),
+        service("support", "Child support help desk", place_names=("Richard J. Daley Center",)),
+        service("seniors", "Senior center", addresses=(("Skokie", "IL", "60076"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    words = words_of("walk in child support help at the daley center right now")
+    assert index.read_place(words)[1] == words_of("walk in child support help at the right now")
+    assert "centro" not in index.read_place(words_of("ayuda en el centro daley"))[1]
+    # ...but a need ("senior center") or a town's courthouse stays in the question
+    assert index.read_place(words_of("senior center"))[1] == ["senior", "center"]
+    place, rest = index.read_place(words_of("the skokie courthouse"))
+    assert "skokie" in rest or (place is not None and place.label.startswith("Skokie"))
