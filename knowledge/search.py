@@ -241,12 +241,13 @@ class SearchIndex(QuestionReader):
 
     def _score(
         self, words: list[QueryWord], concepts: dict[str, float], takes: np.ndarray | None = None
-    ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray]:
+    ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
         of the question's parts (concepts, other words) each document matches, how many parts
-        it has, and how many of the needs it names each document meets (a phrase naming
-        several concepts is one need, met by any of them). `takes`: the documents serving the
-        ages asked about, when the question gives any."""
+        it has, how many of the needs it names each document meets (a phrase naming several
+        concepts is one need, met by any of them), and which documents say in their own
+        description that they meet a practical need asked about. `takes`: the documents
+        serving the ages asked about, when the question gives any."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
@@ -254,6 +255,7 @@ class SearchIndex(QuestionReader):
         of_a_concept = np.zeros(n, dtype=bool)
         of_a_group = np.zeros(n, dtype=bool)  # matching a concept that is a group of people
         of_a_need = np.zeros(n, dtype=bool)
+        of_a_practical_need = np.zeros(n, dtype=bool)  # rent, tutoring: not legal help
         exclusive: np.ndarray | None = None  # what the question's "only" concepts allow
         covered_by: dict[str, np.ndarray] = {}
         parts = 0
@@ -289,6 +291,8 @@ class SearchIndex(QuestionReader):
                 of_a_group |= covered
             else:
                 of_a_need |= covered
+                if concept_id not in self.legal_needs:
+                    of_a_practical_need |= covered
             if concept_id in self.only_concepts:
                 exclusive = covered if exclusive is None else exclusive & covered
         specific = concepts.keys() - self.broad_concepts - self.group_concepts
@@ -335,7 +339,10 @@ class SearchIndex(QuestionReader):
             for concept_id in need:
                 met |= covered_by[concept_id]
             needs_met += met
-        return scores, strength, matched / max(parts, 1), parts, needs_met
+        # A description that says it meets a practical need in the family's own words ("Also
+        # provides rental assistance" for "help with rent") is an answer, however briefly.
+        says_it_helps = of_a_practical_need & (phrase_words > 0)
+        return scores, strength, matched / max(parts, 1), parts, needs_met, says_it_helps
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
         """Filler the question shares with a document nudges it, if it matched anyway."""
@@ -436,7 +443,9 @@ class SearchIndex(QuestionReader):
             takes = np.zeros(len(self.ids), dtype=bool)
             for youngest, oldest in ages:
                 takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
-        scores, strength, coverage, parts, needs_met = self._score(words, concepts, takes)
+        scores, strength, coverage, parts, needs_met, says_it_helps = self._score(
+            words, concepts, takes
+        )
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults
@@ -471,7 +480,12 @@ class SearchIndex(QuestionReader):
             keep = scores >= max(floor, RELATIVE_CUTOFF * top)
         else:  # the long tail is cut within each tier: a place's own legal self-help centre
             # is an answer to "legal help in Effingham County" beside statewide legal aid
-            keep = scores >= floor
+            # ...and in the town or its county, a service whose description says it helps
+            # with the need counts, however briefly: the Sunnyvale Corps' "also provides
+            # rental assistance" for rent help in Sunnyvale
+            keep = (scores >= floor) | (
+                says_it_helps & (scores > 0) & (tier >= PLACE_TIERS["county"] - 1e-6)
+            )
             for level in np.unique(tier[keep]).tolist():
                 at_level = keep & (tier == level)
                 keep[at_level] = scores[at_level] >= RELATIVE_CUTOFF * float(scores[at_level].max())

@@ -242,6 +242,11 @@ class IndexTables:
         self.group_concepts = frozenset(c.id for c in lexicon.concepts if c.group)
         self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
         self.broad_concepts = frozenset(c.id for c in lexicon.concepts if c.broad)
+        # Legal and safety needs: met by services for them, never by a description that
+        # mentions them (a senior centre's "divorce" is no divorce lawyer)
+        self.legal_needs = frozenset(
+            c.id for c in lexicon.concepts if c.within or c.category == "safety-legal"
+        )
         # Phrases by their words' Snowball stems, in their own language, for verb forms the
         # lexicon does not list ("cambió la chapa" for "cambiaron la chapa"). One word alone
         # only with a stem of SINGLE_STEM letters (shorter ones join unrelated words: "corte",

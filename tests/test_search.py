@@ -1094,3 +1094,35 @@ def test_the_building_a_family_names_says_where_not_what() -> None:
     assert index.read_place(words_of("senior center"))[1] == ["senior", "center"]
     place, rest = index.read_place(words_of("the skokie courthouse"))
     assert "skokie" in rest or (place is not None and place.label.startswith("Skokie"))
+
+
+def test_a_description_saying_it_meets_the_need_answers_in_its_town() -> None:
+    from knowledge.places import us_gazetteer
+
+    sunnyvale, redwood_city = ("Sunnyvale", "CA", "94086"), ("Redwood City", "CA", "94063")
+    documents = [
+        service(
+            "corps",
+            "Sunnyvale Corps",
+            "Provides food and clothing. Also provides rental assistance when funds are available.",
+            addresses=(sunnyvale,),
+        ),
+        service(
+            "library", "Library branch", "Offers a Summer Reading Club.", addresses=(redwood_city,)
+        ),
+        service(
+            "center",
+            "Senior center",
+            "Lunch, classes, help with divorce papers.",
+            addresses=(redwood_city,),
+        ),
+        service("rent", "Rent assistance program", addresses=(("San Mateo", "CA", "94401"),)),
+        service("club", "After school club", addresses=(("San Mateo", "CA", "94401"),)),
+        service("divorce", "Divorce legal clinic", addresses=(("San Mateo", "CA", "94401"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    assert ids(index, "help paying rent this month in Sunnyvale") == ["corps"]
+    # ...said in the family's words: a reading club is no after-school care
+    assert "library" not in ids(index, "after school daycare in Redwood City")
+    # ...and a legal need takes a service for it, not a mention in a description
+    assert "center" not in ids(index, "divorce lawyer in Redwood City")
