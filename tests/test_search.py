@@ -135,6 +135,8 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
     assert search(index, "adult literacy classes").concepts == ["tutoring"]
     assert search(index, "someone to pray with, a pastor").concepts == ["spiritual-care"]
     assert search(index, "a mi hijo lo asaltaron").concepts == ["crime-victims"]
+    # renting the house in foreclosure makes it a tenant's question too
+    assert "eviction" in search(index, "la casa que rentamos esta en foreclosure").concepts
     assert search(index, "get my juvenile arrest cleared").concepts == ["expungement"]
     assert search(index, "family photographer for our christmas card").concepts == []
     # "music" is no musician's legal help (Snowball's Spanish stem for "músico")
