@@ -397,16 +397,27 @@ class SearchIndex(QuestionReader):
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
         found = self._search(query, now)
         typed = not query.concept and not query.open_now and query.open_day is None
-        if found.total == 0 and typed:
-            # A need nothing at the place meets is answered by the broad help its services
-            # are part of: "eviction help rockford", where no eviction desk is listed, by
-            # Rockford's legal aid office and self-help centre, not "no match". (Not a
-            # category button, which would then promise what is not there, nor "open now",
-            # where the answer is that the need's desk is closed.)
-            broader = self._broader_needs(found.concepts) - set(found.concepts)
-            if broader:  # ...logged as the need asked about, not as legal aid
-                wider = self._search(query, now, frozenset(broader))
-                return replace(wider, concepts=found.concepts)
+        broader = self._broader_needs(found.concepts) - set(found.concepts)
+        if not typed or not broader:
+            return found
+        # A need nothing at the place meets is answered by the broad help its services are
+        # part of: "eviction help rockford", where no eviction desk is listed, by Rockford's
+        # legal aid office and self-help centre, not "no match". (Not a category button,
+        # which would then promise what is not there, nor "open now", where the answer is
+        # that the need's desk is closed.)
+        if found.total == 0:  # ...logged as the need asked about, not as legal aid
+            wider = self._search(query, now, frozenset(broader))
+            return replace(wider, concepts=found.concepts)
+        # ...and where a place is asked about and its few answers for the need fit on one
+        # page, that help follows them: "divorce, Peoria" gets the unmarried parents' line
+        # of every office, then Peoria's own legal aid office and self-help centre.
+        placed = found.place is not None or query.near is not None
+        if placed and query.offset == 0 and found.total < query.limit:
+            shown = {hit.id for hit in found.hits}
+            wider = self._search(query, now, frozenset(broader))
+            more = [hit for hit in wider.hits if hit.id not in shown]
+            hits = [*found.hits, *more][: query.limit]
+            return replace(found, hits=hits, total=len(hits))
         return found
 
     def _broader_needs(self, concepts: list[str]) -> set[str]:
