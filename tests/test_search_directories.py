@@ -1,0 +1,603 @@
+"""The search on small indexes shaped like real directories (issue 11): who a service is for
+and where it is, organizations' shared places, the broad help a need is part of, buildings
+named in a question and needs said only in a description. The labelled sets measure the same
+on the real directories (tests/test_relevance_real.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from test_search import ZONE, ids, service
+
+from knowledge.lexicon import default_lexicon
+from knowledge.search import SearchIndex, SearchQuery, words_of
+from knowledge.search_documents import Document
+
+
+def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
+    index = SearchIndex(
+        [
+            service("veterans", "Employment rights helpline for veterans", "Unpaid wages"),
+            service("workers", "Employment rights project"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("my boss won't pay my wages") == ["workers", "veterans"]
+    assert found("unpaid wages help for a veteran")[0] == "veterans"
+
+
+def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
+    index = SearchIndex(
+        [
+            service("general", "Legal aid clinic"),
+            service("south-asian", "South Asian legal clinic"),
+            service("polish", "Amicus Poloniae legal clinic"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def first(text: str) -> str:
+        return index.search(SearchQuery(text=text)).hits[0].id
+
+    assert first("my sister from pakistan needs legal help in urdu") == "south-asian"
+    assert first("abogado que hable polaco") == "polish"
+    assert first("free legal clinic") == "general"
+
+
+def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
+    def found(text: str, *names: str) -> list[str]:
+        documents = [service(name, name) for name in names]
+        index = SearchIndex(documents, default_lexicon(), ZONE)
+        return ids(index, text)
+
+    immigration, general = "Legal help for immigration", "Legal aid office"
+    # Legal help of another kind is no custody lawyer; general legal aid is.
+    assert found("custody lawyer", immigration) == []
+    assert found("custody lawyer", immigration, general) == [general]
+    assert found("free lawyer", immigration, general) == [general, immigration]
+    # ...unless it is for the group of people asking.
+    lgbt = "Legal help for LGBT people living with HIV"
+    assert lgbt in found("transgender and harassed at work", lgbt, "Workers rights center")
+
+
+def test_social_security_goes_to_its_own_legal_aid_before_benefits_enrollment() -> None:
+    aid, enrollment = "Social Security Benefits Legal Aid", "Public benefits enrollment project"
+    index = SearchIndex(
+        [service(enrollment, enrollment), service(aid, aid)], default_lexicon(), ZONE
+    )
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("my son's SSI got cut off") == [aid, enrollment]
+    assert found("public benefits help")[0] == enrollment
+
+
+def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() -> None:
+    line, desk = "Family law advice line for unmarried parents", "Divorce help desk"
+    index = SearchIndex([service(line, line), service(desk, desk)], default_lexicon(), ZONE)
+
+    def first(text: str) -> str:
+        return index.search(SearchQuery(text=text)).hits[0].id
+
+    assert first("divorcio") == desk
+    assert first("we never married and he wants custody") == line
+
+
+def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
+    from knowledge.places import us_gazetteer
+
+    cass = "Free legal help for seniors in Cass County"
+    documents = [
+        service(
+            "cass",
+            cass,
+            addresses=(("Springfield", "IL", "62701"),),  # its office, in Sangamon County
+            areas=("Cass County, IL",),
+            place_names=(cass, "Springfield office"),
+        ),
+        service(
+            "office",
+            "Springfield office - legal help for seniors",
+            addresses=(("Springfield", "IL", "62701"),),
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("legal help for seniors in sangamon county") == ["office"]
+    assert found("legal help for seniors in cass county") == ["cass"]
+
+
+def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
+    """ "Suburban Cook County" is Cook County but Chicago; so is an organization's "Suburban
+    seniors" programme, placed by its offices; a Chicago office named for its neighbourhood
+    ("North Lawndale") is not in the small town of Lawndale, Logan County."""
+    from knowledge.places import us_gazetteer
+
+    offices = (("Chicago", "IL", "60602"), ("Skokie", "IL", "60077"))
+    renters = "Helpline for renters in foreclosed properties in Suburban Cook County"
+    documents = [
+        service("renters", renters, place_names=(renters,)),
+        service("homeowners", "Foreclosure help for homeowners", addresses=offices[:1]),
+        service(
+            "seniors",
+            "Suburban seniors legal help",
+            addresses=offices,
+            place_names=("Suburban seniors legal help", "North Lawndale Legal Clinic"),
+            inherited_places=True,
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("foreclosure help chicago") == ["homeowners"]
+    # (then the county's general legal help, as for any need with few answers at a place)
+    assert set(found("foreclosure help evanston")[:2]) == {"renters", "homeowners"}
+    assert found("legal help for seniors in chicago") == []
+    assert found("legal help for seniors in skokie") == ["seniors"]
+    assert found("legal help for seniors in lincoln illinois") == []
+
+
+def test_a_childs_age_asks_for_the_child_not_the_grandparent_in_the_story() -> None:
+    index = SearchIndex(
+        [service("elders", "Counseling for seniors"), service("all", "Family counseling")],
+        default_lexicon(),
+        ZONE,
+    )
+    found = index.search(SearchQuery(text="my 11 year old is grieving his grandpa, counseling"))
+    assert [h.id for h in found.hits] == ["all"]
+
+
+def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
+    from knowledge.places import us_gazetteer
+
+    rockford = (("Rockford", "IL", "61101"),)
+    documents = [
+        service(
+            "aid", "Rockford Office - Legal help for people with low income", addresses=rockford
+        ),
+        service("clinic", "Rockford free medical clinic", addresses=rockford),
+        service("desk", "Eviction help desk", addresses=(("Chicago", "IL", "60602"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str, **options: Any) -> list[str]:
+        return ids(index, text, **options)
+
+    assert found("eviction help rockford") == ["aid"]
+    asked = index.search(SearchQuery(text="eviction help rockford"))
+    assert asked.concepts == ["eviction"]  # logged as what was asked, not as legal aid
+    assert found("eviction help chicago") == ["desk"]  # the need's own desk where there is one
+    assert found("eviction help rockford", open_now=True) == []  # the desk is what is closed
+    assert found("", concept="eviction", near=(42.27, -89.09)) == []  # a button promises it
+    assert found("food pantry rockford") == []  # not a legal need
+
+
+def test_who_does_a_thing_is_not_the_thing() -> None:
+    """Snowball stems "employer" and "employment" alike; an employers' line is no job help."""
+    index = SearchIndex(
+        [service("employers", "Employer hotline"), service("jobs", "Employment program")],
+        default_lexicon(),
+        ZONE,
+    )
+    assert [h.id for h in index.search(SearchQuery(text="i need a job")).hits] == ["jobs"]
+
+
+def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None:
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("online", "Free bankruptcy filing", areas=("United States",)),
+        service("desk", "Bankruptcy help desk", addresses=(("Chicago", "IL", "60602"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("bankruptcy help in chicago") == ["desk", "online"]
+    assert found("free chapter 7 bankruptcy in redwood city") == ["online"]
+
+
+def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -> None:
+    people = [service("shelter", "Family homeless shelter"), service("clinic", "Free clinic")]
+    index = SearchIndex(people, default_lexicon(), ZONE)
+    assert index.search(SearchQuery(text="shelter for my cat, i am moving")).hits == []
+    assert index.search(SearchQuery(text="vet for my sick dog")).hits == []
+    assert [h.id for h in index.search(SearchQuery(text="family shelter")).hits] == ["shelter"]
+    with_pets = SearchIndex(
+        [*people, service("vet", "Low-cost veterinarian")], default_lexicon(), ZONE
+    )
+    assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == ["vet"]
+
+
+def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> None:
+    """Asked for rent money, a renters' legal line is no answer: a concept reaches untagged
+    services through its words and their plurals ("deposits"), not through the stemmer's
+    other words ("renters")."""
+    index = SearchIndex(
+        [
+            service("line", "Free legal help for renters", "Advice about a lease."),
+            service("corps", "Food, clothing, shelter, deposits", "From a neighbourhood corps."),
+            *(service(f"other{i}", f"Reading club {i}", "Books.") for i in range(30)),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert [h.id for h in index.search(SearchQuery(text="can't pay the rent")).hits] == ["corps"]
+
+
+def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says_so() -> None:
+    from knowledge.places import us_gazetteer
+
+    def shelter(doc_id: str, town: str, postal: str, point: tuple[float, float]) -> Document:
+        return service(
+            doc_id, f"Family shelter {doc_id}", addresses=((town, "CA", postal),), points=(point,)
+        )
+
+    documents = [  # Redwood City is in San Mateo County, like Daly City; Oakland is not
+        shelter("redwood", "Redwood City", "94063", (37.4852, -122.2364)),
+        shelter("daly", "Daly City", "94014", (37.6879, -122.4702)),
+        shelter("oakland", "Oakland", "94612", (37.8044, -122.2712)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="shelter in daly city"))
+    assert [h.id for h in found.hits][:1] == ["daly"] and not found.nearby
+    assert "oakland" not in [h.id for h in found.hits]
+    without = SearchIndex(documents[:1] + documents[2:], default_lexicon(), ZONE, us_gazetteer())
+    found = without.search(SearchQuery(text="shelter in daly city"))
+    assert [h.id for h in found.hits] == ["redwood"] and found.nearby
+    assert found.place == "Daly City, CA"
+    distance = found.hits[0].distance_km  # from the town asked about, to judge the trip
+    assert distance is not None and 20 < distance < 40
+
+
+def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
+    from knowledge.hours import OpenInterval
+    from knowledge.places import us_gazetteer
+
+    mornings = tuple(OpenInterval(day, 9 * 60, 12 * 60) for day in range(5))
+    afternoons = tuple(OpenInterval(day, 13 * 60, 16 * 60) for day in range(5))
+    documents = [  # Skokie and Markham are both in Cook County
+        service("skokie", "Eviction help desk", addresses=(("Skokie", "IL", "60077"),),
+                hours=afternoons),
+        service("markham", "Eviction help desk", addresses=(("Markham", "IL", "60428"),),
+                hours=mornings),
+    ]  # fmt: skip
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    wednesday_10am = datetime(2026, 12, 16, 10, 0, tzinfo=ZONE)
+
+    def found(text: str) -> list[str]:
+        query = SearchQuery(text=text, open_now=True)
+        return [hit.id for hit in index.search(query, wednesday_10am).hits]
+
+    # Skokie's desk is closed: the family is told so, not sent to another courthouse...
+    assert found("eviction help in skokie") == []
+    # ...while a town with no desk of its own still gets what is open in its county.
+    assert found("eviction help in evanston") == ["markham"]
+
+
+def test_words_alone_need_two_of_them_in_a_match() -> None:
+    """No need the lexicon knows in the question: one shared word out of three is a guess."""
+    documents = [
+        service("church", "Legal clinic at First Congregational Church"),
+        *(service(f"o{i}", f"Choir {i}", "Singing.") for i in range(20)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE)
+    assert index.search(SearchQuery(text="first time home buyer program")).hits == []
+    found = index.search(SearchQuery(text="first congregational church sunday"))
+    assert [h.id for h in found.hits] == ["church"]
+
+
+def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
+    """The rest of its words are the story: they rank, they do not answer on their own."""
+    index = SearchIndex(
+        [service("unit", "Client screening unit"), service("pantry", "Food pantry")],
+        default_lexicon(),
+        ZONE,
+    )
+    assert index.search(SearchQuery(text="cell phone screen repair")).hits == []
+    assert [h.id for h in index.search(SearchQuery(text="screening for food")).hits] == ["pantry"]
+
+
+def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
+    from knowledge.places import us_gazetteer
+
+    meals = service("meals", "Meals on wheels", addresses=(("Redwood City", "CA", "94063"),))
+    index = SearchIndex([meals], default_lexicon(), ZONE, us_gazetteer())
+    place, _ = index.read_place(words_of("comida caliente a domicilio para mi abuelo"))
+    assert place is None  # hot food, not Caliente, CA
+    place, _ = index.read_place(words_of("food bank in caliente"))
+    assert place is not None and place.label == "Caliente, CA"
+    place, _ = index.read_place(words_of("meals redwood city"))  # where the directory is
+    assert place is not None and place.label == "Redwood City, CA"
+    place, _ = index.read_place(words_of("meals st charles illinois"))  # its state follows
+    assert place is not None and place.label == "Saint Charles, IL"
+    place, _ = index.read_place(words_of("comida a domicilio en mayo"))  # a month
+    assert place is None
+
+
+def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
+    index = SearchIndex(
+        [service("seniors", "Legal help for seniors"), service("all", "Legal help")],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def concepts(text: str) -> list[str]:
+        return index.search(SearchQuery(text=text)).concepts
+
+    assert "seniors" in concepts("im 72 and my son is cashing my checks, legal help")
+    assert "seniors" in concepts("mi mamá de 70 años necesita ayuda legal")
+    assert "seniors" not in concepts("im 16 and need legal help")
+    assert "seniors" not in concepts("legal help, my rent is 800")
+    found = index.search(SearchQuery(text="im 72 and need legal help")).hits
+    assert [h.id for h in found][:1] == ["seniors"]
+
+
+def test_only_needs_with_a_service_are_offered_for_browsing() -> None:
+    dentist = service("dentist", "Family Dental Clinic")
+    index = SearchIndex([dentist], default_lexicon(), ZONE)
+    assert "dental" in index.offered_concepts()
+    assert "bankruptcy" not in index.offered_concepts()
+    browsing = default_lexicon().offering(index.offered_concepts())
+    assert [c.id for c in browsing.concepts_in("health")] == ["dental"]
+    assert browsing.category("food") is None  # no food service: no food button either
+
+
+def test_a_spanish_word_typed_without_its_accents_is_still_a_word() -> None:
+    from knowledge.search_words import is_common_word, is_everyday_word
+
+    # Phones often drop accents, and the search folds them away: "senora" is "señora".
+    assert is_common_word("senora") and is_common_word("informacion")
+    assert is_everyday_word("dinero") and not is_common_word("xqzv")
+    index = SearchIndex([service("food", "Food pantry")], default_lexicon(), ZONE)
+    assert index.read_word("senora").role == "story"  # part of the story, not gibberish
+
+
+def test_a_one_word_phrase_needs_more_of_its_filler_around_than_my() -> None:
+    index = SearchIndex([service("a", "Legal aid")], default_lexicon(), ZONE)
+
+    def concepts(text: str) -> list[str]:
+        return list(index.find_concepts([index.read_word(w) for w in words_of(text)])[0])
+
+    assert "child-welfare" in concepts("how do i get my kids back from dcfs")
+    assert "child-welfare" not in concepts("landlord wont give back my security deposit")
+
+
+def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
+    index = SearchIndex([service("greene", "Legal help in Greene County")], default_lexicon(), ZONE)
+    assert index.read_word("shoots").text == "shots"  # a need in one word: likely a typo
+    assert index.read_word("greek").text == "greek"  # not "green", a piece of "green card"
+    assert index.read_word("tenia").text == "tenia"  # "tenía", commoner than "tenis"
+    assert index.read_word("spray").text == "spray"  # not "spay"
+    assert index.read_word("black").text == "black"  # not the "back" of "get my kids back"
+
+
+def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
+    arrest = service("arrest", "Legal help for people under arrest")
+    index = SearchIndex([arrest], default_lexicon(), ZONE)
+    assert index.read_word("called").text != "calle"  # English, not Spanish "street"
+    assert index.read_word("campo").text != "camp"  # Spanish "field", not a summer camp
+    assert index.read_word("desalojaron").text.startswith("desaloj")  # its own language's
+
+
+def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizations_towns() -> None:
+    """A service naming no place of its own was linked at import to every place of its
+    organization: a weaker claim on Kankakee than the organization's Kankakee office."""
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("office", "Kankakee Office - Legal help", addresses=(("Kankakee", "IL", "60901"),)),
+        service(
+            "line",
+            "Legal help line for parents",
+            addresses=(("Kankakee", "IL", "60901"), ("Peoria", "IL", "61602")),
+            inherited_places=True,
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="legal help for parents in kankakee")).hits
+    assert [h.id for h in found] == ["office", "line"]
+
+
+def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None:
+    """A town's general self-help desk meets "legal help" only; the county's domestic abuse
+    legal line meets both needs of the question, and comes first."""
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("desk", "Legal self-help desk", addresses=(("Carbondale", "IL", "62901"),)),
+        service("line", "Legal help for domestic abuse", areas=("Jackson County, IL",)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="domestic abuse legal help in carbondale")).hits
+    assert [h.id for h in found] == ["line", "desk"]
+    found = index.search(SearchQuery(text="legal help in carbondale")).hits
+    assert [h.id for h in found] == ["desk", "line"]  # one need: the town's first
+
+
+def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -> None:
+    """ "Legal Help for Domestic Abuse in Southern Illinois" serves Carbondale, not
+    Springfield; a question about the whole state still finds every part's line."""
+    from knowledge.places import us_gazetteer
+
+    def line(doc_id: str, part: str) -> Document:
+        name = f"Legal Help for Domestic Abuse in {part}"
+        return service(doc_id, name, place_names=(name,))
+
+    documents = [
+        line("south", "Southern Illinois"),
+        line("central", "Central Illinois"),
+        line("southwest", "SW Illinois"),
+        line("east", "Eastern Illinois"),
+        line("wv", "West Virginia"),  # a state, not the west of Virginia
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> set[str]:
+        return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
+
+    assert found("domestic violence lawyer in carbondale") == {"south"}
+    assert found("domestic violence lawyer springfield illinois") == {"central"}
+    assert found("domestic violence lawyer in belleville") == {"south", "southwest"}
+    assert found("domestic violence lawyer in illinois") == {
+        "south",
+        "central",
+        "southwest",
+        "east",
+    }
+    assert found("domestic violence lawyer in champaign") == {"central", "east"}
+    assert found("domestic violence lawyer in evanston") == set()  # north-east, not "eastern"
+    assert found("domestic violence lawyer in west virginia") == {"wv"}
+
+
+def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -> None:
+    from knowledge.places import us_gazetteer
+
+    name = "Fair Oaks Adult Activity Center"  # a Redwood City neighbourhood, not Fair Oaks, CA
+    center = service(
+        "center", name, addresses=(("Redwood City", "CA", "94063"),), place_names=(name,)
+    )
+    name = "Eviction help desk - Skokie"  # lent its organization's offices: the name says which
+    desk = service(
+        "desk",
+        name,
+        addresses=(("Chicago", "IL", "60602"), ("Peoria", "IL", "61602")),
+        place_names=(name,),
+        inherited_places=True,
+    )
+    index = SearchIndex([center, desk], default_lexicon(), ZONE, us_gazetteer())
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("senior center in redwood city") == ["center"]
+    assert found("senior center in fair oaks california") == []
+    assert found("eviction help in skokie") == ["desk"]
+
+
+def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() -> None:
+    """A church's legal clinic with no address at all: where its organization's other
+    services are (after them), not dropped from every question naming a town."""
+    from knowledge.places import us_gazetteer
+
+    def of_bar(doc_id: str, name: str, **where: Any) -> Document:
+        return service(doc_id, name, organization_id="bar", **where)
+
+    def of_library(doc_id: str, name: str, **where: Any) -> Document:
+        return service(doc_id, name, organization_id="library", **where)
+
+    documents = [
+        of_bar("office", "Legal help desk", addresses=(("Chicago", "IL", "60602"),)),
+        of_bar("clinic", "Chinatown pro bono legal clinic", place_names=("Chinatown clinic",)),
+        of_library("elsewhere", "Legal clinic at the library", place_names=("Library",)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    found = index.search(SearchQuery(text="legal clinic in chicago")).hits
+    assert [h.id for h in found] == ["office", "clinic"]
+
+
+def test_a_legal_offices_walk_in_clinic_is_legal_help_not_urgent_care() -> None:
+    index = SearchIndex(
+        [
+            service("walk-in", "McHenry Office - Walk-in clinic", "Legal help"),
+            service("urgent", "Urgent care center"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "free legal clinic") == ["walk-in"]
+    assert ids(index, "walk in clinic, my son has a high fever")[0] == "urgent"
+
+
+def test_domestic_abuse_help_is_no_divorce_help() -> None:
+    from knowledge.places import us_gazetteer
+
+    # "Domestic relations" is family law; "domestic" alone is not.
+    index = SearchIndex(
+        [
+            service("abuse", "Legal help for domestic abuse", areas=("Illinois",)),
+            service("office", "Legal aid office", areas=("Macon County, IL",)),
+        ],
+        default_lexicon(),
+        ZONE,
+        us_gazetteer(),
+    )
+    assert ids(index, "Decatur divorce free lawyer") == ["office"]
+
+
+def test_the_building_a_family_names_says_where_not_what() -> None:
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("records", "Criminal records advice desk at the Daley Center"),
+        service("support", "Child support help desk", place_names=("Richard J. Daley Center",)),
+        service("seniors", "Senior center", addresses=(("Skokie", "IL", "60076"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    words = words_of("walk in child support help at the daley center right now")
+    assert index.read_place(words)[1] == words_of("walk in child support help at the right now")
+    assert "centro" not in index.read_place(words_of("ayuda en el centro daley"))[1]
+    # ...but a need ("senior center") or a town's courthouse stays in the question
+    assert index.read_place(words_of("senior center"))[1] == ["senior", "center"]
+    place, rest = index.read_place(words_of("the skokie courthouse"))
+    assert "skokie" in rest or (place is not None and place.label.startswith("Skokie"))
+
+
+def test_a_description_saying_it_meets_the_need_answers_in_its_town() -> None:
+    from knowledge.places import us_gazetteer
+
+    sunnyvale, redwood_city = ("Sunnyvale", "CA", "94086"), ("Redwood City", "CA", "94063")
+    documents = [
+        service(
+            "corps",
+            "Sunnyvale Corps",
+            "Provides food and clothing. Also provides rental assistance when funds are available.",
+            addresses=(sunnyvale,),
+        ),
+        service(
+            "library", "Library branch", "Offers a Summer Reading Club.", addresses=(redwood_city,)
+        ),
+        service(
+            "center",
+            "Senior center",
+            "Lunch, classes, help with divorce papers.",
+            addresses=(redwood_city,),
+        ),
+        service("rent", "Rent assistance program", addresses=(("San Mateo", "CA", "94401"),)),
+        service("club", "After school club", addresses=(("San Mateo", "CA", "94401"),)),
+        service("divorce", "Divorce legal clinic", addresses=(("San Mateo", "CA", "94401"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    assert ids(index, "help paying rent this month in Sunnyvale") == ["corps"]
+    # ...said in the family's words: a reading club is no after-school care
+    assert "library" not in ids(index, "after school daycare in Redwood City")
+    # ...and a legal need takes a service for it, not a mention in a description
+    assert "center" not in ids(index, "divorce lawyer in Redwood City")
+
+
+def test_a_places_few_answers_for_a_need_are_followed_by_its_general_help() -> None:
+    from knowledge.places import us_gazetteer
+
+    documents = [
+        service("line", "Foreclosure help for homeowners", areas=("Illinois",)),
+        service("office", "Peoria Office - Legal help", addresses=(("Peoria", "IL", "61602"),)),
+        service("elsewhere", "Joliet Office - Legal help", addresses=(("Joliet", "IL", "60432"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    assert ids(index, "foreclosure help in Peoria") == ["line", "office"]
+    assert ids(index, "foreclosure help") == ["line"]  # no place asked: the need's own answers
