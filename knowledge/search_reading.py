@@ -309,6 +309,7 @@ class QuestionReader(IndexTables):
         return place, self._without_sites([w for i, w in enumerate(raw) if i not in used])
 
     def _without_sites(self, raw: list[str]) -> list[str]:
+        """`raw` less the word pairs naming one of the directory's buildings."""
         named = set()
         for i in range(len(raw) - 1):
             if (raw[i], raw[i + 1]) in self.site_names:

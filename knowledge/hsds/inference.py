@@ -348,7 +348,7 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
         chosen = [
             location_id
             for location_id, name in places
-            if len(wanted) >= TYPO_NAME_LENGTH
+            if len(wanted.strip()) >= TYPO_NAME_LENGTH
             and Levenshtein.distance(wanted.strip(), " ".join(words_of(name)), score_cutoff=2) <= 2
         ]
     return chosen
