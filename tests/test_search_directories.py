@@ -601,3 +601,33 @@ def test_a_places_few_answers_for_a_need_are_followed_by_its_general_help() -> N
     index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
     assert ids(index, "foreclosure help in Peoria") == ["line", "office"]
     assert ids(index, "foreclosure help") == ["line"]  # no place asked: the need's own answers
+
+
+def test_help_for_victims_of_crime_is_no_domestic_violence_service() -> None:
+    from knowledge.places import us_gazetteer
+
+    legal = "Direct representation"
+    victims_name = "Help for victims of crime in Cook County (VLAN)"
+    documents = [
+        service("victims", victims_name, legal, areas=("Cook County, IL",)),
+        service(
+            "dv", "Domestic violence legal services", legal, addresses=(("Chicago", "IL", "60602"),)
+        ),
+        *(
+            service(f"other-{n}", name)
+            for n, name in enumerate(
+                [
+                    "Food pantry",
+                    "Legal help for seniors",
+                    "Tenant rights line",
+                    "Job training",
+                    "Immigration legal help",
+                    "Free clinic",
+                    "Library",
+                    "Tax help",
+                ]
+            )
+        ),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    assert ids(index, "my husband hits me, I live in Cicero") == ["dv"]
