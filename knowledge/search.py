@@ -306,6 +306,10 @@ class SearchIndex(QuestionReader):
             scores[self.specialised & ~met] = 0.0
         if takes is not None:  # the rehab centre for ages 21-60 is no answer for a dad of 65
             of_a_need &= takes
+        for concept_id, named in self.named_for.items():
+            if concepts and concept_id not in concepts:  # nor, for a wage claim, the
+                scores[named] = 0.0  # employment line for people with disabilities
+                of_a_need[named] = False
         if concepts.keys() - self.group_concepts and not of_a_need.any():
             # Who a service is for is not what it does: asked for hearing aids for a grandpa
             # where none are listed, a senior centre is no answer. (Where the need has

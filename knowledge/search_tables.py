@@ -187,6 +187,15 @@ class IndexTables:
         self.group_count = np.array(
             [len(d.concepts & self.group_concepts) for d in documents], dtype=np.int8
         )
+        # The services whose name says who they are for, by that concept ("Free legal services
+        # to people with disabilities"): they answer only a question naming it.
+        self.named_for: dict[str, np.ndarray] = {}
+        naming = [c for c in self.lexicon.concepts if c.named_for]
+        title_words = [frozenset(words_of(d.title)) for d in documents] if naming else []
+        for group in naming:
+            terms = frozenset(group.terms)
+            named = [i for i, words in enumerate(title_words) if terms & words]
+            self.named_for[group.id] = np.array(named, dtype=np.int32)
         self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
         self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.

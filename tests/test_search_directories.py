@@ -19,8 +19,16 @@ from knowledge.search_documents import Document
 def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
     index = SearchIndex(
         [
-            service("veterans", "Employment rights helpline for veterans", "Unpaid wages"),
-            service("workers", "Employment rights project"),
+            service(
+                "veterans",
+                "Employment rights helpline for veterans",
+                about="Employment rights helpline for veterans. Unpaid wages.",
+            ),
+            service(
+                "workers",
+                "Employment rights project",
+                about="Employment rights project. Unpaid wages and overtime.",
+            ),
         ],
         default_lexicon(),
         ZONE,
@@ -31,6 +39,29 @@ def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
 
     assert found("my boss won't pay my wages") == ["workers", "veterans"]
     assert found("unpaid wages help for a veteran")[0] == "veterans"
+
+
+def test_a_service_named_for_people_with_a_disability_answers_only_them() -> None:
+    index = SearchIndex(
+        [
+            service("disability", "Employment rights helpline for people with disabilities"),
+            service("civil", "Free legal services to people with civil rights problems"),
+            service("farm", "Migrant legal assistance project"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+
+    def found(text: str) -> list[str]:
+        return ids(index, text)
+
+    assert found("fired because of my disability")[0] == "disability"
+    assert "disability" in found("fired after i had a seizure at work, i have epilepsy")
+    # A wage claim is for neither the disability line nor the civil-rights office...
+    assert found("my boss hasn't paid me for three weeks") == []
+    assert found("el dueño del restaurante no me pago las horas extras") == []
+    # ...and the farmworkers' project is for farmworkers.
+    assert found("trabajo en el campo y el patron no me pago") == ["farm"]
 
 
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:

@@ -49,6 +49,10 @@ class Concept:
     # The broad help it is a part of ("legal-aid" for eviction): where nothing for the need
     # itself is at the place asked about, that help answers, not "no match".
     within: str | None = None
+    # Who a service is for, when its name says so ("Legal advocates for people with
+    # disabilities"): such a service answers only a question saying it, as a rehab centre for
+    # ages 21-60 answers none about a father of 65.
+    named_for: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
             concept.only = concept.only or bool(row.get("only"))
             concept.broad = concept.broad or bool(row.get("broad"))
             concept.within = concept.within or row.get("within")
+            concept.named_for = concept.named_for or bool(row.get("named_for"))
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
