@@ -268,16 +268,21 @@ class Gazetteer:
                 if not by_state or (i > 0 and words[i - 1] in ARTICLES):
                     continue
                 here = any(s in by_state for s in states)
-                # Every word a word of the directory or lexicon ("la vista", "la luz",
-                # "library"): a town only where the directory is.
-                if (all(w in is_word for w in span) or len(town) < 4) and not here:
-                    continue
                 state_after = state_code(words[i + size]) if i + size < len(words) else None
                 if state_after not in by_state:
                     state_after = None
+                # Every word a word of the directory or lexicon ("la vista", "la luz",
+                # "library"): a town only where the directory is, or with its state ("East
+                # Chicago Indiana").
+                if (all(w in is_word for w in span) or len(town) < 4) and not (here or state_after):
+                    continue
+                # Where the directory is, Spanish "en" points at a town too ("en Urbana"; not
+                # elsewhere: "ayuda en casa" is no Casa, AR), and "St. Charles" is a name.
+                named = here and ((i > 0 and words[i - 1] == "en") or span[0] in ABBREVIATIONS)
                 if (
                     needs_cue is not None
                     and not _pointed_at(words, i)
+                    and not named
                     and state_after is None  # "st charles illinois" points at it too
                     and max(self.town_zips.get((town, s), 0) for s in by_state) < CITY_ZIPS
                     and needs_cue(town, span)

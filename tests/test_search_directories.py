@@ -361,6 +361,22 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     assert place is None
 
 
+def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -> None:
+    from knowledge.places import us_gazetteer
+
+    desk = service("desk", "Legal help desk", addresses=(("Chicago", "IL", "60602"),))
+    index = SearchIndex([desk], default_lexicon(), ZONE, us_gazetteer())
+
+    def label(text: str) -> str | None:
+        place, _ = index.read_place(words_of(text))
+        return place.label if place is not None else None
+
+    assert label("ciudadania para mi mama en urbana") == "Urbana, IL"
+    assert label("legal help for seniors, st. charles") == "Saint Charles, IL"
+    assert label("comida en casa") is None  # at home, not Casa, AR
+    assert label("inmigracion east chicago indiana") == "East Chicago, IN"  # its state says so
+
+
 def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
     index = SearchIndex(
         [service("seniors", "Legal help for seniors"), service("all", "Legal help")],
