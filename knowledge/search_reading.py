@@ -214,9 +214,11 @@ class QuestionReader(IndexTables):
         """Whether an everyday `word` one edit from `need_word` was meant as it ("shoots for
         school" are shots): a need word of its language, said alone (not the "green" of "green
         card", nor the "back" of "get my kids back"), and commoner ("tenía" is no "tenis",
-        "spray" no "spay")."""
+        "spray" no "spay"), and not the need word with a letter after it: that makes another
+        word ("programa residencial" is no "residencia", a green card)."""
         return (
-            not is_foreign_to(word, self.lexicon_languages.get(need_word, frozenset()))
+            not word.startswith(need_word)
+            and not is_foreign_to(word, self.lexicon_languages.get(need_word, frozenset()))
             and any(not phrase.filler for phrase in self.phrases.get((form(need_word),), ()))
             and how_common(need_word) > how_common(word)
         )

@@ -171,6 +171,9 @@ async def test_a_typo_goes_to_the_nearest_word(index: SearchIndex) -> None:
     assert index.read_word("nada").role == "stop"  # not "data": four letters are left alone
     # An everyday word is meant as written: never made into a word of the directory's names.
     assert index.read_word("stuff").text == "stuff" and index.read_word("stuff").role == "story"
+    # ...nor, with a letter added, the need word it grows from: a residential programme is no
+    # residency (a green card).
+    assert "immigration-legal" not in search(index, "programa residencial para mi hijo").concepts
 
 
 async def test_a_name_match_outranks_a_description_match(
