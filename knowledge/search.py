@@ -43,6 +43,7 @@ from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
 from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, SHARED
 from knowledge.search_words import (
+    asks_to_walk_in,
     is_common_word,
     read_open_day,
     read_open_now,
@@ -466,6 +467,8 @@ class SearchIndex(QuestionReader):
             scores[older] = 0.0  # a question about a child: not services for older adults
         if takes is not None:
             scores[~takes] = 0.0
+        if asks_to_walk_in(asked):  # "walk in bankruptcy help": not the phone-only line
+            scores[self.by_arrangement] = 0.0
         browsing = not raw and not concepts and query.near is not None
         if browsing:  # a shared location alone: everything nearby
             scores[:] = MIN_SCORE

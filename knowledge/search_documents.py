@@ -62,6 +62,31 @@ class Document:
     inherited_places: bool = False
     organization_id: str = ""  # a service naming no place at all is where its siblings are
     ages: tuple[float, float] = ANY_AGE  # the ages it takes (knowledge.ages)
+    # How to apply, as the directory says it: in person without an appointment (True), only by
+    # phone, online or appointment first (False), or not said (None).
+    walk_in: bool | None = None
+
+
+# "Walk-in", "Walk in or apply by phone", "drop in": seen without arranging it first...
+# (No word boundaries about "walk in": directories run it into the next word, "Walk-inWalk-ins
+# accepted Tuesdays".)
+WALK_IN = re.compile(r"walk ?ins?|drop ?ins?|\b(?:sin cita|no appointment needed|first come)\b")
+# ...or only after a call, a form or a referral ("Telephone", "Call for screening appointment").
+ARRANGED = re.compile(
+    r"\b(?:telephone|phone|call|online|e-?mail|mail|appointment|referral|apply|application|"
+    r"llame|cita)\b"
+)
+
+
+def welcomes_walk_ins(application_process: str | None) -> bool | None:
+    """Whether a family can come in unannounced, by the service's HSDS application_process:
+    None when it does not say."""
+    text = fold(application_process or "")
+    if WALK_IN.search(text):
+        return True
+    if ARRANGED.search(text):
+        return False
+    return None
 
 
 SHORT_DESCRIPTION_WORDS = 8
@@ -198,6 +223,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             Service.status,
             Service.minimum_age,
             Service.maximum_age,
+            Service.application_process,
         ).order_by(Service.id)
     )
     for row in services:
@@ -249,6 +275,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 ages=served_ages(
                     row.minimum_age, row.maximum_age, eligibility or "", description or ""
                 ),
+                walk_in=welcomes_walk_ins(row.application_process),
             )
         )
 

@@ -196,6 +196,8 @@ class IndexTables:
             terms = frozenset(group.terms)
             named = [i for i, words in enumerate(title_words) if terms & words]
             self.named_for[group.id] = np.array(named, dtype=np.int32)
+        # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
+        self.by_arrangement = np.array([d.walk_in is False for d in documents], dtype=bool)
         self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
         self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.

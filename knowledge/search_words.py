@@ -140,6 +140,18 @@ _HELP_THEN = re.compile(
 _THEN_WORDS = re.compile(rf" {_THEN}\b")
 
 
+# "walk in", "walk-in", "in person", "sin cita": to be seen without calling first (folded words).
+_WALK_IN = re.compile(
+    r"\b(?:walk ?ins?|drop ?in|in person|en persona|sin (?:hacer )?cita|"
+    r"without (?:an )?appointment|no appointment)\b"
+)
+
+
+def asks_to_walk_in(words: list[str]) -> bool:
+    """Whether the question asks to be seen in person without an appointment."""
+    return bool(_WALK_IN.search(" ".join(words)))
+
+
 def read_open_now(text: str) -> tuple[str, bool]:
     """The question without its "open now" part, and whether it had one."""
     folded = " ".join(words_of(text))

@@ -64,6 +64,23 @@ def test_a_service_named_for_people_with_a_disability_answers_only_them() -> Non
     assert found("trabajo en el campo y el patron no me pago") == ["farm"]
 
 
+def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
+    from knowledge.search_documents import welcomes_walk_ins
+
+    desk = service("desk", "Debt collection self-help desk", walk_in=True)
+    line = service("line", "Debt collection hotline", walk_in=False)
+    unsaid = service("unsaid", "Debt collection project")
+    index = SearchIndex([desk, line, unsaid], default_lexicon(), ZONE)
+    assert set(ids(index, "debt collection help")) == {"desk", "line", "unsaid"}
+    assert set(ids(index, "walk-in help with a debt collection lawsuit")) == {"desk", "unsaid"}
+    assert set(ids(index, "me demandaron por una deuda, ayuda sin cita")) == {"desk", "unsaid"}
+    # As Illinois' directory writes it, run into the next sentence.
+    assert welcomes_walk_ins("Walk-inWalk-ins accepted most Wednesdays; call ahead") is True
+    assert welcomes_walk_ins("Telephone\n\nOnline through IllinoisLegalAid.org") is False
+    assert welcomes_walk_ins("Call for appointment.") is False
+    assert welcomes_walk_ins(None) is None
+
+
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     index = SearchIndex(
         [
