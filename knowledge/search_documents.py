@@ -71,10 +71,11 @@ class Document:
 # (No word boundaries about "walk in": directories run it into the next word, "Walk-inWalk-ins
 # accepted Tuesdays".)
 WALK_IN = re.compile(r"walk ?ins?|drop ?ins?|\b(?:sin cita|no appointment needed|first come)\b")
-# ...or only after a call, a form or a referral ("Telephone", "Call for screening appointment").
+# ...or only after a call, a form or a referral ("Telephone", "Call for screening appointment";
+# again without a boundary after: "TelephoneCall and leave a message").
 ARRANGED = re.compile(
     r"\b(?:telephone|phone|call|online|e-?mail|mail|appointment|referral|apply|application|"
-    r"llame|cita)\b"
+    r"llame|cita)"
 )
 
 

@@ -78,6 +78,7 @@ def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
     assert welcomes_walk_ins("Walk-inWalk-ins accepted most Wednesdays; call ahead") is True
     assert welcomes_walk_ins("Telephone\n\nOnline through IllinoisLegalAid.org") is False
     assert welcomes_walk_ins("Call for appointment.") is False
+    assert welcomes_walk_ins("TelephoneCall and leave a message.") is False
     assert welcomes_walk_ins(None) is None
 
 
