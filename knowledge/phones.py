@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from phonenumbers import geocoder
 
 DEFAULT_REGION = "US"
 # The community's region, for numbers written without a country code. One per process: the
@@ -68,3 +69,15 @@ def is_phone_number(text: str, region: str | None = None) -> bool:
 
 def is_known_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def where_it_rings(number: str, region: str | None = None) -> str | None:
+    """The place a number's area code belongs to, as libphonenumber's geocoder names it
+    ("Chicago, IL", "Illinois"), or None (toll-free, unknown, not a number)."""
+    try:
+        parsed = phonenumbers.parse(number, region or _region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return geocoder.description_for_number(parsed, "en") or None

@@ -279,6 +279,8 @@ class SearchIndex(QuestionReader):
                     expansion, scratch, term_word, CONCEPT_EXPANSION * quality, plurals_only=True
                 )
                 top_term = max(top_term, top)
+            if concept_id in self.handed_out:  # a legal desk held at a supper is no meal
+                expansion[self.legal_services] = 0.0
             if top_term:
                 scores += 2 * top_term * expansion / (expansion + top_term)
             strength += top_term

@@ -21,6 +21,7 @@ from knowledge.models import (
     Language,
     Location,
     Organization,
+    Phone,
     SampleMaterial,
     Schedule,
     Service,
@@ -29,6 +30,7 @@ from knowledge.models import (
     ToolkitResource,
     utcnow,
 )
+from knowledge.phones import where_it_rings
 from knowledge.service_areas import service_areas
 from knowledge.text import fold
 
@@ -61,6 +63,7 @@ class Document:
     # (knowledge/hsds/inference.py): a weaker claim on each town than an office there.
     inherited_places: bool = False
     organization_id: str = ""  # a service naming no place at all is where its siblings are
+    rings_in: tuple[str, ...] = ()  # ...or where its phone rings ("Chicago, IL"), if none are
     ages: tuple[float, float] = ANY_AGE  # the ages it takes (knowledge.ages)
     # How to apply, as the directory says it: in person without an appointment (True), only by
     # phone, online or appointment first (False), or not said (None).
@@ -204,6 +207,13 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             (freq, byday, opens, closes)
         )
 
+    numbers: dict[str, list[str]] = defaultdict(list)
+    for phone_service, number in await session.execute(
+        select(Phone.service_id, Phone.number).where(Phone.service_id.is_not(None))
+    ):
+        if phone_service and number:
+            numbers[phone_service].append(number)
+
     languages: dict[str, list[str | None]] = defaultdict(list)
     for language_service, name, code in (
         await session.execute(select(Language.service_id, Language.name, Language.code))
@@ -236,6 +246,15 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             row for lid in locations for row in schedule_rows.get(f"location:{lid}", [])
         ]
         spoken = languages.get(sid, [])
+        addresses = tuple(a for lid in locations for a in addresses_of_location.get(lid, ()))
+        areas_named = tuple(area.name for area in areas.get(sid, ()))
+        # A service that says nothing of where it is rings somewhere: "(773) 769-1411" is
+        # Chicago, less surely than an office there.
+        rings_in = (
+            sorted({town for n in numbers.get(sid, ()) if (town := where_it_rings(n))})
+            if not addresses and not areas_named
+            else []
+        )
         if interpretation and "spanish" in fold(interpretation).split():
             spoken = [*spoken, "es"]
         documents.append(
@@ -261,8 +280,8 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                     ]
                 ),
                 languages=_language_codes(spoken),
-                addresses=tuple(a for lid in locations for a in addresses_of_location.get(lid, ())),
-                areas=tuple(area.name for area in areas.get(sid, ())),
+                addresses=addresses,
+                areas=areas_named,
                 place_names=(
                     name,
                     *(location_names[lid] for lid in locations if lid in location_names),
@@ -272,6 +291,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 ),
                 hours=tuple(weekly_intervals(rows)),
                 inherited_places=sid not in own_places and len(locations) > 1,
+                rings_in=tuple(rings_in),
                 organization_id=org_id or "",
                 ages=served_ages(
                     row.minimum_age, row.maximum_age, eligibility or "", description or ""

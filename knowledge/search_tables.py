@@ -198,6 +198,14 @@ class IndexTables:
             self.named_for[group.id] = np.array(named, dtype=np.int32)
         # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
         self.by_arrangement = np.array([d.walk_in is False for d in documents], dtype=bool)
+        # Broad help's services (legal aid): none hands out what a handed_out concept is, so
+        # none is tagged with one.
+        self.legal_services = np.zeros(len(documents), dtype=bool)
+        for concept_id in self.broad_concepts:
+            self.legal_services[self.concept_docs.get(concept_id, [])] = True
+        for concept_id in self.handed_out & self.concept_docs.keys():
+            docs = self.concept_docs[concept_id]
+            self.concept_docs[concept_id] = docs[~self.legal_services[docs]]
         self.youngest = np.array([d.ages[0] for d in documents], dtype=np.float32)
         self.oldest = np.array([d.ages[1] for d in documents], dtype=np.float32)
         # What a Spanish question multiplies scores by: LANGUAGE_BOOST where Spanish is spoken.
@@ -253,6 +261,7 @@ class IndexTables:
         self.group_concepts = frozenset(c.id for c in lexicon.concepts if c.group)
         self.only_concepts = frozenset(c.id for c in lexicon.concepts if c.only)
         self.broad_concepts = frozenset(c.id for c in lexicon.concepts if c.broad)
+        self.handed_out = frozenset(c.id for c in lexicon.concepts if c.handed_out)
         # Legal and safety needs: met by services for them, never by a description that
         # mentions them (a senior centre's "divorce" is no divorce lawyer)
         self.legal_needs = frozenset(
@@ -346,7 +355,11 @@ class IndexTables:
         # is, less surely, where its organization's other services are: not nowhere, which
         # would drop it from every question naming a town.
         for doc_index in nowhere:
-            for key in organization_towns.get(documents[doc_index].organization_id, ()):
+            doc = documents[doc_index]
+            towns = organization_towns.get(doc.organization_id) or self.gazetteer.service_keys(
+                (), (), ("", *doc.rings_in), self.states or [""], own_addresses=False
+            )
+            for key in towns:
                 placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
         self._build_sites(documents)

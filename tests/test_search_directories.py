@@ -82,6 +82,45 @@ def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
     assert welcomes_walk_ins(None) is None
 
 
+def test_a_service_naming_no_place_is_where_its_phone_rings() -> None:
+    """Uptown's "Social Security Benefits Legal Aid" has no address, only a 773 number: it
+    answers in Chicago (after what is there), not in Peoria."""
+    from knowledge.phones import where_it_rings
+    from knowledge.places import us_gazetteer
+
+    assert where_it_rings("773-769-1411") == "Chicago, IL"
+    assert where_it_rings("1-800-LAW-REP-4") is None  # toll-free: nowhere in particular
+    documents = [
+        service(
+            "uptown",
+            "Social Security Benefits Legal Aid",
+            place_names=("Social Security Benefits Legal Aid",),
+            rings_in=("Chicago, IL",),
+        ),
+        service("peoria", "Peoria Office - Legal help", addresses=(("Peoria", "IL", "61602"),)),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    assert ids(index, "ssi denied, chicago") == ["uptown"]
+    assert "uptown" not in ids(index, "ssi denied, peoria")
+
+
+def test_a_legal_desk_held_at_a_supper_is_no_meal() -> None:
+    index = SearchIndex(
+        [
+            service(
+                "desk",
+                "Advice desk - Tuesday night supper",
+                about="Advice desk - Tuesday night supper. Direct representation",
+            ),
+            service("kitchen", "Community soup kitchen", "Hot suppers every Tuesday"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "free supper tuesday night") == ["kitchen"]
+    assert ids(index, "legal advice desk") == ["desk"]
+
+
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     index = SearchIndex(
         [

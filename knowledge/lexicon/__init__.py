@@ -53,6 +53,9 @@ class Concept:
     # disabilities"): such a service answers only a question saying it, as a rehab centre for
     # ages 21-60 answers none about a father of 65.
     named_for: bool = False
+    # A thing handed out (a meal, a food parcel), which a service of broad help (legal aid) never
+    # is, whatever its name says: "Advice desk - Tuesday night supper" is a lawyer at a supper.
+    handed_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ def load_lexicon(extra_dir: Path | None = None) -> Lexicon:
             concept.broad = concept.broad or bool(row.get("broad"))
             concept.within = concept.within or row.get("within")
             concept.named_for = concept.named_for or bool(row.get("named_for"))
+            concept.handed_out = concept.handed_out or bool(row.get("handed_out"))
             asked = row.get("asked") or {}
             for language in ("en", "es"):
                 only_asked = [fold(str(p)) for p in asked.get(language) or []]
