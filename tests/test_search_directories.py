@@ -121,6 +121,26 @@ def test_a_legal_desk_held_at_a_supper_is_no_meal() -> None:
     assert ids(index, "legal advice desk") == ["desk"]
 
 
+def test_a_child_needing_speech_therapy_is_not_a_special_education_case() -> None:
+    index = SearchIndex(
+        [
+            service(
+                "helpline",
+                "Special education helpline",
+                about="Special education helpline. Direct representation",
+            ),
+            service("daycare", "Adult day services", "Occupational, physical and speech therapy"),
+            service("daca", "Deferred action for childhood arrivals (DACA) legal services"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "speech therapy for my 3 year old who isn't talking yet") == []
+    assert ids(index, "mi hijo de 4 años necesita terapia de lenguaje") == []
+    assert ids(index, "la escuela no le da terapia de habla a mi hijo, tiene IEP") == ["helpline"]
+    assert ids(index, "occupational therapy for grandpa after his stroke") == ["daycare"]
+
+
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     index = SearchIndex(
         [
