@@ -141,6 +141,23 @@ def test_a_child_needing_speech_therapy_is_not_a_special_education_case() -> Non
     assert ids(index, "occupational therapy for grandpa after his stroke") == ["daycare"]
 
 
+def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
+    index = SearchIndex(
+        [
+            service("appeal", "Plenary order of protection appeal project"),
+            service("clinic", "Order of protection clinic"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "how do i get an order of protection") == ["clinic"]
+    assert (
+        ids(index, "judge denied my order of protection after the hearing, can i appeal")[0]
+        == "appeal"
+    )
+    assert ids(index, "me negaron la orden de proteccion y quiero apelar")[0] == "appeal"
+
+
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     index = SearchIndex(
         [
