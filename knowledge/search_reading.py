@@ -35,6 +35,7 @@ from knowledge.search_words import (
     words_of,
 )
 from knowledge.service_areas import state_name
+from knowledge.text import fold
 
 # Filler too common to tell a one-word phrase's sense on its own.
 WEAK_FILLER = frozenset(
@@ -99,6 +100,29 @@ class QuestionReader(IndexTables):
                 found[text] = concepts
             if concepts - doc.concepts:
                 doc.concepts = doc.concepts | concepts
+        self._tag_from_siblings(documents)
+
+    def _tag_from_siblings(self, documents: list[Document]) -> None:
+        """A service named as its place ("Peoria Peoria Friendship House", its location's
+        name too) and naming no need does what every other service of its organization does
+        (immigration help, for The Immigration Project), when they agree on it."""
+        plain = {c.id for c in self.lexicon.concepts if c.broad or c.group}
+        by_organization: dict[str, list[Document]] = defaultdict(list)
+        for doc in documents:
+            if doc.kind == "service" and doc.organization_id:
+                by_organization[doc.organization_id].append(doc)
+        for services in by_organization.values():
+            unnamed = [
+                d
+                for d in services
+                if not d.concepts - plain and fold(d.title) in map(fold, d.place_names[1:])
+            ]
+            named = [d.concepts - plain for d in services if d.concepts - plain]
+            if not unnamed or len(named) < 2:
+                continue
+            shared = frozenset.intersection(*named)
+            for doc in unnamed:
+                doc.concepts = doc.concepts | shared
 
     def _read_own_word(self, word: str) -> QueryWord:
         """A service's word as a question's would be read ("Tax Clinic" names "taxes"), but

@@ -158,6 +158,28 @@ def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
     assert ids(index, "me negaron la orden de proteccion y quiero apelar")[0] == "appeal"
 
 
+def test_an_office_named_for_its_place_does_what_its_organization_does() -> None:
+    from knowledge.places import us_gazetteer
+
+    def office(doc_id: str, name: str, *locations: str) -> Document:
+        return service(doc_id, name, organization_id="project", place_names=(name, *locations))
+
+    locations = ("Peoria Friendship House", "Main Office", "Champaign Office")
+    index = SearchIndex(
+        [
+            office("peoria", "Peoria Friendship House", *locations),
+            office("general", "Free and low-cost immigration help", *locations),
+            office("champaign", "Immigration help for the Champaign area", *locations),
+            service("rent", "Rent help", place_names=("Rent help", "Peoria Friendship House")),
+        ],
+        default_lexicon(),
+        ZONE,
+        us_gazetteer(),
+    )
+    assert "peoria" in ids(index, "immigration help")
+    assert "rent" not in ids(index, "immigration help")  # another organization's
+
+
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
     index = SearchIndex(
         [
