@@ -8,11 +8,15 @@ rules, so a community outside the US only sets its region (PHONE_REGION).
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import subprocess
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder
 
 DEFAULT_REGION = "US"
 # The community's region, for numbers written without a country code. One per process: the
@@ -71,13 +75,58 @@ def is_known_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
-def where_it_rings(number: str, region: str | None = None) -> str | None:
-    """The place a number's area code belongs to, as libphonenumber's geocoder names it
-    ("Chicago, IL", "Illinois"), or None (toll-free, unknown, not a number)."""
-    try:
-        parsed = phonenumbers.parse(number, region or _region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return geocoder.description_for_number(parsed, "en") or None
+# Where numbers ring, once found out: (number, region) -> "Chicago, IL", or None.
+_rings: dict[tuple[str, str], str | None] = {}
+GEOCODER_SECONDS = 60
+
+
+def where_they_ring(numbers: Iterable[str], region: str | None = None) -> dict[str, str]:
+    """The place each number's area code belongs to, as libphonenumber's geocoder names it
+    ("Chicago, IL", "Illinois"); numbers it cannot place (toll-free, unknown) are left out.
+
+    The geocoder's data, every country's in every language, takes some 100 MB once imported
+    and is never let go, for the few services that name no place: it is asked in a
+    short-lived child process, and its answers are kept."""
+    region = region or _region
+    wanted = set(numbers)
+    asked = sorted(n for n in wanted if (n, region) not in _rings)
+    if asked:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "knowledge.phones", region],
+                input=json.dumps(asked),
+                capture_output=True,
+                text=True,
+                timeout=GEOCODER_SECONDS,
+                check=True,
+            )
+            found: dict[str, str] = json.loads(done.stdout)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            logging.getLogger(__name__).warning(
+                "the phone geocoder did not answer: services naming no place stay unplaced",
+                exc_info=True,
+            )
+            found = {}
+        else:
+            for number in asked:
+                _rings[(number, region)] = found.get(number)
+    return {n: town for n in wanted if (town := _rings.get((n, region)))}
+
+
+def _geocode(numbers: list[str], region: str) -> dict[str, str]:
+    from phonenumbers import geocoder  # only ever in the child process
+
+    places = {}
+    for number in numbers:
+        try:
+            parsed = phonenumbers.parse(number, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed):
+            if place := geocoder.description_for_number(parsed, "en"):
+                places[number] = place
+    return places
+
+
+if __name__ == "__main__":  # where_they_ring's child process: numbers in, places out (JSON)
+    print(json.dumps(_geocode(json.load(sys.stdin), sys.argv[1])))

@@ -3,6 +3,7 @@ database (services, toolkit entries, sample materials, upcoming events)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ from knowledge.models import (
     ToolkitResource,
     utcnow,
 )
-from knowledge.phones import where_it_rings
+from knowledge.phones import where_they_ring
 from knowledge.service_areas import service_areas
 from knowledge.text import fold
 
@@ -222,6 +223,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             languages[language_service] += [code or name]
 
     documents: list[Document] = []
+    placeless: list[tuple[Document, list[str]]] = []  # and the numbers it gives
     services = await session.execute(
         select(
             Service.id,
@@ -248,57 +250,54 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
         spoken = languages.get(sid, [])
         addresses = tuple(a for lid in locations for a in addresses_of_location.get(lid, ()))
         areas_named = tuple(area.name for area in areas.get(sid, ()))
-        # A service that says nothing of where it is rings somewhere: "(773) 769-1411" is
-        # Chicago, less surely than an office there.
-        rings_in = (
-            sorted({town for n in numbers.get(sid, ()) if (town := where_it_rings(n))})
-            if not addresses and not areas_named
-            else []
-        )
         if interpretation and "spanish" in fold(interpretation).split():
             spoken = [*spoken, "es"]
-        documents.append(
-            Document(
-                id=sid,
-                kind="service",
-                title=name,
-                name=f"{name} {alternate or ''}",
-                tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
-                body=f"{description or ''} {eligibility or ''}",
-                concepts=frozenset(concepts.get(sid, ())),
-                about=" ".join(
-                    [
-                        name,
-                        # a service named with its organization's abbreviation ("IL-AFLAN") is
-                        # about what the full name says ("...Armed Forces Legal Aid Network")
-                        (organizations.get(org_id) or "")
-                        if fold(name) in short_names.get(org_id, ())
-                        else "",
-                        alternate or "",
-                        *tags.get(sid, []),
-                        _summary(description),
-                    ]
-                ),
-                languages=_language_codes(spoken),
-                addresses=addresses,
-                areas=areas_named,
-                place_names=(
+        document = Document(
+            id=sid,
+            kind="service",
+            title=name,
+            name=f"{name} {alternate or ''}",
+            tags=" ".join([organizations.get(org_id, ""), *tags.get(sid, [])]),
+            body=f"{description or ''} {eligibility or ''}",
+            concepts=frozenset(concepts.get(sid, ())),
+            about=" ".join(
+                [
                     name,
-                    *(location_names[lid] for lid in locations if lid in location_names),
-                ),
-                points=tuple(
-                    points_of_location[lid] for lid in locations if lid in points_of_location
-                ),
-                hours=tuple(weekly_intervals(rows)),
-                inherited_places=sid not in own_places and len(locations) > 1,
-                rings_in=tuple(rings_in),
-                organization_id=org_id or "",
-                ages=served_ages(
-                    row.minimum_age, row.maximum_age, eligibility or "", description or ""
-                ),
-                walk_in=welcomes_walk_ins(row.application_process),
-            )
+                    # a service named with its organization's abbreviation ("IL-AFLAN") is
+                    # about what the full name says ("...Armed Forces Legal Aid Network")
+                    (organizations.get(org_id) or "")
+                    if fold(name) in short_names.get(org_id, ())
+                    else "",
+                    alternate or "",
+                    *tags.get(sid, []),
+                    _summary(description),
+                ]
+            ),
+            languages=_language_codes(spoken),
+            addresses=addresses,
+            areas=areas_named,
+            place_names=(
+                name,
+                *(location_names[lid] for lid in locations if lid in location_names),
+            ),
+            points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
+            hours=tuple(weekly_intervals(rows)),
+            inherited_places=sid not in own_places and len(locations) > 1,
+            organization_id=org_id or "",
+            ages=served_ages(
+                row.minimum_age, row.maximum_age, eligibility or "", description or ""
+            ),
+            walk_in=welcomes_walk_ins(row.application_process),
         )
+        documents.append(document)
+        if not addresses and not areas_named and numbers.get(sid):
+            placeless.append((document, numbers[sid]))
+    if placeless:
+        # A service that says nothing of where it is rings somewhere: "(773) 769-1411" is
+        # Chicago, less surely than an office there. (In a thread: a child process answers.)
+        rings = await asyncio.to_thread(where_they_ring, [n for _, own in placeless for n in own])
+        for document, own in placeless:
+            document.rings_in = tuple(sorted({rings[n] for n in own if n in rings}))
 
     resources = await session.scalars(select(ToolkitResource).order_by(ToolkitResource.position))
     for resource in resources.all():

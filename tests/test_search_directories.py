@@ -85,11 +85,11 @@ def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
 def test_a_service_naming_no_place_is_where_its_phone_rings() -> None:
     """Uptown's "Social Security Benefits Legal Aid" has no address, only a 773 number: it
     answers in Chicago (after what is there), not in Peoria."""
-    from knowledge.phones import where_it_rings
+    from knowledge.phones import where_they_ring
     from knowledge.places import us_gazetteer
 
-    assert where_it_rings("773-769-1411") == "Chicago, IL"
-    assert where_it_rings("1-800-LAW-REP-4") is None  # toll-free: nowhere in particular
+    # (toll-free: nowhere in particular)
+    assert where_they_ring(["773-769-1411", "1-800-LAW-REP-4"]) == {"773-769-1411": "Chicago, IL"}
     documents = [
         service(
             "uptown",
