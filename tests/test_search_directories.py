@@ -141,6 +141,19 @@ def test_a_child_needing_speech_therapy_is_not_a_special_education_case() -> Non
     assert ids(index, "occupational therapy for grandpa after his stroke") == ["daycare"]
 
 
+def test_the_line_for_unmarried_parents_is_no_answer_to_a_divorce() -> None:
+    index = SearchIndex(
+        [
+            service("unmarried", "Family Law Advice Line for Unmarried Parents"),
+            service("office", "Legal help with divorce and custody"),
+        ],
+        default_lexicon(),
+        ZONE,
+    )
+    assert ids(index, "necesito divorciarme y no tengo dinero") == ["office"]
+    assert ids(index, "we never married and he wont let me see my son")[0] == "unmarried"
+
+
 def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
     index = SearchIndex(
         [
