@@ -277,8 +277,11 @@ class Gazetteer:
                 if (all(w in is_word for w in span) or len(town) < 4) and not (here or state_after):
                     continue
                 # Where the directory is, Spanish "en" points at a town too ("en Urbana"; not
-                # elsewhere: "ayuda en casa" is no Casa, AR), and "St. Charles" is a name.
-                named = here and ((i > 0 and words[i - 1] == "en") or span[0] in ABBREVIATIONS)
+                # elsewhere: "ayuda en casa" is no Casa, AR; nor a word of the directory's or
+                # the lexicon's: "clínica legal en chino" is in Chinese, not in Chino, CA), and
+                # "St. Charles" is a name.
+                after_en = i > 0 and words[i - 1] == "en" and not all(w in is_word for w in span)
+                named = here and (after_en or span[0] in ABBREVIATIONS)
                 if (
                     needs_cue is not None
                     and not _pointed_at(words, i)

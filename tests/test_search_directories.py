@@ -503,6 +503,7 @@ def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -
     assert label("ciudadania para mi mama en urbana") == "Urbana, IL"
     assert label("legal help for seniors, st. charles") == "Saint Charles, IL"
     assert label("comida en casa") is None  # at home, not Casa, AR
+    assert label("clinica legal en chino") is None  # in Chinese, not in Chino, CA
     assert label("inmigracion east chicago indiana") == "East Chicago, IN"  # its state says so
 
 
