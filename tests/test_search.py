@@ -153,7 +153,7 @@ async def test_filler_between_the_words_of_a_phrase_is_ignored(index: SearchInde
         ("shoes", "clothing"),
         ("vista", "vision"),
         ("visa", "immigration-legal"),
-        ("vita", "tax-help"),
+        ("vita", "tax-preparation"),
         ("pebt", "snap"),
         ("debt", "financial-coaching"),
     ],
