@@ -144,6 +144,10 @@ _THEN_WORDS = re.compile(rf" {_THEN}\b")
 _WALK_IN = re.compile(
     r"\b(?:walk ?ins?|drop ?in|in person|en persona|sin (?:hacer )?cita|"
     r"without (?:an )?appointment|no appointment)\b"
+    # ...or to find help at the courthouse, being there ("hay abogado en la corte ahora?",
+    # "anyone at the courthouse now"), not to have a hearing there ("cita en la corte")
+    r"|\b(?:help|desk|lawyer|anyone|someone|ayuda|abogado|alguien|estoy|im|i am)"
+    r"(?: \w+){0,2} (?:at the court(?:house)?|en la corte|en el juzgado)\b"
 )
 
 

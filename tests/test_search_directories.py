@@ -74,6 +74,12 @@ def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
     assert set(ids(index, "debt collection help")) == {"desk", "line", "unsaid"}
     assert set(ids(index, "walk-in help with a debt collection lawsuit")) == {"desk", "unsaid"}
     assert set(ids(index, "me demandaron por una deuda, ayuda sin cita")) == {"desk", "unsaid"}
+    # ...and so is asking for help at the courthouse, being there; not a hearing there.
+    assert set(ids(index, "debt collection lawsuit, hay abogado en la corte?")) == {
+        "desk",
+        "unsaid",
+    }
+    assert "line" in ids(index, "debt collection lawsuit, tengo cita en la corte")
     # As Illinois' directory writes it, run into the next sentence.
     assert welcomes_walk_ins("Walk-inWalk-ins accepted most Wednesdays; call ahead") is True
     assert welcomes_walk_ins("Telephone\n\nOnline through IllinoisLegalAid.org") is False
