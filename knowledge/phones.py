@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+log = logging.getLogger(__name__)
+
 DEFAULT_REGION = "US"
 # The community's region, for numbers written without a country code. One per process: the
 # composition root sets it from PHONE_REGION (bot.application.build_application).
@@ -102,7 +104,7 @@ def where_they_ring(numbers: Iterable[str], region: str | None = None) -> dict[s
             )
             found: dict[str, str] = json.loads(done.stdout)
         except (OSError, subprocess.SubprocessError, ValueError):
-            logging.getLogger(__name__).warning(
+            log.warning(
                 "the phone geocoder did not answer: services naming no place stay unplaced",
                 exc_info=True,
             )
