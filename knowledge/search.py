@@ -242,13 +242,14 @@ class SearchIndex(QuestionReader):
 
     def _score(
         self, words: list[QueryWord], concepts: dict[str, float], takes: np.ndarray | None = None
-    ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
         of the question's parts (concepts, other words) each document matches, how many parts
         it has, how many of the needs it names each document meets (a phrase naming several
-        concepts is one need, met by any of them), and which documents say in their own
-        description that they meet a practical need asked about. `takes`: the documents
-        serving the ages asked about, when the question gives any."""
+        concepts is one need, met by any of them), which documents say in their own
+        description that they meet a practical need asked about, and which meet a need at
+        all (not only serve the group of people asked about). `takes`: the documents serving
+        the ages asked about, when the question gives any."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
@@ -349,7 +350,7 @@ class SearchIndex(QuestionReader):
         # A description that says it meets a practical need in the family's own words ("Also
         # provides rental assistance" for "help with rent") is an answer, however briefly.
         says_it_helps = of_a_practical_need & (phrase_words > 0)
-        return scores, strength, matched / max(parts, 1), parts, needs_met, says_it_helps
+        return scores, strength, matched / max(parts, 1), parts, needs_met, says_it_helps, of_a_need
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
         """Filler the question shares with a document nudges it, if it matched anyway."""
@@ -461,7 +462,7 @@ class SearchIndex(QuestionReader):
             takes = np.zeros(len(self.ids), dtype=bool)
             for youngest, oldest in ages:
                 takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
-        scores, strength, coverage, parts, needs_met, says_it_helps = self._score(
+        scores, strength, coverage, parts, needs_met, says_it_helps, of_a_need = self._score(
             words, concepts, takes
         )
         older = self.concept_docs.get(OLDER_ADULTS)
@@ -487,6 +488,12 @@ class SearchIndex(QuestionReader):
             point = query.near or (place.point if place.kind == "zip" else None)
             tier = self._inside(place, point, np.flatnonzero(scores > 0))
             scores[tier == 0] = 0.0
+            needs = concepts.keys() - self.group_concepts
+            if needs and not needs & self.legal_needs and not (of_a_need & (scores > 0)).any():
+                # ...and there too, who a service is for is not what it does: no ride to the
+                # doctor is listed in Peoria, and its legal office for seniors is no answer
+                # (to a will it is: legal help for a group is legal help).
+                scores[:] = 0.0
 
         if not concepts and parts > WORDS_ALONE_MATCHED:
             # Words alone, no need the lexicon knows: a match must have more than one of them

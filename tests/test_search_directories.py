@@ -160,6 +160,32 @@ def test_the_line_for_unmarried_parents_is_no_answer_to_a_divorce() -> None:
     assert ids(index, "we never married and he wont let me see my son")[0] == "unmarried"
 
 
+def test_where_nothing_meets_the_need_a_groups_service_is_no_answer_there_either() -> None:
+    from knowledge.places import us_gazetteer
+
+    index = SearchIndex(
+        [
+            service(
+                "seniors",
+                "Peoria Office - Legal help for seniors",
+                addresses=(("Peoria", "IL", "61602"),),
+            ),
+            service(
+                "rides",
+                "Rides to medical appointments",
+                addresses=(("Redwood City", "CA", "94063"),),
+            ),
+        ],
+        default_lexicon(),
+        ZONE,
+        us_gazetteer(),
+    )
+    assert ids(index, "ride to the doctor for my grandma")[0] == "rides"
+    assert ids(index, "ride to the doctor for my grandma in peoria") == []
+    # A legal need is another matter: legal help for seniors is legal help.
+    assert ids(index, "my grandma needs a will, peoria") == ["seniors"]
+
+
 def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
     index = SearchIndex(
         [
