@@ -198,11 +198,15 @@ class Gazetteer:
         )
 
     def town_place(self, town: str, states: Sequence[str]) -> Place | None:
-        """A town, in the first of `states` that has one by that name (else any state)."""
+        """A town, in the first of `states` that has one by that name, unless another of
+        them has a city by that name ("San José": San Jose, CA, not the village in Illinois);
+        else in any state."""
         by_state = self.towns.get(town)
         if not by_state:
             return None
-        state = next((s for s in states if s in by_state), None) or sorted(by_state)[0]
+        having = [s for s in states if s in by_state]
+        cities = [s for s in having if self.town_zips.get((town, s), 0) >= CITY_ZIPS]
+        state = (cities or having or sorted(by_state))[0]
         county, point = by_state[state]
         return self._town(f"{town.title()}, {state}", "town", town, county, state, point)
 

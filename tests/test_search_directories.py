@@ -526,7 +526,9 @@ def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -
     from knowledge.places import us_gazetteer
 
     desk = service("desk", "Legal help desk", addresses=(("Chicago", "IL", "60602"),))
-    index = SearchIndex([desk], default_lexicon(), ZONE, us_gazetteer())
+    office = service("office", "Legal aid office", addresses=(("Peoria", "IL", "61602"),))
+    clinic = service("clinic", "Free clinic", addresses=(("Redwood City", "CA", "94063"),))
+    index = SearchIndex([desk, office, clinic], default_lexicon(), ZONE, us_gazetteer())
 
     def label(text: str) -> str | None:
         place, _ = index.read_place(words_of(text))
@@ -537,6 +539,8 @@ def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -
     assert label("comida en casa") is None  # at home, not Casa, AR
     assert label("clinica legal en chino") is None  # in Chinese, not in Chino, CA
     assert label("inmigracion east chicago indiana") == "East Chicago, IN"  # its state says so
+    # Both of the directory's states have a San Jose: the city, not the Illinois village.
+    assert label("abogado de inmigracion en san jose") == "San Jose, CA"
 
 
 def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
