@@ -241,7 +241,11 @@ class SearchIndex(QuestionReader):
         return NAME * value * max(factor for _, factor in terms)
 
     def _score(
-        self, words: list[QueryWord], concepts: dict[str, float], takes: np.ndarray | None = None
+        self,
+        words: list[QueryWord],
+        concepts: dict[str, float],
+        takes: np.ndarray | None = None,
+        translated: bool = False,
     ) -> tuple[np.ndarray, float, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
         """Every document's score, what one matching everything asked would score, the share
         of the question's parts (concepts, other words) each document matches, how many parts
@@ -249,7 +253,8 @@ class SearchIndex(QuestionReader):
         concepts is one need, met by any of them), which documents say in their own
         description that they meet a practical need asked about, and which meet a need at
         all (not only serve the group of people asked about). `takes`: the documents serving
-        the ages asked about, when the question gives any."""
+        the ages asked about, when the question gives any; `translated`: the question is in
+        Spanish, the directory's descriptions (mostly) in English."""
         n = len(self.ids)
         scores = np.zeros(n, dtype=np.float32)
         scratch = np.zeros(n, dtype=np.float32)
@@ -348,8 +353,10 @@ class SearchIndex(QuestionReader):
                 met |= covered_by[concept_id]
             needs_met += met
         # A description that says it meets a practical need in the family's own words ("Also
-        # provides rental assistance" for "help with rent") is an answer, however briefly.
-        says_it_helps = of_a_practical_need & (phrase_words > 0)
+        # provides rental assistance" for "help with rent") is an answer, however briefly; a
+        # question in Spanish has no words in common with an English one ("ropa para mis
+        # hijos": "Provides food, clothing..."), so the need's own words in it are enough.
+        says_it_helps = of_a_practical_need & ((phrase_words > 0) | translated)
         return scores, strength, matched / max(parts, 1), parts, needs_met, says_it_helps, of_a_need
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
@@ -463,7 +470,7 @@ class SearchIndex(QuestionReader):
             for youngest, oldest in ages:
                 takes |= (self.youngest <= oldest) & (self.oldest >= youngest)
         scores, strength, coverage, parts, needs_met, says_it_helps, of_a_need = self._score(
-            words, concepts, takes
+            words, concepts, takes, translated=written_in == "es"
         )
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and about_a_child(raw):

@@ -303,9 +303,10 @@ class IndexTables:
         self.correction_targets = sorted(
             w for w in lexicon_words | stop if len(w) >= 4 and w.isalpha()
         )
-        # The words services use for each concept, one per stem ("fare", "fares" count once).
+        # The words services use for each concept, one per form ("fare", "fares" count once;
+        # "clothing" and "clothes", one stem, are two words, each matched with its plural).
         self.concept_terms = {
-            c.id: list({stem(t): t for t in c.terms}.values()) for c in lexicon.concepts
+            c.id: list({form(t): t for t in c.terms}.values()) for c in lexicon.concepts
         }
 
     def _build_places(self, documents: list[Document]) -> None:

@@ -186,6 +186,22 @@ def test_where_nothing_meets_the_need_a_groups_service_is_no_answer_there_either
     assert ids(index, "my grandma needs a will, peoria") == ["seniors"]
 
 
+def test_every_word_a_need_has_in_directories_counts_not_one_per_stem() -> None:
+    from knowledge.places import us_gazetteer
+
+    corps = service(
+        "corps",
+        "Redwood City Corps",
+        "Provides food, clothing, bus tokens and shelter",
+        addresses=(("Redwood City", "CA", "94063"),),
+    )
+    index = SearchIndex([corps], default_lexicon(), ZONE, us_gazetteer())
+    # "clothing" and "clothes" share a stem; a description saying either is about clothes,
+    # which in the town asked about is an answer, in English or in Spanish.
+    assert ids(index, "winter clothes for my kids, redwood city") == ["corps"]
+    assert ids(index, "ropa para mis hijos, no tengo dinero, Redwood City") == ["corps"]
+
+
 def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
     index = SearchIndex(
         [
