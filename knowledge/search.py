@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.ages import ADULT_AGE, about_a_child, ages_in, an_older_adults_age, asked_ages
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
-from knowledge.places import Gazetteer, Place, us_gazetteer
+from knowledge.places import Gazetteer, us_gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
-from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, SHARED
+from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, NEAR_KM, PLACE_TIERS
 from knowledge.search_words import (
     asks_to_walk_in,
     is_common_word,
@@ -84,21 +84,6 @@ MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
-NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
-# Serving the place's whole county, the part of its state it is in ("Southern Illinois"), its
-# whole state or the whole country, or being elsewhere in a town's county, against being in
-# the town itself.
-PLACE_TIERS = {
-    "county": 0.9,
-    "suburbs": 0.9,
-    "region": 0.85,
-    "state": 0.8,
-    "country": 0.75,
-    "nearby": 0.7,
-}
-# An organization's town, for a service naming none of its own: a tier after the offices in
-# the town, as for serving the town's whole county.
-SHARED_PLACE = 0.9
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 # ...save a tier and a half for each more of the question's needs a service meets: for a
 # veteran's lease in Joliet, the statewide military legal network before Joliet's general office
@@ -368,30 +353,6 @@ class SearchIndex(QuestionReader):
             docs, weights = self._postings(term)
             found = scores[docs] > 0
             scores[docs[found]] += weights[found] * (float(self.idf[term]) * STOPWORD_SHARE)
-
-    def _inside(
-        self, place: Place, point: tuple[float, float] | None, among: np.ndarray
-    ) -> np.ndarray:
-        """How well each document is at `place`: 1 in its town (or, of the documents `among`,
-        within NEAR_KM of `point`), less for serving its whole county or state, less again for
-        being elsewhere in the town's county, 0 elsewhere."""
-        tier = np.zeros(len(self.ids), dtype=np.float32)
-        for key in place.keys():
-            area = key.split(":")[1]
-            if key.startswith("in:"):  # elsewhere in a town's county: after the town
-                nearby = area == "county" and place.kind != "county"
-                weight = PLACE_TIERS["nearby"] if nearby else 1.0
-            else:  # serving the whole county is being there for a question about it
-                weight = 1.0 if area == place.kind else PLACE_TIERS[area]
-                if area == "region" and place.kind == "state":  # in it, as an office is
-                    weight = 1.0
-            for found, share in ((key, 1.0), (SHARED + key, SHARED_PLACE)):
-                docs = self.place_docs.get(found)
-                if docs is not None:
-                    tier[docs] = np.maximum(tier[docs], weight * share)
-        if point is not None and len(self.point_lat) and len(among):
-            tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
-        return tier
 
     def _narrowness(self, candidates: np.ndarray, concepts: dict[str, float]) -> np.ndarray:
         """A factor per candidate: 1, less for each need it is tagged with that was not asked

@@ -22,7 +22,7 @@ import numpy as np
 
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
-from knowledge.places import Gazetteer
+from knowledge.places import Gazetteer, Place
 from knowledge.search_documents import Document
 from knowledge.search_words import (
     delete_keys,
@@ -42,6 +42,21 @@ BODY, TAG, NAME = 1, 2, 3
 SINGLE_STEM = 5  # letters a one-word phrase's stem needs to match other forms of it
 STATE_SHARE = 0.02  # of the most-listed state's count, for a state to be the directory's
 SHARED = "shared-"  # before the place keys of a service offered at its organization's places
+NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
+# Serving the place's whole county, the part of its state it is in ("Southern Illinois"), its
+# whole state or the whole country, or being elsewhere in a town's county, against being in
+# the town itself.
+PLACE_TIERS = {
+    "county": 0.9,
+    "suburbs": 0.9,
+    "region": 0.85,
+    "state": 0.8,
+    "country": 0.75,
+    "nearby": 0.7,
+}
+# An organization's town, for a service naming none of its own: a tier after the offices in
+# the town, as for serving the town's whole county.
+SHARED_PLACE = 0.9
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -422,6 +437,30 @@ class IndexTables:
         mask = np.zeros(len(self.ids), dtype=bool)
         mask[self.hours_doc[open_then]] = True
         return mask
+
+    def _inside(
+        self, place: Place, point: tuple[float, float] | None, among: np.ndarray
+    ) -> np.ndarray:
+        """How well each document is at `place`: 1 in its town (or, of the documents `among`,
+        within NEAR_KM of `point`), less for serving its whole county or state, less again for
+        being elsewhere in the town's county, 0 elsewhere."""
+        tier = np.zeros(len(self.ids), dtype=np.float32)
+        for key in place.keys():
+            area = key.split(":")[1]
+            if key.startswith("in:"):  # elsewhere in a town's county: after the town
+                nearby = area == "county" and place.kind != "county"
+                weight = PLACE_TIERS["nearby"] if nearby else 1.0
+            else:  # serving the whole county is being there for a question about it
+                weight = 1.0 if area == place.kind else PLACE_TIERS[area]
+                if area == "region" and place.kind == "state":  # in it, as an office is
+                    weight = 1.0
+            for found, share in ((key, 1.0), (SHARED + key, SHARED_PLACE)):
+                docs = self.place_docs.get(found)
+                if docs is not None:
+                    tier[docs] = np.maximum(tier[docs], weight * share)
+        if point is not None and len(self.point_lat) and len(among):
+            tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
+        return tier
 
     def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:
         """Kilometres from `near` to each document's nearest point; inf if it has none."""
