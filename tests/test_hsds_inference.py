@@ -132,6 +132,17 @@ def test_a_service_is_placed_by_the_part_of_a_place_name_that_tells_twins_apart(
     assert _places_named_in(sibling, projects) == []
 
 
+def test_a_service_is_placed_at_the_place_whose_name_starts_with_a_word_of_its_own() -> None:
+    from knowledge.hsds.inference import _places_sharing_a_word
+
+    places = [("skokie", "Skokie Courthouse"), ("main", "Main Office")]
+    assert _places_sharing_a_word("Skokie Expungement Desk", places) == ["skokie"]
+    assert _places_sharing_a_word("Expungement help", places) == []
+    # A word every place starts with, or an everyday one, tells none apart.
+    offices = [("a", "Lawyer Referral Service"), ("b", "Lawyer Finder Office")]
+    assert _places_sharing_a_word("Lawyer Referral Service", offices) == []
+
+
 async def test_service_areas_are_read_from_names_with_the_directorys_state(
     session: AsyncSession,
 ) -> None:

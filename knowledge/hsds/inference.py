@@ -42,7 +42,7 @@ from knowledge.models import (
     ServiceAtLocation,
 )
 from knowledge.phones import dialable, is_phone_number
-from knowledge.search_words import words_of
+from knowledge.search_words import is_everyday_word, words_of
 from knowledge.service_areas import state_code, state_name
 
 INFERRED = "inferred-"
@@ -296,6 +296,9 @@ async def _offer_services_at_organization_places(
             if len(chosen) == len(places):  # the organization's one number everywhere
                 chosen = []
             by_phone += bool(chosen)
+        if not chosen:
+            chosen = _places_sharing_a_word(service_name, places)
+            named += bool(chosen)
         if chosen:
             # The organization's own address still tells a family how to reach it.
             chosen += [i for i, _ in places if i.startswith(ORGANIZATION_PLACE_PREFIX)]
@@ -352,6 +355,21 @@ def _places_named_in(service_name: str, places: list[tuple[str, str]]) -> list[s
             and Levenshtein.distance(wanted.strip(), " ".join(words_of(name)), score_cutoff=2) <= 2
         ]
     return chosen
+
+
+def _places_sharing_a_word(service_name: str, places: list[tuple[str, str]]) -> list[str]:
+    """The organization's places whose name starts with a word of the service's name that is
+    no everyday word (a town's, a building's), when not all do: "Skokie Expungement Desk" is
+    at the "Skokie Courthouse", not at the organization's main office. (After the name and
+    the phone number, which say more: the county self-help centre sharing a library's number
+    is at that library.)"""
+    said = set(words_of(service_name))
+    chosen = []
+    for location_id, name in places:
+        first = next(iter(words_of(name)), "")
+        if len(first) >= 4 and first in said and not is_everyday_word(first):
+            chosen.append(location_id)
+    return chosen if len(chosen) < len(places) else []
 
 
 # --- Service areas from names ------------------------------------------------------------------
