@@ -22,6 +22,7 @@ from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon, load_lexicon
 from knowledge.models import Organization, Service
+from knowledge.places import us_gazetteer
 from knowledge.search import (
     SearchIndex,
     SearchOutcome,
@@ -41,6 +42,11 @@ DV_SERVICES = {"svc-dv-hotline-shelter", "svc-dv-court-advocacy"}
 def service(doc_id: str, name: str, body: str = "", **where: Any) -> Document:
     """A service as the index reads it, for tests that build an index of their own."""
     return Document(id=doc_id, kind="service", title=name, name=name, tags="", body=body, **where)
+
+
+def index_of(*documents: Document, places: bool = False) -> SearchIndex:
+    """An index of these documents, with the US gazetteer if the test is about places."""
+    return SearchIndex(list(documents), default_lexicon(), ZONE, us_gazetteer() if places else None)
 
 
 GRACE_CHURCH = (41.592610, -93.624180)  # where the Saturday pantry is
@@ -526,7 +532,7 @@ def test_services_are_tagged_with_what_their_own_words_name() -> None:
         service("cook", "Immigration help for Cook County residents"),
         service("firm", "Drinker Biddle legal clinic"),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE)
+    index = index_of(*documents)
     tags = {
         doc.id: {c for c, docs in index.concept_docs.items() if i in docs.tolist()}
         for i, doc in enumerate(documents)
@@ -540,13 +546,9 @@ def test_services_are_tagged_with_what_their_own_words_name() -> None:
 
 
 def test_who_a_service_is_for_is_not_what_it_does() -> None:
-    index = SearchIndex(
-        [
-            service("seniors", "Senior center: sports, swimming and meals for older adults"),
-            service("pool", "City pool swimming lessons"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("seniors", "Senior center: sports, swimming and meals for older adults"),
+        service("pool", "City pool swimming lessons"),
     )
     found = [hit.id for hit in index.search(SearchQuery(text="swimming lessons for kids")).hits]
     assert found == ["pool"]  # a question about a child: not a centre for older adults

@@ -9,29 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from test_search import ZONE, ids, service
+from test_search import ZONE, ids, index_of, service
 
 from knowledge.lexicon import default_lexicon
-from knowledge.search import SearchIndex, SearchQuery, words_of
+from knowledge.search import SearchQuery, words_of
 from knowledge.search_documents import Document
 
 
 def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
-    index = SearchIndex(
-        [
-            service(
-                "veterans",
-                "Employment rights helpline for veterans",
-                about="Employment rights helpline for veterans. Unpaid wages.",
-            ),
-            service(
-                "workers",
-                "Employment rights project",
-                about="Employment rights project. Unpaid wages and overtime.",
-            ),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service(
+            "veterans",
+            "Employment rights helpline for veterans",
+            about="Employment rights helpline for veterans. Unpaid wages.",
+        ),
+        service(
+            "workers",
+            "Employment rights project",
+            about="Employment rights project. Unpaid wages and overtime.",
+        ),
     )
 
     def found(text: str) -> list[str]:
@@ -42,14 +38,10 @@ def test_a_question_naming_nobody_gets_what_serves_everyone_first() -> None:
 
 
 def test_a_service_named_for_people_with_a_disability_answers_only_them() -> None:
-    index = SearchIndex(
-        [
-            service("disability", "Employment rights helpline for people with disabilities"),
-            service("civil", "Free legal services to people with civil rights problems"),
-            service("farm", "Migrant legal assistance project"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("disability", "Employment rights helpline for people with disabilities"),
+        service("civil", "Free legal services to people with civil rights problems"),
+        service("farm", "Migrant legal assistance project"),
     )
 
     def found(text: str) -> list[str]:
@@ -70,7 +62,7 @@ def test_asked_to_walk_in_a_service_seen_only_by_phone_is_no_answer() -> None:
     desk = service("desk", "Debt collection self-help desk", walk_in=True)
     line = service("line", "Debt collection hotline", walk_in=False)
     unsaid = service("unsaid", "Debt collection project")
-    index = SearchIndex([desk, line, unsaid], default_lexicon(), ZONE)
+    index = index_of(desk, line, unsaid)
     assert set(ids(index, "debt collection help")) == {"desk", "line", "unsaid"}
     assert set(ids(index, "walk-in help with a debt collection lawsuit")) == {"desk", "unsaid"}
     assert set(ids(index, "me demandaron por una deuda, ayuda sin cita")) == {"desk", "unsaid"}
@@ -92,7 +84,6 @@ def test_a_service_naming_no_place_is_where_its_phone_rings() -> None:
     """Uptown's "Social Security Benefits Legal Aid" has no address, only a 773 number: it
     answers in Chicago (after what is there), not in Peoria."""
     from knowledge.phones import where_they_ring
-    from knowledge.places import us_gazetteer
 
     # (toll-free: nowhere in particular)
     assert where_they_ring(["773-769-1411", "1-800-LAW-REP-4"]) == {"773-769-1411": "Chicago, IL"}
@@ -105,41 +96,33 @@ def test_a_service_naming_no_place_is_where_its_phone_rings() -> None:
         ),
         service("peoria", "Peoria Office - Legal help", addresses=(("Peoria", "IL", "61602"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     assert ids(index, "ssi denied, chicago") == ["uptown"]
     assert "uptown" not in ids(index, "ssi denied, peoria")
 
 
 def test_a_legal_desk_held_at_a_supper_is_no_meal() -> None:
-    index = SearchIndex(
-        [
-            service(
-                "desk",
-                "Advice desk - Tuesday night supper",
-                about="Advice desk - Tuesday night supper. Direct representation",
-            ),
-            service("kitchen", "Community soup kitchen", "Hot suppers every Tuesday"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service(
+            "desk",
+            "Advice desk - Tuesday night supper",
+            about="Advice desk - Tuesday night supper. Direct representation",
+        ),
+        service("kitchen", "Community soup kitchen", "Hot suppers every Tuesday"),
     )
     assert ids(index, "free supper tuesday night") == ["kitchen"]
     assert ids(index, "legal advice desk") == ["desk"]
 
 
 def test_a_child_needing_speech_therapy_is_not_a_special_education_case() -> None:
-    index = SearchIndex(
-        [
-            service(
-                "helpline",
-                "Special education helpline",
-                about="Special education helpline. Direct representation",
-            ),
-            service("daycare", "Adult day services", "Occupational, physical and speech therapy"),
-            service("daca", "Deferred action for childhood arrivals (DACA) legal services"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service(
+            "helpline",
+            "Special education helpline",
+            about="Special education helpline. Direct representation",
+        ),
+        service("daycare", "Adult day services", "Occupational, physical and speech therapy"),
+        service("daca", "Deferred action for childhood arrivals (DACA) legal services"),
     )
     assert ids(index, "speech therapy for my 3 year old who isn't talking yet") == []
     assert ids(index, "mi hijo de 4 años necesita terapia de lenguaje") == []
@@ -148,37 +131,27 @@ def test_a_child_needing_speech_therapy_is_not_a_special_education_case() -> Non
 
 
 def test_the_line_for_unmarried_parents_is_no_answer_to_a_divorce() -> None:
-    index = SearchIndex(
-        [
-            service("unmarried", "Family Law Advice Line for Unmarried Parents"),
-            service("office", "Legal help with divorce and custody"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("unmarried", "Family Law Advice Line for Unmarried Parents"),
+        service("office", "Legal help with divorce and custody"),
     )
     assert ids(index, "necesito divorciarme y no tengo dinero") == ["office"]
     assert ids(index, "we never married and he wont let me see my son")[0] == "unmarried"
 
 
 def test_where_nothing_meets_the_need_a_groups_service_is_no_answer_there_either() -> None:
-    from knowledge.places import us_gazetteer
-
-    index = SearchIndex(
-        [
-            service(
-                "seniors",
-                "Peoria Office - Legal help for seniors",
-                addresses=(("Peoria", "IL", "61602"),),
-            ),
-            service(
-                "rides",
-                "Rides to medical appointments",
-                addresses=(("Redwood City", "CA", "94063"),),
-            ),
-        ],
-        default_lexicon(),
-        ZONE,
-        us_gazetteer(),
+    index = index_of(
+        service(
+            "seniors",
+            "Peoria Office - Legal help for seniors",
+            addresses=(("Peoria", "IL", "61602"),),
+        ),
+        service(
+            "rides",
+            "Rides to medical appointments",
+            addresses=(("Redwood City", "CA", "94063"),),
+        ),
+        places=True,
     )
     assert ids(index, "ride to the doctor for my grandma")[0] == "rides"
     assert ids(index, "ride to the doctor for my grandma in peoria") == []
@@ -187,15 +160,13 @@ def test_where_nothing_meets_the_need_a_groups_service_is_no_answer_there_either
 
 
 def test_every_word_a_need_has_in_directories_counts_not_one_per_stem() -> None:
-    from knowledge.places import us_gazetteer
-
     corps = service(
         "corps",
         "Redwood City Corps",
         "Provides food, clothing, bus tokens and shelter",
         addresses=(("Redwood City", "CA", "94063"),),
     )
-    index = SearchIndex([corps], default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(corps, places=True)
     # "clothing" and "clothes" share a stem; a description saying either is about clothes,
     # which in the town asked about is an answer, in English or in Spanish.
     assert ids(index, "winter clothes for my kids, redwood city") == ["corps"]
@@ -203,13 +174,9 @@ def test_every_word_a_need_has_in_directories_counts_not_one_per_stem() -> None:
 
 
 def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
-    index = SearchIndex(
-        [
-            service("appeal", "Plenary order of protection appeal project"),
-            service("clinic", "Order of protection clinic"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("appeal", "Plenary order of protection appeal project"),
+        service("clinic", "Order of protection clinic"),
     )
     assert ids(index, "how do i get an order of protection") == ["clinic"]
     assert (
@@ -220,36 +187,26 @@ def test_a_project_for_appeals_answers_only_someone_appealing() -> None:
 
 
 def test_an_office_named_for_its_place_does_what_its_organization_does() -> None:
-    from knowledge.places import us_gazetteer
-
     def office(doc_id: str, name: str, *locations: str) -> Document:
         return service(doc_id, name, organization_id="project", place_names=(name, *locations))
 
     locations = ("Peoria Friendship House", "Main Office", "Champaign Office")
-    index = SearchIndex(
-        [
-            office("peoria", "Peoria Friendship House", *locations),
-            office("general", "Free and low-cost immigration help", *locations),
-            office("champaign", "Immigration help for the Champaign area", *locations),
-            service("rent", "Rent help", place_names=("Rent help", "Peoria Friendship House")),
-        ],
-        default_lexicon(),
-        ZONE,
-        us_gazetteer(),
+    index = index_of(
+        office("peoria", "Peoria Friendship House", *locations),
+        office("general", "Free and low-cost immigration help", *locations),
+        office("champaign", "Immigration help for the Champaign area", *locations),
+        service("rent", "Rent help", place_names=("Rent help", "Peoria Friendship House")),
+        places=True,
     )
     assert "peoria" in ids(index, "immigration help")
     assert "rent" not in ids(index, "immigration help")  # another organization's
 
 
 def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
-    index = SearchIndex(
-        [
-            service("general", "Legal aid clinic"),
-            service("south-asian", "South Asian legal clinic"),
-            service("polish", "Amicus Poloniae legal clinic"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("general", "Legal aid clinic"),
+        service("south-asian", "South Asian legal clinic"),
+        service("polish", "Amicus Poloniae legal clinic"),
     )
 
     def first(text: str) -> str:
@@ -263,7 +220,7 @@ def test_a_country_or_language_finds_its_communitys_own_clinic() -> None:
 def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
     def found(text: str, *names: str) -> list[str]:
         documents = [service(name, name) for name in names]
-        index = SearchIndex(documents, default_lexicon(), ZONE)
+        index = index_of(*documents)
         return ids(index, text)
 
     immigration, general = "Legal help for immigration", "Legal aid office"
@@ -278,9 +235,7 @@ def test_a_service_for_another_need_is_no_answer_as_broad_help() -> None:
 
 def test_social_security_goes_to_its_own_legal_aid_before_benefits_enrollment() -> None:
     aid, enrollment = "Social Security Benefits Legal Aid", "Public benefits enrollment project"
-    index = SearchIndex(
-        [service(enrollment, enrollment), service(aid, aid)], default_lexicon(), ZONE
-    )
+    index = index_of(service(enrollment, enrollment), service(aid, aid))
 
     def found(text: str) -> list[str]:
         return ids(index, text)
@@ -291,7 +246,7 @@ def test_social_security_goes_to_its_own_legal_aid_before_benefits_enrollment() 
 
 def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() -> None:
     line, desk = "Family law advice line for unmarried parents", "Divorce help desk"
-    index = SearchIndex([service(line, line), service(desk, desk)], default_lexicon(), ZONE)
+    index = index_of(service(line, line), service(desk, desk))
 
     def first(text: str) -> str:
         return index.search(SearchQuery(text=text)).hits[0].id
@@ -301,8 +256,6 @@ def test_a_divorce_goes_to_a_divorce_desk_and_unmarried_parents_to_their_line() 
 
 
 def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
-    from knowledge.places import us_gazetteer
-
     cass = "Free legal help for seniors in Cass County"
     documents = [
         service(
@@ -318,7 +271,7 @@ def test_whom_a_service_serves_outweighs_where_its_office_is() -> None:
             addresses=(("Springfield", "IL", "62701"),),
         ),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
 
     def found(text: str) -> list[str]:
         return ids(index, text)
@@ -331,8 +284,6 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
     """ "Suburban Cook County" is Cook County but Chicago; so is an organization's "Suburban
     seniors" programme, placed by its offices; a Chicago office named for its neighbourhood
     ("North Lawndale") is not in the small town of Lawndale, Logan County."""
-    from knowledge.places import us_gazetteer
-
     offices = (("Chicago", "IL", "60602"), ("Skokie", "IL", "60077"))
     renters = "Helpline for renters in foreclosed properties in Suburban Cook County"
     documents = [
@@ -346,7 +297,7 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
             inherited_places=True,
         ),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
 
     def found(text: str) -> list[str]:
         return ids(index, text)
@@ -360,18 +311,14 @@ def test_a_service_for_the_suburbs_is_no_answer_in_their_city() -> None:
 
 
 def test_a_childs_age_asks_for_the_child_not_the_grandparent_in_the_story() -> None:
-    index = SearchIndex(
-        [service("elders", "Counseling for seniors"), service("all", "Family counseling")],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("elders", "Counseling for seniors"), service("all", "Family counseling")
     )
     found = index.search(SearchQuery(text="my 11 year old is grieving his grandpa, counseling"))
     assert [h.id for h in found.hits] == ["all"]
 
 
 def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
-    from knowledge.places import us_gazetteer
-
     rockford = (("Rockford", "IL", "61101"),)
     documents = [
         service(
@@ -380,7 +327,7 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
         service("clinic", "Rockford free medical clinic", addresses=rockford),
         service("desk", "Eviction help desk", addresses=(("Chicago", "IL", "60602"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
 
     def found(text: str, **options: Any) -> list[str]:
         return ids(index, text, **options)
@@ -396,22 +343,18 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
 
 def test_who_does_a_thing_is_not_the_thing() -> None:
     """Snowball stems "employer" and "employment" alike; an employers' line is no job help."""
-    index = SearchIndex(
-        [service("employers", "Employer hotline"), service("jobs", "Employment program")],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("employers", "Employer hotline"), service("jobs", "Employment program")
     )
     assert [h.id for h in index.search(SearchQuery(text="i need a job")).hits] == ["jobs"]
 
 
 def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None:
-    from knowledge.places import us_gazetteer
-
     documents = [
         service("online", "Free bankruptcy filing", areas=("United States",)),
         service("desk", "Bankruptcy help desk", addresses=(("Chicago", "IL", "60602"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
 
     def found(text: str) -> list[str]:
         return ids(index, text)
@@ -422,13 +365,11 @@ def test_a_nationwide_service_answers_any_us_place_after_what_is_there() -> None
 
 def test_a_question_about_an_animal_is_not_answered_with_services_for_people() -> None:
     people = [service("shelter", "Family homeless shelter"), service("clinic", "Free clinic")]
-    index = SearchIndex(people, default_lexicon(), ZONE)
+    index = index_of(*people)
     assert index.search(SearchQuery(text="shelter for my cat, i am moving")).hits == []
     assert index.search(SearchQuery(text="vet for my sick dog")).hits == []
     assert [h.id for h in index.search(SearchQuery(text="family shelter")).hits] == ["shelter"]
-    with_pets = SearchIndex(
-        [*people, service("vet", "Low-cost veterinarian")], default_lexicon(), ZONE
-    )
+    with_pets = index_of(*people, service("vet", "Low-cost veterinarian"))
     assert [h.id for h in with_pets.search(SearchQuery(text="vet for my sick dog")).hits] == ["vet"]
 
 
@@ -436,21 +377,15 @@ def test_a_need_finds_its_words_and_their_plurals_not_their_derivations() -> Non
     """Asked for rent money, a renters' legal line is no answer: a concept reaches untagged
     services through its words and their plurals ("deposits"), not through the stemmer's
     other words ("renters")."""
-    index = SearchIndex(
-        [
-            service("line", "Free legal help for renters", "Advice about a lease."),
-            service("corps", "Food, clothing, shelter, deposits", "From a neighbourhood corps."),
-            *(service(f"other{i}", f"Reading club {i}", "Books.") for i in range(30)),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("line", "Free legal help for renters", "Advice about a lease."),
+        service("corps", "Food, clothing, shelter, deposits", "From a neighbourhood corps."),
+        *(service(f"other{i}", f"Reading club {i}", "Books.") for i in range(30)),
     )
     assert [h.id for h in index.search(SearchQuery(text="can't pay the rent")).hits] == ["corps"]
 
 
 def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says_so() -> None:
-    from knowledge.places import us_gazetteer
-
     def shelter(doc_id: str, town: str, postal: str, point: tuple[float, float]) -> Document:
         return service(
             doc_id, f"Family shelter {doc_id}", addresses=((town, "CA", postal),), points=(point,)
@@ -461,11 +396,11 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
         shelter("daly", "Daly City", "94014", (37.6879, -122.4702)),
         shelter("oakland", "Oakland", "94612", (37.8044, -122.2712)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     found = index.search(SearchQuery(text="shelter in daly city"))
     assert [h.id for h in found.hits][:1] == ["daly"] and not found.nearby
     assert "oakland" not in [h.id for h in found.hits]
-    without = SearchIndex(documents[:1] + documents[2:], default_lexicon(), ZONE, us_gazetteer())
+    without = index_of(*documents[:1] + documents[2:], places=True)
     found = without.search(SearchQuery(text="shelter in daly city"))
     assert [h.id for h in found.hits] == ["redwood"] and found.nearby
     assert found.place == "Daly City, CA"
@@ -475,7 +410,6 @@ def test_a_town_with_nothing_of_it_gets_what_is_elsewhere_in_its_county_and_says
 
 def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
     from knowledge.hours import OpenInterval
-    from knowledge.places import us_gazetteer
 
     mornings = tuple(OpenInterval(day, 9 * 60, 12 * 60) for day in range(5))
     afternoons = tuple(OpenInterval(day, 13 * 60, 16 * 60) for day in range(5))
@@ -485,7 +419,7 @@ def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
         service("markham", "Eviction help desk", addresses=(("Markham", "IL", "60428"),),
                 hours=mornings),
     ]  # fmt: skip
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     wednesday_10am = datetime(2026, 12, 16, 10, 0, tzinfo=ZONE)
 
     def found(text: str) -> list[str]:
@@ -504,7 +438,7 @@ def test_words_alone_need_two_of_them_in_a_match() -> None:
         service("church", "Legal clinic at First Congregational Church"),
         *(service(f"o{i}", f"Choir {i}", "Singing.") for i in range(20)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE)
+    index = index_of(*documents)
     assert index.search(SearchQuery(text="first time home buyer program")).hits == []
     found = index.search(SearchQuery(text="first congregational church sunday"))
     assert [h.id for h in found.hits] == ["church"]
@@ -512,20 +446,14 @@ def test_words_alone_need_two_of_them_in_a_match() -> None:
 
 def test_a_question_naming_a_need_is_answered_only_by_what_meets_one() -> None:
     """The rest of its words are the story: they rank, they do not answer on their own."""
-    index = SearchIndex(
-        [service("unit", "Client screening unit"), service("pantry", "Food pantry")],
-        default_lexicon(),
-        ZONE,
-    )
+    index = index_of(service("unit", "Client screening unit"), service("pantry", "Food pantry"))
     assert index.search(SearchQuery(text="cell phone screen repair")).hits == []
     assert [h.id for h in index.search(SearchQuery(text="screening for food")).hits] == ["pantry"]
 
 
 def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
-    from knowledge.places import us_gazetteer
-
     meals = service("meals", "Meals on wheels", addresses=(("Redwood City", "CA", "94063"),))
-    index = SearchIndex([meals], default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(meals, places=True)
     place, _ = index.read_place(words_of("comida caliente a domicilio para mi abuelo"))
     assert place is None  # hot food, not Caliente, CA
     place, _ = index.read_place(words_of("food bank in caliente"))
@@ -539,12 +467,10 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
 
 
 def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -> None:
-    from knowledge.places import us_gazetteer
-
     desk = service("desk", "Legal help desk", addresses=(("Chicago", "IL", "60602"),))
     office = service("office", "Legal aid office", addresses=(("Peoria", "IL", "61602"),))
     clinic = service("clinic", "Free clinic", addresses=(("Redwood City", "CA", "94063"),))
-    index = SearchIndex([desk, office, clinic], default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(desk, office, clinic, places=True)
 
     def label(text: str) -> str | None:
         place, _ = index.read_place(words_of(text))
@@ -560,11 +486,7 @@ def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -
 
 
 def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
-    index = SearchIndex(
-        [service("seniors", "Legal help for seniors"), service("all", "Legal help")],
-        default_lexicon(),
-        ZONE,
-    )
+    index = index_of(service("seniors", "Legal help for seniors"), service("all", "Legal help"))
 
     def concepts(text: str) -> list[str]:
         return index.search(SearchQuery(text=text)).concepts
@@ -579,7 +501,7 @@ def test_an_older_adults_age_asks_for_services_for_older_adults() -> None:
 
 def test_only_needs_with_a_service_are_offered_for_browsing() -> None:
     dentist = service("dentist", "Family Dental Clinic")
-    index = SearchIndex([dentist], default_lexicon(), ZONE)
+    index = index_of(dentist)
     assert "dental" in index.offered_concepts()
     assert "bankruptcy" not in index.offered_concepts()
     browsing = default_lexicon().offering(index.offered_concepts())
@@ -593,12 +515,12 @@ def test_a_spanish_word_typed_without_its_accents_is_still_a_word() -> None:
     # Phones often drop accents, and the search folds them away: "senora" is "señora".
     assert is_common_word("senora") and is_common_word("informacion")
     assert is_everyday_word("dinero") and not is_common_word("xqzv")
-    index = SearchIndex([service("food", "Food pantry")], default_lexicon(), ZONE)
+    index = index_of(service("food", "Food pantry"))
     assert index.read_word("senora").role == "story"  # part of the story, not gibberish
 
 
 def test_a_one_word_phrase_needs_more_of_its_filler_around_than_my() -> None:
-    index = SearchIndex([service("a", "Legal aid")], default_lexicon(), ZONE)
+    index = index_of(service("a", "Legal aid"))
 
     def concepts(text: str) -> list[str]:
         return list(index.find_concepts([index.read_word(w) for w in words_of(text)])[0])
@@ -608,7 +530,7 @@ def test_a_one_word_phrase_needs_more_of_its_filler_around_than_my() -> None:
 
 
 def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
-    index = SearchIndex([service("greene", "Legal help in Greene County")], default_lexicon(), ZONE)
+    index = index_of(service("greene", "Legal help in Greene County"))
     assert index.read_word("shoots").text == "shots"  # a need in one word: likely a typo
     assert index.read_word("greek").text == "greek"  # not "green", a piece of "green card"
     assert index.read_word("tenia").text == "tenia"  # "tenía", commoner than "tenis"
@@ -618,7 +540,7 @@ def test_an_everyday_word_is_corrected_only_into_a_whole_need() -> None:
 
 def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> None:
     arrest = service("arrest", "Legal help for people under arrest")
-    index = SearchIndex([arrest], default_lexicon(), ZONE)
+    index = index_of(arrest)
     assert index.read_word("called").text != "calle"  # English, not Spanish "street"
     assert index.read_word("campo").text != "camp"  # Spanish "field", not a summer camp
     assert index.read_word("desalojaron").text.startswith("desaloj")  # its own language's
@@ -627,8 +549,6 @@ def test_a_word_of_one_language_is_no_form_of_a_lexicon_word_of_the_other() -> N
 def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizations_towns() -> None:
     """A service naming no place of its own was linked at import to every place of its
     organization: a weaker claim on Kankakee than the organization's Kankakee office."""
-    from knowledge.places import us_gazetteer
-
     documents = [
         service("office", "Kankakee Office - Legal help", addresses=(("Kankakee", "IL", "60901"),)),
         service(
@@ -638,7 +558,7 @@ def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizati
             inherited_places=True,
         ),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     found = index.search(SearchQuery(text="legal help for parents in kankakee")).hits
     assert [h.id for h in found] == ["office", "line"]
 
@@ -646,13 +566,11 @@ def test_an_office_in_the_town_comes_before_a_line_offered_at_all_its_organizati
 def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None:
     """A town's general self-help desk meets "legal help" only; the county's domestic abuse
     legal line meets both needs of the question, and comes first."""
-    from knowledge.places import us_gazetteer
-
     documents = [
         service("desk", "Legal self-help desk", addresses=(("Carbondale", "IL", "62901"),)),
         service("line", "Legal help for domestic abuse", areas=("Jackson County, IL",)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     found = index.search(SearchQuery(text="domestic abuse legal help in carbondale")).hits
     assert [h.id for h in found] == ["line", "desk"]
     found = index.search(SearchQuery(text="legal help in carbondale")).hits
@@ -662,7 +580,6 @@ def test_meeting_more_of_the_needs_named_counts_against_a_closer_place() -> None
 def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -> None:
     """ "Legal Help for Domestic Abuse in Southern Illinois" serves Carbondale, not
     Springfield; a question about the whole state still finds every part's line."""
-    from knowledge.places import us_gazetteer
 
     def line(doc_id: str, part: str) -> Document:
         name = f"Legal Help for Domestic Abuse in {part}"
@@ -675,7 +592,7 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
         line("east", "Eastern Illinois"),
         line("wv", "West Virginia"),  # a state, not the west of Virginia
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
 
     def found(text: str) -> set[str]:
         return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
@@ -695,8 +612,6 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
 
 
 def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -> None:
-    from knowledge.places import us_gazetteer
-
     name = "Fair Oaks Adult Activity Center"  # a Redwood City neighbourhood, not Fair Oaks, CA
     center = service(
         "center", name, addresses=(("Redwood City", "CA", "94063"),), place_names=(name,)
@@ -709,7 +624,7 @@ def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -
         place_names=(name,),
         inherited_places=True,
     )
-    index = SearchIndex([center, desk], default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(center, desk, places=True)
 
     def found(text: str) -> list[str]:
         return ids(index, text)
@@ -722,7 +637,6 @@ def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -
 def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() -> None:
     """A church's legal clinic with no address at all: where its organization's other
     services are (after them), not dropped from every question naming a town."""
-    from knowledge.places import us_gazetteer
 
     def of_bar(doc_id: str, name: str, **where: Any) -> Document:
         return service(doc_id, name, organization_id="bar", **where)
@@ -735,49 +649,37 @@ def test_a_service_saying_nothing_of_where_it_is_is_where_its_organization_is() 
         of_bar("clinic", "Chinatown pro bono legal clinic", place_names=("Chinatown clinic",)),
         of_library("elsewhere", "Legal clinic at the library", place_names=("Library",)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     found = index.search(SearchQuery(text="legal clinic in chicago")).hits
     assert [h.id for h in found] == ["office", "clinic"]
 
 
 def test_a_legal_offices_walk_in_clinic_is_legal_help_not_urgent_care() -> None:
-    index = SearchIndex(
-        [
-            service("walk-in", "McHenry Office - Walk-in clinic", "Legal help"),
-            service("urgent", "Urgent care center"),
-        ],
-        default_lexicon(),
-        ZONE,
+    index = index_of(
+        service("walk-in", "McHenry Office - Walk-in clinic", "Legal help"),
+        service("urgent", "Urgent care center"),
     )
     assert ids(index, "free legal clinic") == ["walk-in"]
     assert ids(index, "walk in clinic, my son has a high fever")[0] == "urgent"
 
 
 def test_domestic_abuse_help_is_no_divorce_help() -> None:
-    from knowledge.places import us_gazetteer
-
     # "Domestic relations" is family law; "domestic" alone is not.
-    index = SearchIndex(
-        [
-            service("abuse", "Legal help for domestic abuse", areas=("Illinois",)),
-            service("office", "Legal aid office", areas=("Macon County, IL",)),
-        ],
-        default_lexicon(),
-        ZONE,
-        us_gazetteer(),
+    index = index_of(
+        service("abuse", "Legal help for domestic abuse", areas=("Illinois",)),
+        service("office", "Legal aid office", areas=("Macon County, IL",)),
+        places=True,
     )
     assert ids(index, "Decatur divorce free lawyer") == ["office"]
 
 
 def test_the_building_a_family_names_says_where_not_what() -> None:
-    from knowledge.places import us_gazetteer
-
     documents = [
         service("records", "Criminal records advice desk at the Daley Center"),
         service("support", "Child support help desk", place_names=("Richard J. Daley Center",)),
         service("seniors", "Senior center", addresses=(("Skokie", "IL", "60076"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     words = words_of("walk in child support help at the daley center right now")
     assert index.read_place(words)[1] == words_of("walk in child support help at the right now")
     assert "centro" not in index.read_place(words_of("ayuda en el centro daley"))[1]
@@ -788,8 +690,6 @@ def test_the_building_a_family_names_says_where_not_what() -> None:
 
 
 def test_a_description_saying_it_meets_the_need_answers_in_its_town() -> None:
-    from knowledge.places import us_gazetteer
-
     sunnyvale, redwood_city = ("Sunnyvale", "CA", "94086"), ("Redwood City", "CA", "94063")
     documents = [
         service(
@@ -811,7 +711,7 @@ def test_a_description_saying_it_meets_the_need_answers_in_its_town() -> None:
         service("club", "After school club", addresses=(("San Mateo", "CA", "94401"),)),
         service("divorce", "Divorce legal clinic", addresses=(("San Mateo", "CA", "94401"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     assert ids(index, "help paying rent this month in Sunnyvale") == ["corps"]
     # ...said in the family's words: a reading club is no after-school care
     assert "library" not in ids(index, "after school daycare in Redwood City")
@@ -820,21 +720,17 @@ def test_a_description_saying_it_meets_the_need_answers_in_its_town() -> None:
 
 
 def test_a_places_few_answers_for_a_need_are_followed_by_its_general_help() -> None:
-    from knowledge.places import us_gazetteer
-
     documents = [
         service("line", "Foreclosure help for homeowners", areas=("Illinois",)),
         service("office", "Peoria Office - Legal help", addresses=(("Peoria", "IL", "61602"),)),
         service("elsewhere", "Joliet Office - Legal help", addresses=(("Joliet", "IL", "60432"),)),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     assert ids(index, "foreclosure help in Peoria") == ["line", "office"]
     assert ids(index, "foreclosure help") == ["line"]  # no place asked: the need's own answers
 
 
 def test_help_for_victims_of_crime_is_no_domestic_violence_service() -> None:
-    from knowledge.places import us_gazetteer
-
     legal = "Direct representation"
     victims_name = "Help for victims of crime in Cook County (VLAN)"
     documents = [
@@ -858,5 +754,5 @@ def test_help_for_victims_of_crime_is_no_domestic_violence_service() -> None:
             )
         ),
     ]
-    index = SearchIndex(documents, default_lexicon(), ZONE, us_gazetteer())
+    index = index_of(*documents, places=True)
     assert ids(index, "my husband hits me, I live in Cicero") == ["dv"]
