@@ -141,9 +141,8 @@ async def welcome_partner(
     async with app.transaction() as session:
         names = [org.name for org in await organizations_of(session, who.chat_id)]
         await schedule_checks(session, utcnow(), app.settings.verify_every)
-    verification = context.bot_data.get("verification")
-    if verification is not None:
-        await verification.rearm()
+    # The welcome goes first: once the checks are re-armed their cards share this chat's
+    # one-message-a-second budget, and the partner should read why they come before they do.
     await message.reply_text(
         escape(
             _("Welcome! You keep the listings of {organization} current.").format(
@@ -158,6 +157,9 @@ async def welcome_partner(
             )
         )
     )
+    verification = context.bot_data.get("verification")
+    if verification is not None:
+        await verification.rearm()
 
 
 # --- answers ----------------------------------------------------------------------------------
