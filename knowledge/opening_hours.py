@@ -147,3 +147,30 @@ def parse_opening_hours(text: str) -> list[OpeningBlock] | None:
 def describe_blocks(blocks: list[OpeningBlock]) -> str:
     """A plain record of the rows, for the change log: "MO,TU 09:00-17:00; SA 10:00-14:00"."""
     return "; ".join(f"{b.byday} {b.opens}-{b.closes}" for b in blocks)
+
+
+# Whole day names only: "mar", "mi", "sa" are Spanish and English words in a description.
+_FULL_DAY = {name: day for name, day in DAY_OF.items() if len(name) >= 5}
+_DAY_WORD = re.compile(r"[a-z]+|-|–|—")
+_ANY_DAY = re.compile(r"day|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo", re.I)
+_UNTIL = frozenset({"-", "–", "—", "to", "through", "thru", "a", "al", "hasta"})
+
+
+def days_named(text: str) -> frozenset[int]:
+    """The weekdays a description names ("a Saturday morning feeding program", "delivered
+    Monday-Friday", "de lunes a viernes"): a service without schedule rows that says when it
+    is held is there on those days."""
+    if not _ANY_DAY.search(text):  # most descriptions: not worth folding
+        return frozenset()
+    days: set[int] = set()
+    words = _DAY_WORD.findall(_plain(text))
+    for i, word in enumerate(words):
+        first = _FULL_DAY.get(word)
+        if first is None:
+            continue
+        days.add(first)
+        if i + 2 < len(words) and words[i + 1] in _UNTIL and words[i + 2] in _FULL_DAY:
+            last = _FULL_DAY[words[i + 2]]
+            step = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
+            days.update(step)
+    return frozenset(days)

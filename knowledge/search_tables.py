@@ -22,6 +22,7 @@ import numpy as np
 
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
+from knowledge.opening_hours import days_named
 from knowledge.places import Gazetteer, Place
 from knowledge.search_documents import Document
 from knowledge.search_words import (
@@ -240,6 +241,11 @@ class IndexTables:
         table = np.array(hours, dtype=np.int32).reshape(-1, 3)
         self.hours_doc, self.hours_start = table[:, 0].copy(), table[:, 1].copy()
         self.hours_end = self.hours_start + table[:, 2]
+        # ...and, for documents with none, the weekdays their text names, one bit each.
+        self.named_days = np.array(
+            [0 if d.hours else sum(1 << day for day in days_named(d.body)) for d in documents],
+            dtype=np.uint8,
+        )
 
     def _build_phrases(self, lexicon: Lexicon) -> None:
         """The lexicon's phrases, keyed by the forms of their content words (filler left out).
@@ -434,7 +440,7 @@ class IndexTables:
             start += local.hour * 60 + local.minute
         end = (day + 1) * MINUTES_PER_DAY
         open_then = (self.hours_start < end) & (self.hours_end > start)
-        mask = np.zeros(len(self.ids), dtype=bool)
+        mask = (self.named_days >> day) & 1 == 1  # "a Saturday morning feeding program"
         mask[self.hours_doc[open_then]] = True
         return mask
 

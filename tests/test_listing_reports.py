@@ -24,7 +24,7 @@ from knowledge.listing_reports import (
     submit_report,
 )
 from knowledge.models import ListingChange, Phone, Service
-from knowledge.opening_hours import describe_blocks, parse_opening_hours
+from knowledge.opening_hours import days_named, describe_blocks, parse_opening_hours
 
 COORDINATOR = 9001
 
@@ -48,6 +48,20 @@ def test_hours_as_people_type_them(typed: str, rows: str) -> None:
 @pytest.mark.parametrize("typed", ["call us", "mon-fri 25-30", "9-5"])
 def test_hours_that_cannot_be_read_are_refused(typed: str) -> None:
     assert parse_opening_hours(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("Offers a Saturday morning feeding program at 10:30, and Sunday services", {5, 6}),
+        ("Meals are delivered between 9 am-1:30 pm, Monday-Friday.", {0, 1, 2, 3, 4}),
+        ("Abierto de lunes a viernes", {0, 1, 2, 3, 4}),
+        ("Open Fridays through Sunday", {4, 5, 6}),
+        ("Offers a marathon; Spanish classes (mar) in the city hall", set()),
+    ],
+)
+def test_the_weekdays_a_description_names(text: str, days: set[int]) -> None:
+    assert days_named(text) == days
 
 
 def test_phone_numbers_are_read_and_vanity_letters_refused() -> None:
