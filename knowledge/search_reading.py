@@ -344,10 +344,22 @@ class QuestionReader(IndexTables):
 
     def _town_needs_cue(self, town: str, words: Sequence[str]) -> bool:
         """Whether a small town is only read as one when pointed at ("in caliente"): its name
-        is everyday words and none of the directory's services is there."""
-        return all(is_everyday_word(w) for w in words) and not any(
-            f"in:town:{town}|{state}" in self.place_docs for state in self.states
-        )
+        is everyday words and none of the directory's services is there, nor, for a name of
+        several words, in its county ("order of protection Oak Park": a suburb among the
+        directory's; one everyday word, "justice" or "worth", is not enough for that)."""
+        if not all(is_everyday_word(w) for w in words):
+            return False
+        for state in self.states:
+            if f"in:town:{town}|{state}" in self.place_docs:
+                return False
+        if len(words) > 1 and self.gazetteer is not None:
+            for state in self.states:
+                place = self.gazetteer.town_place(town, [state])
+                if place is not None and place.state == state and place.county and (
+                    f"in:county:{place.county}|{state}" in self.place_docs
+                ):
+                    return False
+        return True
 
     def _programme_state(self, raw: list[str]) -> Place | None:
         """The state whose own programme the question names ("calfresh", "medi-cal" are

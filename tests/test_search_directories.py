@@ -772,3 +772,24 @@ def test_a_service_without_hours_is_there_on_the_days_its_description_names() ->
     assert set(ids(index, "hot breakfast", friday)) == {"kitchen", "citadel"}
     assert ids(index, "hot breakfast", friday, open_day=5) == ["citadel"]
     assert ids(index, "hot breakfast", friday, open_day=1) == []
+
+
+def test_a_suburb_named_in_everyday_words_is_a_place_where_the_directory_serves_its_county() -> (
+    None
+):
+    index = index_of(
+        service(
+            "clinic",
+            "Order of Protection Clinic",
+            "Domestic violence legal clinic",
+            addresses=(("Chicago", "IL", "60602"),),
+        ),
+        places=True,
+    )
+    # Oak Park has no service of its own, but Cook County does: the suburb is read...
+    outcome = index.search(SearchQuery(text="order of protection Oak Park"))
+    assert outcome.place == "Oak Park, IL" and outcome.nearby
+    assert [hit.id for hit in outcome.hits] == ["clinic"]
+    # ...while a one-word town of everyday words still needs pointing at: "Justice", IL
+    # (Cook County too) is not read from "justice for my son".
+    assert index.search(SearchQuery(text="i want justice for my son")).place is None
