@@ -151,6 +151,31 @@ _WALK_IN = re.compile(
 )
 
 
+# Who is asking, when it is not the family: "school counselor here", "i'm a school social
+# worker", "soy la consejera de la escuela". Their role names no need ("counselor" would make
+# a student's eviction a counselling question).
+_ROLE = (
+    r"(?:school |the )?(?:counsell?or|social worker|teacher|nurse|psychologist|case manager|"
+    r"caseworker|principal|family liaison|family advocate)"
+)
+_ES_ROLE = (
+    r"(?:consejer[oa]|trabajadora social|trabajador social|maestr[oa]|enfermera|"
+    r"psicolog[oa]|directora?)(?: escolar| de (?:la|una) escuela)?"
+)
+_ASKERS_ROLE = re.compile(
+    rf"\b(?:(?:im|i am|as) an? {_ROLE}|{_ROLE} (?:here|asking|writing|working)|"
+    rf"^{_ROLE}(?= at | from | with )|soy (?:la |el |una? )?{_ES_ROLE})\b"
+)
+
+
+def without_askers_role(words: list[str]) -> list[str]:
+    """The question's words less the asker's own role ("school counselor here: a family...")."""
+    joined = " ".join(words)
+    if not _ASKERS_ROLE.search(joined):
+        return words
+    return _ASKERS_ROLE.sub(" ", joined).split()
+
+
 def asks_to_walk_in(words: list[str]) -> bool:
     """Whether the question asks to be seen in person without an appointment."""
     return bool(_WALK_IN.search(" ".join(words)))

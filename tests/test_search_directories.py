@@ -793,3 +793,25 @@ def test_a_suburb_named_in_everyday_words_is_a_place_where_the_directory_serves_
     # ...while a one-word town of everyday words still needs pointing at: "Justice", IL
     # (Cook County too) is not read from "justice for my son".
     assert index.search(SearchQuery(text="i want justice for my son")).place is None
+
+
+def test_the_askers_own_role_names_no_need() -> None:
+    from knowledge.search_words import without_askers_role
+
+    def read(text: str) -> str:
+        return " ".join(without_askers_role(words_of(text)))
+
+    assert read("School counselor here: a family got an eviction notice") == (
+        "a family got an eviction notice"
+    )
+    assert read("I'm a school social worker, a mom needs food") == "a mom needs food"
+    assert read("soy la consejera escolar, una familia necesita comida") == (
+        "una familia necesita comida"
+    )
+    # ...but a counsellor asked for is the need.
+    assert read("need a school counselor for my son") == "need a school counselor for my son"
+    index = index_of(
+        service("counselling", "Community Counselling", about="Counselling services"),
+        service("tenants", "Eviction defense help desk"),
+    )
+    assert ids(index, "school counselor here. a family got an eviction notice") == ["tenants"]
