@@ -24,6 +24,12 @@ PEOPLE = frozenset(
     {"mom", "dad", "mother", "father", "grandma", "grandpa", "grandmother", "grandfather",
      "husband", "wife", "son", "daughter", "she", "he", "i", "law"}  # "mother in law is 72"
 )  # fmt: skip
+# "mi papá de 75", "mi mamá tiene 77": a person, "de" or "tiene", then the age (not "una renta
+# de 900")
+PERSONAS = frozenset(
+    "papa mama padre madre abuelo abuela abuelito abuelita hijo hija esposo esposa suegro "
+    "suegra tio tia nino nina".split()
+)
 OLDER_ADULTS_AGE = 60  # an age from which a question is about an older adult
 ADULT_AGE = 18
 # A service taking nobody younger than this is for older adults ("age 55 or over").
@@ -38,7 +44,8 @@ _UNDER = re.compile(r"\b(?:under|younger than)\s+(?:age\s+(\d{1,2})|(\d{1,2})\s+
 
 
 def ages_in(words: list[str]) -> list[int]:
-    """Ages a question gives: a number before "years" or "años", or after "im" or "age"."""
+    """Ages a question gives: a number before "years" or "años", after "im" or "age", or
+    after a person and "is", "de" or "tiene" ("my mom is 80", "mi papá de 75")."""
     return [
         int(word)
         for i, word in enumerate(words)
@@ -48,6 +55,7 @@ def ages_in(words: list[str]) -> list[int]:
             words[i + 1 : i + 2] in AGE_WORDS
             or words[i - 1 : i] in AGE_BEFORE
             or (i >= 2 and words[i - 1] in ("is", "am") and words[i - 2] in PEOPLE)
+            or (i >= 2 and words[i - 1] in ("de", "tiene") and words[i - 2] in PERSONAS)
         )
     ]
 
