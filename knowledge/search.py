@@ -90,6 +90,7 @@ PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need 
 # veteran's lease in Joliet, the statewide military legal network before Joliet's general office
 NEED_RANK = 1.5
 NEED_NUDGE = 0.1  # ...and a tenth of the best match's score when no place is asked about
+GROUP_NUDGE = 0.1  # ...and as much again for being for the group of people asked about
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +516,11 @@ class SearchIndex(QuestionReader):
             # domestic abuse legal line before the town's general self-help desk; with no
             # place, a nudge (the jailed mothers' project for "mom is in prison, custody").
             ranked += needs_met[candidates] * (NEED_RANK if tier is not None else NEED_NUDGE)
+            # Among those, the services of the group of people the question names: a veteran
+            # asking for benefits gets the veterans' clinic before the general benefits desks.
+            # (Not older adults: a grandmother's age or "abuela" says who asks, not what for.)
+            for concept_id in concepts.keys() & self.group_concepts - {OLDER_ADULTS}:
+                ranked += GROUP_NUDGE * np.isin(candidates, self.concept_docs.get(concept_id, []))
         if query.audience != "family":  # staff and coordinators: the toolkit first
             ranked[partnership[candidates]] *= STAFF_TOOLKIT_FIRST
         point = query.near or (place.point if place is not None and place.kind == "zip" else None)

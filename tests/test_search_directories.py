@@ -815,3 +815,16 @@ def test_the_askers_own_role_names_no_need() -> None:
         service("tenants", "Eviction defense help desk"),
     )
     assert ids(index, "school counselor here. a family got an eviction notice") == ["tenants"]
+
+
+def test_a_question_naming_a_group_gets_its_services_first_among_equals() -> None:
+    index = index_of(
+        service(
+            "benefits",
+            "Public benefits outreach project",
+            about="Public benefits outreach project. Legal aid",
+        ),
+        service("veterans", "Veterans legal clinic", about="Veterans legal clinic. Legal aid"),
+    )
+    assert ids(index, "veterans benefits help") == ["veterans", "benefits"]
+    assert ids(index, "public benefits help") == ["benefits"]
