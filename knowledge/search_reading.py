@@ -355,8 +355,11 @@ class QuestionReader(IndexTables):
         if len(words) > 1 and self.gazetteer is not None:
             for state in self.states:
                 place = self.gazetteer.town_place(town, [state])
-                if place is not None and place.state == state and place.county and (
-                    f"in:county:{place.county}|{state}" in self.place_docs
+                if (
+                    place is not None
+                    and place.state == state
+                    and place.county
+                    and (f"in:county:{place.county}|{state}" in self.place_docs)
                 ):
                     return False
         return True
