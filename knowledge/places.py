@@ -128,6 +128,12 @@ class Gazetteer:
             counties = town_counties.get((town, state))
             county = counties.most_common(1)[0][0] if counties else ""
             self.towns[town][state] = (county, _centre(spots))
+        # Towns of several words as people also run them together ("LaGrange", "oaklawn",
+        # "desplaines"); of two such, the one with more ZIP codes.
+        self.joined_towns: dict[str, str] = {}
+        for (town, _), _ in sorted(self.town_zips.items(), key=lambda item: item[1]):
+            if " " in town:
+                self.joined_towns[town.replace(" ", "")] = town
         self.zip_points = points
         by_state: dict[str, list[tuple[float, float]]] = defaultdict(list)
         by_county: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
@@ -197,10 +203,19 @@ class Gazetteer:
             county_city=self.county_cities.get((county, state)) == town,
         )
 
+    def _spaced(self, town: str, states: Sequence[str]) -> str:
+        """`town`, or the town of `states` it runs together ("LaGrange" in Illinois is La
+        Grange; LaGrange, GA is elsewhere)."""
+        spaced = self.joined_towns.get(town)
+        if spaced is None or any(s in self.towns.get(town, ()) for s in states):
+            return town
+        return spaced if any(s in self.towns[spaced] for s in states) else town
+
     def town_place(self, town: str, states: Sequence[str]) -> Place | None:
         """A town, in the first of `states` that has one by that name, unless another of
         them has a city by that name ("San José": San Jose, CA, not the village in Illinois);
         else in any state."""
+        town = self._spaced(town, states)
         by_state = self.towns.get(town)
         if not by_state:
             return None
@@ -266,6 +281,7 @@ class Gazetteer:
             for size in range(min(LONGEST_TOWN, len(words) - i), 0, -1):
                 span = words[i : i + size]
                 town = " ".join(ABBREVIATIONS.get(w, w) for w in span)
+                town = self._spaced(town, states)
                 by_state = self.towns.get(town)
                 # "en el campo", "the field": a town's name is not said after an article
                 # (one whose name has it, "El Paso", is found from the article on).

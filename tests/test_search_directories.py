@@ -828,3 +828,26 @@ def test_a_question_naming_a_group_gets_its_services_first_among_equals() -> Non
     )
     assert ids(index, "veterans benefits help") == ["veterans", "benefits"]
     assert ids(index, "public benefits help") == ["benefits"]
+
+
+def test_a_town_run_together_is_the_directorys_town_of_that_name() -> None:
+    index = index_of(
+        service(
+            "clinic",
+            "Legal clinic at First Congregational Church of LaGrange",
+            about="Legal clinic",
+            place_names=("Legal clinic at First Congregational Church of LaGrange",),
+        ),
+        service(
+            "forms",
+            "Free legal information and forms",
+            about="Legal forms",
+            addresses=(("Chicago", "IL", "60602"),),
+        ),
+        places=True,
+    )
+    for text in ("free legal clinic in La Grange", "free legal clinic lagrange"):
+        outcome = index.search(SearchQuery(text=text))
+        assert outcome.place == "La Grange, IL"
+        assert [hit.id for hit in outcome.hits][:1] == ["clinic"]
+    assert index.search(SearchQuery(text="legal clinic in desplaines")).place == "Des Plaines, IL"
