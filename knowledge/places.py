@@ -166,8 +166,9 @@ class Gazetteer:
         if point is None or span is None:
             return ()
         (south, west), (north, east) = span.tolist()
-        across = (point[0] - south) / max(north - south, 1e-9)
-        along = (point[1] - west) / max(east - west, 1e-9)
+        # Beyond the trimmed span is its outermost part: Metropolis, at Illinois' southern tip.
+        across = min(1.0, max(0.0, (point[0] - south) / max(north - south, 1e-9)))
+        along = min(1.0, max(0.0, (point[1] - west) / max(east - west, 1e-9)))
         upright = [n for n, (low, high) in LATITUDE_PARTS.items() if low <= across <= high]
         sideways = [n for n, (low, high) in LONGITUDE_PARTS.items() if low <= along <= high]
         corners = [f"{up}-{side}" for up in upright for side in sideways if up != "central"]

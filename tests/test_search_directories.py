@@ -598,6 +598,8 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
         return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
 
     assert found("domestic violence lawyer in carbondale") == {"south"}
+    # ...and the state's very tip, beyond most of its ZIP codes, is its south too
+    assert found("domestic violence lawyer in metropolis illinois") == {"south"}
     assert found("domestic violence lawyer springfield illinois") == {"central"}
     assert found("domestic violence lawyer in belleville") == {"south", "southwest"}
     assert found("domestic violence lawyer in illinois") == {
