@@ -31,6 +31,7 @@ from knowledge.models import (
     ToolkitResource,
     utcnow,
 )
+from knowledge.opening_hours import days_named
 from knowledge.phones import where_they_ring
 from knowledge.service_areas import service_areas
 from knowledge.text import fold
@@ -60,6 +61,10 @@ class Document:
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
+    # With no hours, the weekdays its description or how to apply names ("a Saturday morning
+    # feeding program", "walk-in consultations every Tuesday and Saturday"): there on those
+    # days, at hours unknown.
+    days_named: frozenset[int] = frozenset()
     # Naming no place of its own, it was linked at import to its organization's several places
     # (knowledge/hsds/inference.py): a weaker claim on each town than an office there.
     inherited_places: bool = False
@@ -252,6 +257,8 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
         areas_named = tuple(area.name for area in areas.get(sid, ()))
         if interpretation and "spanish" in fold(interpretation).split():
             spoken = [*spoken, "es"]
+        hours = tuple(weekly_intervals(rows))
+        said = f"{description or ''} {eligibility or ''} {row.application_process or ''}"
         document = Document(
             id=sid,
             kind="service",
@@ -281,7 +288,8 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 *(location_names[lid] for lid in locations if lid in location_names),
             ),
             points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
-            hours=tuple(weekly_intervals(rows)),
+            hours=hours,
+            days_named=frozenset() if hours else days_named(said),
             inherited_places=sid not in own_places and len(locations) > 1,
             organization_id=org_id or "",
             ages=served_ages(

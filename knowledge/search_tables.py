@@ -22,7 +22,6 @@ import numpy as np
 
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
-from knowledge.opening_hours import days_named
 from knowledge.places import Gazetteer, Place
 from knowledge.search_documents import Document
 from knowledge.search_words import (
@@ -243,7 +242,7 @@ class IndexTables:
         self.hours_end = self.hours_start + table[:, 2]
         # ...and, for documents with none, the weekdays their text names, one bit each.
         self.named_days = np.array(
-            [0 if d.hours else sum(1 << day for day in days_named(d.body)) for d in documents],
+            [sum(1 << day for day in d.days_named) for d in documents],
             dtype=np.uint8,
         )
 

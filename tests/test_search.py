@@ -217,6 +217,31 @@ async def test_a_service_named_by_its_organizations_abbreviation_is_read_by_its_
     assert ids(index, "legal help for a military family")[0] == "svc-aflan"
 
 
+async def test_a_service_without_hours_is_there_on_the_days_its_own_words_name(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    await prepare_database(database_url, session_factory, demo=False)
+    async with session_factory() as session, session.begin():
+        saturday = "Emergency food. A hot breakfast for homeless people on Saturday mornings."
+        await add_service(session, "svc-citadel", "Citadel hot meals", saturday)
+        await add_service(session, "svc-kitchen", "Community kitchen hot meals", "For all.")
+        await add_service(session, "svc-immigration", "Immigration legal services")
+        immigration = await session.get(Service, "svc-immigration")
+        assert immigration is not None
+        immigration.application_process = (
+            "Walk-in consultations are every Tuesday at 8am and Saturday at 8:45am."
+        )
+    async with session_factory() as session:
+        index = await build_index(session, default_lexicon(), ZONE)
+    monday = datetime(2026, 12, 7, 12, 0, tzinfo=ZONE)
+    assert set(ids(index, "hot meals", monday)) == {"svc-citadel", "svc-kitchen"}
+    assert ids(index, "hot meals", monday, open_day=5) == ["svc-citadel"]
+    assert ids(index, "hot meals", monday, open_day=2) == []
+    # ...or that how to apply names
+    assert ids(index, "immigration lawyer", monday, open_day=5) == ["svc-immigration"]
+    assert ids(index, "immigration lawyer", monday, open_day=4) == []
+
+
 async def test_a_spanish_query_ranks_spanish_speaking_services_higher(
     database_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

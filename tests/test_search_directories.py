@@ -760,22 +760,6 @@ def test_help_for_victims_of_crime_is_no_domestic_violence_service() -> None:
     assert ids(index, "my husband hits me, I live in Cicero") == ["dv"]
 
 
-def test_a_service_without_hours_is_there_on_the_days_its_description_names() -> None:
-    index = index_of(
-        service(
-            "citadel",
-            "Citadel Corps",
-            "Emergency food and clothing. A hot breakfast on Saturday mornings at 10:30.",
-            about="Citadel Corps. Emergency Food, Hot Meals, Clothing",
-        ),
-        service("kitchen", "Community kitchen", "Hot meals for all.", about="Hot Meals"),
-    )
-    friday = datetime(2026, 12, 4, 12, 0, tzinfo=ZONE)
-    assert set(ids(index, "hot breakfast", friday)) == {"kitchen", "citadel"}
-    assert ids(index, "hot breakfast", friday, open_day=5) == ["citadel"]
-    assert ids(index, "hot breakfast", friday, open_day=1) == []
-
-
 def test_a_suburb_named_in_everyday_words_is_a_place_where_the_directory_serves_its_county() -> (
     None
 ):
