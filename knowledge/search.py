@@ -250,6 +250,7 @@ class SearchIndex(QuestionReader):
         of_a_group = np.zeros(n, dtype=bool)  # matching a concept that is a group of people
         of_a_need = np.zeros(n, dtype=bool)
         of_a_practical_need = np.zeros(n, dtype=bool)  # rent, tutoring: not legal help
+        barred = np.zeros(n, dtype=bool)  # no answer, whatever else it matches
         exclusive: np.ndarray | None = None  # what the question's "only" concepts allow
         covered_by: dict[str, np.ndarray] = {}
         parts = 0
@@ -299,18 +300,18 @@ class SearchIndex(QuestionReader):
             met = np.zeros(n, dtype=bool)
             for concept_id in specific | (concepts.keys() & self.group_concepts):
                 met |= covered_by[concept_id]
-            scores[self.specialised & ~met] = 0.0
+            barred |= self.specialised & ~met
         if takes is not None:  # the rehab centre for ages 21-60 is no answer for a dad of 65
             of_a_need &= takes
         for concept_id, named in self.named_for.items():
             if concepts and concept_id not in concepts:  # nor, for a wage claim, the
-                scores[named] = 0.0  # employment line for people with disabilities
+                barred[named] = True  # employment line for people with disabilities
                 of_a_need[named] = False
         if concepts.keys() - self.group_concepts and not of_a_need.any():
             # Who a service is for is not what it does: asked for hearing aids for a grandpa
             # where none are listed, a senior centre is no answer. (Where the need has
             # services, a group's own legal help may still be one, after them.)
-            scores[of_a_group] = 0.0
+            barred |= of_a_group
         phrase_words = np.zeros(n, dtype=np.float32)
         for word in words:
             if word.role == "unknown":
@@ -331,6 +332,9 @@ class SearchIndex(QuestionReader):
             scores[~of_a_concept] = 0.0  # screen repair" is no client screening unit
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
+        # What is no answer stays none, whatever other words of the question it has (the
+        # criminal records "desk" for a child support help desk).
+        scores[barred] = 0.0
         needs_met = np.zeros(n, dtype=np.float32)
         phrased = {word.need & frozenset(concepts) for word in words if word.need & concepts.keys()}
         unphrased = concepts.keys() - {c for need in phrased for c in need}
