@@ -837,3 +837,19 @@ def test_a_town_run_together_is_the_directorys_town_of_that_name() -> None:
         assert outcome.place == "La Grange, IL"
         assert [hit.id for hit in outcome.hits][:1] == ["clinic"]
     assert index.search(SearchQuery(text="legal clinic in desplaines")).place == "Des Plaines, IL"
+
+
+def test_a_service_for_another_need_stays_out_whatever_words_it_shares() -> None:
+    index = index_of(
+        service(
+            "records",
+            "Courthouse desk for papers",
+            about="Courthouse desk for papers. Expungement. Legal aid",
+        ),
+        service(
+            "family",
+            "Domestic relations project",
+            about="Domestic relations project. Child support. Legal aid",
+        ),
+    )
+    assert ids(index, "courthouse desk for child support papers") == ["family"]
