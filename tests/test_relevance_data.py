@@ -22,6 +22,7 @@ MINIMUM_QUERIES = {
     "real_directories_dev11.yaml": 200,
     "real_directories_dev12.yaml": 200,
     "real_directories_dev13.yaml": 200,
+    "real_directories_dev14.yaml": 200,
     "real_directories_holdout.yaml": 60,
 }
 DATASETS = next(
