@@ -339,6 +339,7 @@ def test_a_legal_need_with_no_desk_in_town_gets_the_towns_legal_aid() -> None:
     assert found("eviction help rockford", open_now=True) == []  # the desk is what is closed
     assert found("", concept="eviction", near=(42.27, -89.09)) == []  # a button promises it
     assert found("food pantry rockford") == []  # not a legal need
+    assert found("order of protection rockford") == ["aid"]  # a survivor's is one
 
 
 def test_who_does_a_thing_is_not_the_thing() -> None:
