@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import zipcodes  # type: ignore[import-untyped]
 
+from knowledge.search_words import is_spanish_word
 from knowledge.service_areas import read_area, state_code
 from knowledge.text import fold
 
@@ -326,6 +327,8 @@ class Gazetteer:
                     continue
                 # Of the towns of that name, the biggest (Houston, TX; not Houston, AK).
                 biggest = max(by_state, key=lambda state: self.town_zips.get((town, state), 0))
+                if size == 1 and is_spanish_word(town) and not _pointed_at(words, i):
+                    continue
                 if _pointed_at(words, i) or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
                     city = self.town_place(town, [biggest])
                     elsewhere = (city, used) if city is not None else None
@@ -351,12 +354,16 @@ class Gazetteer:
                     place = self.county_place(_county_words(" ".join(before)), states)
                     if place is not None:
                         return place, set(range(i - size, i + 1))
-            start = i + 1 + (i + 1 < len(words) and words[i + 1] in ("de", "of"))
+            linked = i + 1 < len(words) and words[i + 1] in ("de", "of")
+            start = i + 1 + linked
             for size in (3, 2, 1):
                 after = words[start : start + size]
                 if len(after) == size:
                     place = self.county_place(_county_words(" ".join(after)), states)
-                    if place is not None:
+                    # Without "de": a county of the directory's ("condado San Mateo"), not
+                    # the next sentence ("me mandó el condado, Redwood City": no Redwood
+                    # County, MN)
+                    if place is not None and (linked or place.state in states):
                         return place, {i, *range(i + 1, start + size)}
         return None
 

@@ -42,6 +42,7 @@ _FNV_OFFSET, _FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
 
 COMMON_ZIPF = 3.0  # a word seen this often (once in a million words) is no typo
 EVERYDAY_ZIPF = 4.0  # ...and this often (once in 100,000: "caliente", not "cicero") is no town
+SPANISH_FIRST = 0.5  # Zipf above English for an everyday word to be Spanish before a town name
 
 
 def _zipf(word: str, language: str) -> float:
@@ -92,6 +93,15 @@ def is_everyday_word(word: str) -> bool:
     """Whether `word` is among the commonest English or Spanish words, far commoner than a
     small town's name: said without "in" before it, "caliente" is hot, not Caliente, CA."""
     return any(_zipf(word, language) >= EVERYDAY_ZIPF for language in ("en", "es"))
+
+
+@lru_cache(maxsize=50_000)
+def is_spanish_word(word: str) -> bool:
+    """Whether `word` is an everyday Spanish word, more than an English one ("largo", "mesa",
+    "amarillo"; not "miami"): a town of that name elsewhere is one only when pointed at ("un
+    programa largo" is no Largo, FL)."""
+    spanish = _zipf(word, "es")
+    return spanish >= EVERYDAY_ZIPF and spanish >= _zipf(word, "en") + SPANISH_FIRST
 
 
 def words_of(text: str) -> list[str]:

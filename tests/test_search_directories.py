@@ -854,3 +854,22 @@ def test_a_service_for_another_need_stays_out_whatever_words_it_shares() -> None
         ),
     )
     assert ids(index, "courthouse desk for child support papers") == ["family"]
+
+
+def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
+    from knowledge.places import us_gazetteer
+
+    gazetteer = us_gazetteer()
+
+    def place(text: str) -> str | None:
+        found = gazetteer.find(words_of(text), ["IL", "CA"])
+        return found[0].label if found else None
+
+    # "largo" is long, "mesa" a table: Largo, FL and Mesa, AZ only when pointed at
+    assert place("quiere internarse en un programa largo con AA") is None
+    assert place("clinica en Mesa Arizona") == "Mesa, AZ"
+    assert place("dentist houston") == "Houston, TX"  # a city's name is no Spanish word
+    # "condado" then a name is that county only where the directory is, or with "de"
+    assert place("una carta que me mandó el condado, Redwood City") == "Redwood City, CA"
+    assert place("ayuda en el condado de Lake") is not None
+    assert place("ayuda legal en el condado Cook") == "Cook County, IL"
