@@ -41,7 +41,7 @@ from knowledge.models import utcnow
 from knowledge.places import Gazetteer, us_gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
-from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, NEAR_KM, PLACE_TIERS
+from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, NEAR_KM, PLACE_TIERS, TAG
 from knowledge.search_words import (
     asks_to_walk_in,
     is_common_word,
@@ -81,6 +81,7 @@ MIN_SCORE = 1.5  # below this nothing is a good match
 MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
 WORDS_ALONE_MATCHED = 2  # of three or more words naming no need, a match has at least this many
 RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
+NAMED_AT_MOST = 20  # documents a name's word may be in for a question using it to name them
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
@@ -328,13 +329,16 @@ class SearchIndex(QuestionReader):
         # ...and only its services: "hearing aids" where none are listed matches nothing, not
         # "Administrative hearings" or HIV/AIDS help.
         scores += np.where(of_a_concept, phrase_words, 0.0)
+        # ...or by the service it names ("what does Rosener House require before my mom can
+        # start? physical exam, TB test?" is about Rosener House, not a clinic)
+        named = self._named_in(words)
         if concepts:  # a question naming a need is answered by what meets one: "cell phone
-            scores[~of_a_concept] = 0.0  # screen repair" is no client screening unit
+            scores[~(of_a_concept | named)] = 0.0  # screen repair" is no client screening unit
         if exclusive is not None:  # a shelter for a cat: not a family's shelter
             scores[~exclusive] = 0.0
         # What is no answer stays none, whatever other words of the question it has (the
         # criminal records "desk" for a child support help desk).
-        scores[barred] = 0.0
+        scores[barred & ~named] = 0.0
         needs_met = np.zeros(n, dtype=np.float32)
         phrased = {word.need & frozenset(concepts) for word in words if word.need & concepts.keys()}
         unphrased = concepts.keys() - {c for need in phrased for c in need}
@@ -349,6 +353,24 @@ class SearchIndex(QuestionReader):
         # hijos": "Provides food, clothing..."), so the need's own words in it are enough.
         says_it_helps = of_a_practical_need & ((phrase_words > 0) | translated)
         return scores, strength, matched / max(parts, 1), parts, needs_met, says_it_helps, of_a_need
+
+    def _named_in(self, words: list[QueryWord]) -> np.ndarray:
+        """The documents a question names by a word of their own or their organization's name
+        that few others have and that is no need nor everyday word ("Rosener", "CARPLS")."""
+        named = np.zeros(len(self.ids), dtype=bool)
+        for word in words:
+            if word.role != "known" or word.in_phrase or word.text in self.lexicon_words:
+                continue
+            term = self.vocabulary.get(word.text)
+            if term is None or self.frequency[term] > NAMED_AT_MOST or is_common_word(word.text):
+                continue
+            if self.gazetteer is not None and (  # a place's name ("DuPage"): where, not who
+                word.text in self.gazetteer.counties or word.text in self.gazetteer.towns
+            ):
+                continue
+            docs, weights = self._postings(term)
+            named[docs[weights >= TAG]] = True  # in a name or keywords, not a description
+        return named
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
         """Filler the question shares with a document nudges it, if it matched anyway."""

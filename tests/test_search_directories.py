@@ -873,3 +873,14 @@ def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
     assert place("una carta que me mandó el condado, Redwood City") == "Redwood City, CA"
     assert place("ayuda en el condado de Lake") is not None
     assert place("ayuda legal en el condado Cook") == "Cook County, IL"
+
+
+def test_a_service_named_in_the_question_answers_it_whatever_need_the_words_suggest() -> None:
+    index = index_of(
+        service("clinic", "Free medical clinic", about="Free medical clinic. Physical exams"),
+        service("rosener", "Rosener House Adult Day Services", about="Adult day care"),
+        service("dupage", "Free legal information and forms in DuPage County", about="Forms"),
+    )
+    found = ids(index, "what does rosener house require before my mom starts? physical exam")
+    assert set(found) == {"clinic", "rosener"}
+    assert ids(index, "physical exam for my mom") == ["clinic"]
