@@ -344,7 +344,9 @@ class SearchIndex(QuestionReader):
         unphrased = concepts.keys() - {c for need in phrased for c in need}
         for need in [*phrased, *(frozenset({c}) for c in unphrased)]:
             met = np.zeros(n, dtype=bool)
-            for concept_id in need:
+            # "Restraining order" names domestic abuse help and legal aid: the abuse desk meets
+            # it, a general legal office only as broad help.
+            for concept_id in need - self.broad_concepts or need:
                 met |= covered_by[concept_id]
             needs_met += met
         # A description that says it meets a practical need in the family's own words ("Also
