@@ -58,6 +58,9 @@ class Document:
     addresses: tuple[tuple[str | None, str | None, str | None], ...] = ()
     areas: tuple[str, ...] = ()
     place_names: tuple[str, ...] = ()
+    # The names of the buildings it is held in, searched by their own words ("the expungement
+    # desk at Skokie Courthouse"); not its organization's offices lent to it.
+    sites: str = ""
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
@@ -259,6 +262,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             spoken = [*spoken, "es"]
         hours = tuple(weekly_intervals(rows))
         said = f"{description or ''} {eligibility or ''} {row.application_process or ''}"
+        inherited = sid not in own_places and len(locations) > 1
         document = Document(
             id=sid,
             kind="service",
@@ -287,10 +291,13 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
                 name,
                 *(location_names[lid] for lid in locations if lid in location_names),
             ),
+            sites=""
+            if inherited
+            else " ".join(location_names[lid] for lid in locations if lid in location_names),
             points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
             hours=hours,
             days_named=frozenset() if hours else days_named(said),
-            inherited_places=sid not in own_places and len(locations) > 1,
+            inherited_places=inherited,
             organization_id=org_id or "",
             ages=served_ages(
                 row.minimum_age, row.maximum_age, eligibility or "", description or ""

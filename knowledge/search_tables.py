@@ -128,8 +128,14 @@ class IndexTables:
         # Growing buffers rather than lists of small objects, which would be scattered among
         # the vocabulary's strings and keep memory from going back to the system.
         terms, fields, counts = bytearray(), bytearray(), array("i")
+        # A building's name says where, not what: a forms desk at the Evanston Public Library
+        # is no library, legal help at the Prairie Council on Aging no senior centre.
+        need_words = self.lexicon_words.union(*self.concept_terms.values())
         for doc in documents:
             best = dict.fromkeys(filterfalse(is_filler, words_of(doc.body)), BODY)
+            for word in words_of(doc.sites):
+                if word not in need_words and not is_filler(word):
+                    best.setdefault(word, BODY)
             best.update(dict.fromkeys(words_of(doc.tags), TAG))
             best.update(dict.fromkeys(words_of(doc.name), NAME))
             terms += b"".join(map(number_of, best))
