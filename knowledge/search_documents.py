@@ -61,6 +61,7 @@ class Document:
     # The names of the buildings it is held in, searched by their own words ("the expungement
     # desk at Skokie Courthouse"); not its organization's offices lent to it.
     sites: str = ""
+    site_details: str = ""
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()
@@ -169,11 +170,20 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
 
     points_of_location: dict[str, tuple[float, float]] = {}
     location_names: dict[str, str] = {}
-    for lid, location_name, lat, lon in (
+    location_details: dict[str, str] = {}
+    for lid, location_name, lat, lon, location_description in (
         await session.execute(
-            select(Location.id, Location.name, Location.latitude, Location.longitude)
+            select(
+                Location.id,
+                Location.name,
+                Location.latitude,
+                Location.longitude,
+                Location.description,
+            )
         )
     ).all():
+        if location_description:
+            location_details[lid] = location_description
         if lat is not None and lon is not None:
             points_of_location[lid] = (lat, lon)
         if location_name:
@@ -294,6 +304,9 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             sites=""
             if inherited
             else " ".join(location_names[lid] for lid in locations if lid in location_names),
+            site_details=""
+            if inherited
+            else " ".join(location_details[lid] for lid in locations if lid in location_details),
             points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
             hours=hours,
             days_named=frozenset() if hours else days_named(said),

@@ -46,6 +46,7 @@ NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
 # Serving the place's whole county, the part of its state it is in ("Southern Illinois"), its
 # whole state or the whole country, or being elsewhere in a town's county, against being in
 # the town itself.
+RARE_DETAIL = 3  # documents at most using a word of a building's description (above)
 PLACE_TIERS = {
     "county": 0.9,
     "suburbs": 0.9,
@@ -131,24 +132,39 @@ class IndexTables:
         # A building's name says where, not what: a forms desk at the Evanston Public Library
         # is no library, legal help at the Prairie Council on Aging no senior centre.
         need_words = self.lexicon_words.union(*self.concept_terms.values())
-        for doc in documents:
+        # ...and of what its building's description says (often the whole organization's),
+        # only the rare words: "mah jong" and "woodworking" find Little House, "Tagalog" its
+        # peer counselling, where "classes" or "seniors" would find every centre.
+        detail_words: list[tuple[int, str]] = []
+        for index, doc in enumerate(documents):
             best = dict.fromkeys(filterfalse(is_filler, words_of(doc.body)), BODY)
             for word in words_of(doc.sites):
                 if word not in need_words and not is_filler(word):
                     best.setdefault(word, BODY)
             best.update(dict.fromkeys(words_of(doc.tags), TAG))
             best.update(dict.fromkeys(words_of(doc.name), NAME))
+            if doc.site_details:
+                detail_words += [
+                    (index, word)
+                    for word in dict.fromkeys(words_of(doc.site_details))
+                    if word not in best and word not in need_words and not is_filler(word)
+                ]
             terms += b"".join(map(number_of, best))
             fields.extend(best.values())
             counts.append(len(best))
+        n = len(documents)
+        term_array = np.frombuffer(terms, dtype=np.int32)
+        doc_array = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int32))
+        field_array = np.frombuffer(fields, dtype=np.int8)
+        own = len(term_array)  # postings of its own texts (a description's length is theirs)
+        if detail_words:
+            term_array, doc_array, field_array = self._with_rare_details(
+                detail_words, numbering, term_array, doc_array, field_array
+            )
         self.words = list(numbering)
         self.vocabulary = {word: term for term, word in enumerate(self.words)}
         numbering.clear()
 
-        n = len(documents)
-        term_array = np.frombuffer(terms, dtype=np.int32)
-        field_array = np.frombuffer(fields, dtype=np.int8)
-        doc_array = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int32))
         # Sorting (term, document, field) packed in one int64 is several times faster than an
         # argsort, and leaves each posting list in document order.
         packed = (term_array.astype(np.int64) << 34) | (doc_array << 2) | field_array
@@ -164,13 +180,40 @@ class IndexTables:
         # Each posting's weight, ready to multiply by its word's idf: the field's weight, and
         # for descriptions BM25's length normalisation, downwards only (a long text such as a
         # bilingual toolkit page has most common words somewhere in it).
-        body_length = np.bincount(doc_array[field_array == BODY], minlength=n)
+        body_length = np.bincount(doc_array[:own][field_array[:own] == BODY], minlength=n)
         average = max(float(body_length.mean()), 1.0) if n else 1.0
         norm = (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + BM25_B * body_length / average))
         body_norm = np.minimum(norm, 1.0).astype(np.float32)
         self.posting_weights = FIELD_WEIGHT[posting_fields]
         body = posting_fields == BODY
         self.posting_weights[body] *= body_norm[self.posting_docs[body]]
+
+    @staticmethod
+    def _with_rare_details(
+        detail_words: list[tuple[int, str]],
+        numbering: defaultdict[str, bytes],
+        term_array: np.ndarray,
+        doc_array: np.ndarray,
+        field_array: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The postings with the description words of `detail_words` (document, word) that at
+        most RARE_DETAIL documents use in all, as description words."""
+        used = np.bincount(term_array, minlength=len(numbering))  # (words numbered below: 0)
+        in_details = Counter(word for _, word in detail_words)
+        kept_docs, kept_terms = [], []
+        for index, word in detail_words:
+            if in_details[word] > RARE_DETAIL:
+                continue
+            term = _INT32.unpack(numbering[word])[0]
+            if term >= len(used) or used[term] + in_details[word] <= RARE_DETAIL:
+                kept_docs.append(index)
+                kept_terms.append(term)
+        extra = len(kept_docs)
+        return (
+            np.concatenate([term_array, np.array(kept_terms, dtype=np.int32)]),
+            np.concatenate([doc_array, np.array(kept_docs, dtype=np.int64)]),
+            np.concatenate([field_array, np.full(extra, BODY, dtype=np.int8)]),
+        )
 
     def _build_deletion_index(self) -> None:
         """Every vocabulary word, and it less each one of its letters, hashed (SymSpell's idea):
