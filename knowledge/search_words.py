@@ -116,8 +116,14 @@ _OPEN_NOW = re.compile(
     r"\b(?:(?:open|opened) (?:right now|now|today|tonight|at the moment|this (?:morning|"
     r"afternoon|evening))|still open|"
     r"abiert[oa]s? (?:ahora mismo|ahorita|ahora|hoy|en este momento)|"
-    r"que (?:este|esten) abiert[oa]s?)\b"
+    r"que (?:este|esten) abiert[oa]s?|siguen? abiert[oa]s?|algo abierto)\b"
 )
+# "necesito un lugar para mi papa con demencia ahorita, salgo tarde": needed now, not a story's
+# time ("ahorita" or "right now" after the need, anywhere in the sentence)
+_NEEDED_NOW = re.compile(
+    r"\b(?:necesito|necesitamos|need|needs)\b(?: \w+){0,8}? (?:ahorita|right now)\b"
+)
+_NOW_WORDS = re.compile(r"\b(?:ahorita|right now)\b")
 
 
 # A time word that ends the request asks for what is open then: "child support help in chicago
@@ -199,6 +205,8 @@ def read_open_now(text: str) -> tuple[str, bool]:
         rest = _WHEN_ASKED_QUESTION.sub(" ", rest)
     if _GOING_THEN.search(rest) or _HELP_THEN.search(rest):
         rest = _THEN_WORDS.sub(" ", rest)
+    if _NEEDED_NOW.search(rest):
+        rest = _NOW_WORDS.sub(" ", rest)
     if rest == folded:
         return text, False
     return " ".join(rest.split()), True

@@ -510,6 +510,15 @@ def test_open_now_is_read_from_the_question() -> None:
     assert read_open_now("clinic still open?") == ("clinic", True)
     assert read_open_now("farmacia que esté abierta") == ("farmacia", True)
     assert read_open_now("despensa abierta ahorita") == ("despensa", True)
+    assert read_open_now("formularios de la corte, sigue abierto algo?") == (
+        "formularios de la corte algo",
+        True,
+    )
+    # a need followed by "ahorita" is needed now, wherever the sentence goes on
+    assert read_open_now("necesito un lugar para mi papa ahorita, salgo tarde") == (
+        "necesito un lugar para mi papa salgo tarde",
+        True,
+    )
     assert read_open_now("ayuda con deudas ahorita en persona") == ("ayuda con deudas", True)
     assert read_open_now("legal desk open this morning") == ("legal desk", True)
     assert read_open_now("Open Door Mission") == ("Open Door Mission", False)  # a name, not a time
