@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.ages import ANY_AGE, served_ages
 from knowledge.hours import OpenInterval, weekly_intervals
-from knowledge.hsds.inference import INFERRED
+from knowledge.hsds.inference import INFERRED, is_stand_in_name
 from knowledge.models import (
     Address,
     Attribute,
@@ -147,7 +147,9 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             Organization.description,
         )
     ):
-        organizations[org_id] = org_name
+        # "Organization 24656", standing in for one the data does not name, says nothing:
+        # searched, its "organization" made every such service a nonprofits' legal help
+        organizations[org_id] = "" if is_stand_in_name(org_id, org_name) else org_name
         short = set(SHORT_NAME.findall(org_description or "")) | {org_alternate or ""}
         short_names[org_id] = {fold(n) for n in short if n}
     term_rows = (
