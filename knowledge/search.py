@@ -514,6 +514,11 @@ class SearchIndex(QuestionReader):
             for level in np.unique(tier[keep]).tolist():
                 at_level = keep & (tier == level)
                 keep[at_level] = scores[at_level] >= RELATIVE_CUTOFF * float(scores[at_level].max())
+        if concepts.keys() - self.group_concepts and keep.any() and not (keep & of_a_need).any():
+            # Nothing that would be shown meets a need asked about, only serves who asks: rehab
+            # for a father of 63 is no senior legal line (a barely-mentioned "substance abuse"
+            # elsewhere kept them in the running). A service the question names stays.
+            keep &= self._named_in(words)
         if query.open_day is not None and keep.any():
             keep &= coverage >= float(coverage[keep].max()) - 1e-6
             keep &= self._open_on_day_mask(query.open_day, now or utcnow())
