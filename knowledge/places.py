@@ -347,8 +347,9 @@ class Gazetteer:
         for i, word in enumerate(words):
             if word not in COUNTY_WORDS:
                 continue
-            # "Kane county", "St. Clair county", "condado de Lake", "county of Lake"
-            for size in (3, 2, 1):
+            # "Kane county", "St. Clair county", "condado de Lake", "county of Lake"; not
+            # "villa park condado dupage": in Spanish the county's name comes after
+            for size in (3, 2, 1) if word != "condado" else ():
                 before = words[max(0, i - size) : i]
                 if len(before) == size:
                     place = self.county_place(_county_words(" ".join(before)), states)

@@ -29,6 +29,7 @@ from knowledge.search_words import (
     is_common_word,
     is_everyday_word,
     is_foreign_to,
+    is_spanish_word,
     max_edits,
     snowball,
     stem,
@@ -346,8 +347,11 @@ class QuestionReader(IndexTables):
         """Whether a small town is only read as one when pointed at ("in caliente"): its name
         is everyday words and none of the directory's services is there, nor, for a name of
         several words, in its county ("order of protection Oak Park": a suburb among the
-        directory's; one everyday word, "justice" or "worth", is not enough for that)."""
-        if not all(is_everyday_word(w) for w in words):
+        directory's; one everyday word, "justice" or "worth", is not enough for that). Spanish
+        words too: "no nos deja ver a los nietos" is the grandchildren, not Los Nietos, CA."""
+        if not all(
+            is_everyday_word(w) or is_spanish_word(w) or w in self.lexicon_words for w in words
+        ):
             return False
         for state in self.states:
             if f"in:town:{town}|{state}" in self.place_docs:

@@ -465,6 +465,10 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     assert place is not None and place.label == "Saint Charles, IL"
     place, _ = index.read_place(words_of("comida a domicilio en mayo"))  # a month
     assert place is None
+    # Spanish words too, where the directory has nothing in the town's county: the
+    # grandchildren, not Los Nietos, CA
+    place, _ = index.read_place(words_of("mi nuera no nos deja ver a los nietos"))
+    assert place is None
 
 
 def test_a_town_of_the_directorys_state_is_read_after_en_or_as_a_saints_name() -> None:
@@ -873,6 +877,9 @@ def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
     assert place("una carta que me mandó el condado, Redwood City") == "Redwood City, CA"
     assert place("ayuda en el condado de Lake") is not None
     assert place("ayuda legal en el condado Cook") == "Cook County, IL"
+    # ...and in Spanish the county's name comes after "condado": not Park County, CO
+    assert place("quiero el divorcio, vivo en villa park condado dupage") == "Dupage County, IL"
+    assert place("orden de proteccion en north aurora, condado de kane") == "Kane County, IL"
 
 
 def test_a_service_named_in_the_question_answers_it_whatever_need_the_words_suggest() -> None:
