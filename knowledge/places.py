@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
+NEIGHBOURHOOD_WORDS = frozenset({"park", "square"})
 SUBURBAN = "suburban"  # "Suburban Cook County": the county but its city
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
 ARTICLES = frozenset({"the", "el", "la", "los", "las"})
@@ -288,6 +289,10 @@ class Gazetteer:
                 # "en el campo", "the field": a town's name is not said after an article
                 # (one whose name has it, "El Paso", is found from the article on).
                 if not by_state or (i > 0 and words[i - 1] in ARTICLES):
+                    continue
+                # "Brighton Park", "Logan Square": a city's neighbourhood or a park, named
+                # for a town elsewhere (a town of that name, "Oak Park", was found first)
+                if i + size < len(words) and words[i + size] in NEIGHBOURHOOD_WORDS:
                     continue
                 here = any(s in by_state for s in states)
                 state_after = state_code(words[i + size]) if i + size < len(words) else None

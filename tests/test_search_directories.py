@@ -877,6 +877,10 @@ def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
     assert place("una carta que me mandó el condado, Redwood City") == "Redwood City, CA"
     assert place("ayuda en el condado de Lake") is not None
     assert place("ayuda legal en el condado Cook") == "Cook County, IL"
+    # A town's name before "park" or "square" names a city's neighbourhood: the city follows
+    assert place("me cortaron el snap, vivo en brighton park chicago") == "Chicago, IL"
+    assert place("logan square chicago") == "Chicago, IL"
+    assert place("legal help oak park") == "Oak Park, IL"  # ...unless that is a town itself
     # ...and in Spanish the county's name comes after "condado": not Park County, CO
     assert place("quiero el divorcio, vivo en villa park condado dupage") == "Dupage County, IL"
     assert place("orden de proteccion en north aurora, condado de kane") == "Kane County, IL"
