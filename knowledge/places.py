@@ -40,6 +40,9 @@ ARTICLES = frozenset({"the", "el", "la", "los", "las"})
 # Words that point at a place ("in houston"); not Spanish "en", which is said of anything
 # ("trabajo en el campo": in the fields, not El Campo, TX). "cerca de" is read as well.
 PLACE_CUES = frozenset({"in", "near", "around", "at"})
+SPANISH_PLACE_CUES = frozenset(
+    {("cerca", "de"), ("vive", "en"), ("vivo", "en"), ("vivimos", "en"), ("viven", "en")}
+)
 # Folded words that shorten a town's name: "st louis", "ft wayne", "mt vernon".
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount"}
 # The part of a state a service's name says it serves ("Legal Help in Southern Illinois"),
@@ -478,11 +481,10 @@ class Gazetteer:
 
 
 def _pointed_at(words: Sequence[str], i: int) -> bool:
-    """Whether the question points at the place starting at `words[i]` ("in", "cerca de")."""
-    return (i > 0 and words[i - 1] in PLACE_CUES) or list(words[max(0, i - 2) : i]) == [
-        "cerca",
-        "de",
-    ]
+    """Whether the question points at the place starting at `words[i]` ("in", "cerca de",
+    "vive en": "ayuda en casa" alone is no Casa, AR)."""
+    before = tuple(words[max(0, i - 2) : i])
+    return (i > 0 and words[i - 1] in PLACE_CUES) or before in SPANISH_PLACE_CUES
 
 
 def _read_regions(words: list[str], keys: set[str]) -> list[str]:

@@ -459,6 +459,8 @@ def test_an_everyday_word_is_a_small_town_only_when_pointed_at() -> None:
     assert place is None  # hot food, not Caliente, CA
     place, _ = index.read_place(words_of("food bank in caliente"))
     assert place is not None and place.label == "Caliente, CA"
+    place, _ = index.read_place(words_of("mi tia vive en caliente y necesita comida"))
+    assert place is not None and place.label == "Caliente, CA"  # "vive en" points at it
     place, _ = index.read_place(words_of("meals redwood city"))  # where the directory is
     assert place is not None and place.label == "Redwood City, CA"
     place, _ = index.read_place(words_of("meals st charles illinois"))  # its state follows
