@@ -297,6 +297,12 @@ class Gazetteer:
                 # for a town elsewhere (a town of that name, "Oak Park", was found first)
                 if i + size < len(words) and words[i + size] in NEIGHBOURHOOD_WORDS:
                     continue
+                # ...or "chatham chicago": a small town's name just before a city of the
+                # directory's names the city's neighbourhood
+                if self._city_at(words, i + size, states) and all(
+                    self.town_zips.get((town, state), 0) < CITY_ZIPS for state in by_state
+                ):
+                    continue
                 here = any(s in by_state for s in states)
                 state_after = state_code(words[i + size]) if i + size < len(words) else None
                 if state_after not in by_state:
@@ -348,6 +354,16 @@ class Gazetteer:
                 if code is not None:
                     return Place("state", code, code), set(range(i, i + size))
         return None
+
+    def _city_at(self, words: Sequence[str], start: int, states: Sequence[str]) -> bool:
+        """Whether `words[start:]` begins with the name of a city in one of `states`."""
+        for size in (3, 2, 1):
+            name = " ".join(words[start : start + size])
+            if len(words) - start >= size and any(
+                self.town_zips.get((name, state), 0) >= CITY_ZIPS for state in states
+            ):
+                return True
+        return False
 
     def _find_county(
         self, words: Sequence[str], states: Sequence[str]

@@ -883,6 +883,7 @@ def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
     assert place("me cortaron el snap, vivo en brighton park chicago") == "Chicago, IL"
     assert place("logan square chicago") == "Chicago, IL"
     assert place("legal help oak park") == "Oak Park, IL"  # ...unless that is a town itself
+    assert place("vivo en chatham chicago") == "Chicago, IL"  # ...or a city follows it
     # ...and in Spanish the county's name comes after "condado": not Park County, CO
     assert place("quiero el divorcio, vivo en villa park condado dupage") == "Dupage County, IL"
     assert place("orden de proteccion en north aurora, condado de kane") == "Kane County, IL"
