@@ -236,7 +236,11 @@ def read_open_day(text: str) -> tuple[str, int | None]:
     (Monday 0), read with knowledge.timewords' day names."""
     folded = " ".join(words_of(text))
     found = _OPEN_ON.search(folded)
-    if found is None or (found["later"] and _HEARING_BEFORE.search(folded[: found.start()])):
+    if found is None:
+        return text, None
+    before = folded[: found.start()]
+    # (after a hearing, the hearing's day; "me pagan hasta el viernes": until then)
+    if found["later"] and (_HEARING_BEFORE.search(before) or before.endswith(("hasta ", "desde "))):
         return text, None
     day = weekday(next(name for name in found.groups() if name))
     rest = folded[: found.start()] + " " + folded[found.end() :]

@@ -463,6 +463,8 @@ def test_a_day_is_read_from_the_question() -> None:
     for hearing in ("desalojo en bloomington, tengo corte el jueves", "my hearing is on monday"):
         assert read_open_day(hearing) == (hearing, None)
     assert read_open_day("court forms help on monday") == ("court forms help", 0)
+    paid = "no tenemos comida y me pagan hasta el viernes"  # until then, not when to come
+    assert read_open_day(paid) == (paid, None)
     # ...but without an appointment, the day is when to walk in
     assert read_open_day("consulta sin cita el sabado") == ("consulta sin cita", 5)
 
