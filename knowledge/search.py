@@ -402,18 +402,22 @@ class SearchIndex(QuestionReader):
 
     def search(self, query: SearchQuery, now: datetime | None = None) -> SearchOutcome:
         found = self._search(query, now)
-        typed = not query.concept and not query.open_now and query.open_day is None
+        timed = query.open_now or query.open_day is not None
         broader = self._broader_needs(found.concepts) - set(found.concepts)
-        if not typed or not broader:
+        if query.concept or not broader:
             return found
         # A need nothing at the place meets is answered by the broad help its services are
         # part of: "eviction help rockford", where no eviction desk is listed, by Rockford's
         # legal aid office and self-help centre, not "no match". (Not a category button,
-        # which would then promise what is not there, nor "open now", where the answer is
-        # that the need's desk is closed.)
+        # which would then promise what is not there, nor "open now" where the need's desk
+        # is there but closed: that is the answer.)
         if found.total == 0:  # ...logged as the need asked about, not as legal aid
+            if timed and self._search(replace(query, open_now=False, open_day=None), now).total:
+                return found
             wider = self._search(query, now, frozenset(broader))
             return replace(wider, concepts=found.concepts)
+        if timed:
+            return found
         # ...and where a place is asked about and its few answers for the need fit on one
         # page, that help follows them: "divorce, Peoria" gets the unmarried parents' line
         # of every office, then Peoria's own legal aid office and self-help centre.

@@ -433,6 +433,25 @@ def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
     assert found("eviction help in evanston") == ["markham"]
 
 
+def test_open_now_with_no_desk_for_the_need_gets_the_broad_help_that_is_open() -> None:
+    from knowledge.hours import OpenInterval
+
+    evenings = tuple(OpenInterval(day, 17 * 60, 20 * 60) for day in range(5))
+    forms = service(
+        "forms",
+        "Free legal information and forms in Peoria County",
+        about="Free legal information and forms. Legal aid. Self help",
+        areas=("Peoria County, IL",),
+        hours=evenings,
+    )
+    index = index_of(forms, places=True)
+    tuesday_6pm = datetime(2026, 12, 8, 18, 0, tzinfo=ZONE)
+    query = SearchQuery(text="eviction papers chillicothe il", open_now=True)
+    # No eviction desk in Peoria County at all (not one that is closed): its self-help
+    # centre, open now, is the answer, not "nothing is open"
+    assert [hit.id for hit in index.search(query, tuesday_6pm).hits] == ["forms"]
+
+
 def test_words_alone_need_two_of_them_in_a_match() -> None:
     """No need the lexicon knows in the question: one shared word out of three is a guess."""
     documents = [
