@@ -134,8 +134,11 @@ _WHEN_ASKED = re.compile(
     r"\b(?:hoy mismo|ahora mismo)\b|\b(?:right now|ahorita)(?: in person| en persona)?$"
 )
 _WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
-# ...or after going there: "can i go in now", "puedo ir ahora".
-_GOING_NOW = re.compile(r"\b(?:go|going|come|walk|ir|voy|vamos)\b(?: \w+){0,3}? (?:now|ahora)$")
+# ...or after going there or talking to someone: "can i go in now", "puedo ir ahora", "need to
+# talk to someone now".
+_GOING_NOW = re.compile(
+    r"\b(?:go|going|come|walk|talk|speak|ir|voy|vamos|hablar)\b(?: \w+){0,3}? (?:now|ahora)$"
+)
 # Other times a family may want to be seen at (folded)...
 _THEN = (
     r"(?:(?:after|before) lunch(?: today)?|right now|today|tonight|this (?:morning|afternoon|"

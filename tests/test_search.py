@@ -536,6 +536,10 @@ def test_open_now_is_read_from_the_question() -> None:
         "dv help at the courthouse can i go in",
         True,
     )
+    assert read_open_now("lawyer referral, need to talk to someone now") == (
+        "lawyer referral need to talk to someone",
+        True,
+    )
     assert read_open_now("he moved in with us now") == ("he moved in with us now", False)
     assert read_open_now("walk in today to get my record cleared") == (
         "walk in to get my record cleared",
