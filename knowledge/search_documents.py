@@ -61,7 +61,7 @@ class Document:
     # The names of the buildings it is held in, searched by their own words ("the expungement
     # desk at Skokie Courthouse"); not its organization's offices lent to it.
     sites: str = ""
-    site_details: str = ""
+    site_details: str = ""  # ...and their descriptions, of which only rare words are searched
     languages: frozenset[str] = frozenset()
     points: tuple[tuple[float, float], ...] = ()
     hours: tuple[OpenInterval, ...] = ()

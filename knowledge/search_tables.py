@@ -43,10 +43,10 @@ SINGLE_STEM = 5  # letters a one-word phrase's stem needs to match other forms o
 STATE_SHARE = 0.02  # of the most-listed state's count, for a state to be the directory's
 SHARED = "shared-"  # before the place keys of a service offered at its organization's places
 NEAR_KM = 10.0  # "near me", "near 94403": within this, or serving the place
+RARE_DETAIL = 3  # documents at most using a word of a building's description (_build_postings)
 # Serving the place's whole county, the part of its state it is in ("Southern Illinois"), its
 # whole state or the whole country, or being elsewhere in a town's county, against being in
 # the town itself.
-RARE_DETAIL = 3  # documents at most using a word of a building's description (above)
 PLACE_TIERS = {
     "county": 0.9,
     "suburbs": 0.9,
