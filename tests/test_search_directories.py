@@ -917,3 +917,27 @@ def test_a_service_named_in_the_question_answers_it_whatever_need_the_words_sugg
     found = ids(index, "what does rosener house require before my mom starts? physical exam")
     assert set(found) == {"clinic", "rosener"}
     assert ids(index, "physical exam for my mom") == ["clinic"]
+
+
+def test_a_buildings_description_finds_its_services_by_its_rare_words_only() -> None:
+    """San Mateo says what Little House offers in its location's description: "mah jong" and
+    "woodworking" find it; "classes", which every centre has, do not add to it."""
+    centres = [
+        service(
+            f"centre{i}",
+            f"Senior centre {i}",
+            "Classes and lunch for older adults.",
+            site_details="Classes, lunch, bingo and trips.",
+        )
+        for i in range(5)
+    ]
+    little_house = service(
+        "little-house",
+        "Little House Recreational Activities",
+        "A multipurpose centre with recreational activities.",
+        site_details="Classes in woodworking, mah jong and bridge; bingo and trips.",
+    )
+    index = index_of(*centres, little_house)
+    found = index.search(SearchQuery(text="woodworking or mah jong"))
+    assert [hit.id for hit in found.hits] == ["little-house"]
+    assert index.vocabulary.get("bingo") is None  # in six descriptions: no one's own word
