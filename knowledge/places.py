@@ -57,7 +57,19 @@ REGION_WORDS = {
     "southwest": "south-west", "southwestern": "south-west",
     "ne": "north-east", "nw": "north-west", "se": "south-east", "sw": "south-west",
 }  # fmt: skip
-ALL_REGIONS = frozenset(REGION_WORDS.values())
+# "East Central Illinois", "West Central": the middle band's eastern or western part.
+CENTRAL_PARTS = {
+    ("east", "central"): "central-east", ("central", "east"): "central-east",
+    ("west", "central"): "central-west", ("central", "west"): "central-west",
+}  # fmt: skip
+# Regions known by name rather than compass, as directories use them ("Legal Help for Seniors
+# (Metro-East)"): the counties the Census counts in them. No package ships these; one line each.
+NAMED_REGIONS = {
+    ("metro", "east"): ("metro-east", "IL", frozenset({
+        "bond", "calhoun", "clinton", "jersey", "macoupin", "madison", "monroe", "saint clair",
+    })),
+}  # fmt: skip
+ALL_REGIONS = frozenset(REGION_WORDS.values()) | frozenset(CENTRAL_PARTS.values())
 COUNTRY_KEY = "area:country:US"  # every place here is in the US: a nationwide service serves it
 # Shares of a state's span of latitude and longitude: its southern part is its lower 40% of
 # latitude, and so on. They overlap: where one ends is a matter of opinion, and a service for
@@ -89,6 +101,11 @@ class Place:
         if self.kind == "state":  # every part of it, after what serves it whole
             keys.add(f"in:state:{self.state}")
             keys |= {f"area:region:{region}|{self.state}" for region in ALL_REGIONS}
+            keys |= {
+                f"area:region:{region}|{state}"
+                for region, state, _ in NAMED_REGIONS.values()
+                if state == self.state
+            }
         if self.county:
             keys |= {f"area:county:{self.county}|{self.state}"}
             if not self.county_city:
@@ -165,21 +182,31 @@ class Gazetteer:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def regions(self, state: str, point: tuple[float, float] | None) -> tuple[str, ...]:
-        """The parts of `state` a point is in: "south", "west" and "south-west", or "central"."""
+    def regions(
+        self, state: str, point: tuple[float, float] | None, county: str = ""
+    ) -> tuple[str, ...]:
+        """The parts of `state` a point is in: "south", "west" and "south-west", or "central"
+        and "central-east"; and the named regions its county is in ("metro-east")."""
+        named = tuple(
+            region
+            for region, region_state, counties in NAMED_REGIONS.values()
+            if region_state == state and county in counties
+        )
         span = self.state_spans.get(state)
         if point is None or span is None:
-            return ()
+            return named
         (south, west), (north, east) = span.tolist()
         # Beyond the trimmed span is its outermost part: Metropolis, at Illinois' southern tip.
         across = min(1.0, max(0.0, (point[0] - south) / max(north - south, 1e-9)))
         along = min(1.0, max(0.0, (point[1] - west) / max(east - west, 1e-9)))
         upright = [n for n, (low, high) in LATITUDE_PARTS.items() if low <= across <= high]
         sideways = [n for n, (low, high) in LONGITUDE_PARTS.items() if low <= along <= high]
-        corners = [f"{up}-{side}" for up in upright for side in sideways if up != "central"]
+        # ("East Central" is the middle band's own: not Normal, as much northern as central)
+        ups = [up for up in upright if up != "central" or upright == ["central"]]
+        corners = [f"{up}-{side}" for up in ups for side in sideways]
         if "central" not in upright:  # Evanston is in northern, north-eastern Illinois; its
             sideways = []  # "Eastern Illinois" is Champaign's and Danville's
-        return (*upright, *sideways, *corners)
+        return (*upright, *sideways, *corners, *named)
 
     def zip_place(self, code: str) -> Place | None:
         found = self.zips.get(code)
@@ -205,7 +232,7 @@ class Gazetteer:
             town,
             county or None,
             point,
-            self.regions(state, point),
+            self.regions(state, point, county),
             county_city=self.county_cities.get((county, state)) == town,
         )
 
@@ -237,7 +264,7 @@ class Gazetteer:
             return None
         state = next((s for s in states if s in in_states), None) or sorted(in_states)[0]
         label = f"{county.title()} County, {state}"
-        regions = self.regions(state, self.county_points.get((county, state)))
+        regions = self.regions(state, self.county_points.get((county, state)), county)
         return Place("county", label, state, None, county, regions=regions)
 
     def nearest(self, point: tuple[float, float]) -> Place | None:
@@ -449,7 +476,7 @@ class Gazetteer:
         for position, name in enumerate(names):
             words = _split(name)
             if position == 0:
-                words = _read_regions(words, keys)
+                words = _read_regions(words, keys, states[0] if states else None)
             while words:
                 found = self.find(words, states, frozenset())
                 if found is None:
@@ -503,19 +530,41 @@ def _pointed_at(words: Sequence[str], i: int) -> bool:
     return (i > 0 and words[i - 1] in PLACE_CUES) or before in SPANISH_PLACE_CUES
 
 
-def _read_regions(words: list[str], keys: set[str]) -> list[str]:
+def _read_regions(words: list[str], keys: set[str], home: str | None = None) -> list[str]:
     """Add the region keys of the parts of states a name says ("in Southern Illinois", "SW
-    Illinois") to `keys`, and return its other words."""
+    Illinois", "(East Central)" or "(Metro-East)" at the end of a name of a directory of `home`,
+    its state) to `keys`, and return its other words."""
     rest: list[str] = []
     i = 0
     while i < len(words):
+        pair = (words[i], words[i + 1]) if i + 1 < len(words) else None
+        named = NAMED_REGIONS.get(pair) if pair else None
+        if named is not None:
+            keys.add(f"area:region:{named[0]}|{named[1]}")
+            i += 2
+            continue
+        middle = CENTRAL_PARTS.get(pair) if pair else None
+        if middle is not None:
+            found = [
+                (state, size)
+                for size in (2, 1)
+                if len(words) >= i + 2 + size
+                and len(words[i + 2]) > 2  # ("in" alone is Indiana, as below)
+                and (state := state_code(" ".join(words[i + 2 : i + 2 + size])))
+            ]
+            if not found and i + 2 == len(words) and home:
+                found = [(home, 0)]
+            if found:
+                keys.add(f"area:region:{middle}|{found[0][0]}")
+                i += 2 + found[0][1]
+                continue
         # (not "West Virginia", "South Dakota": states themselves)
         region = None if state_code(" ".join(words[i : i + 2])) else REGION_WORDS.get(words[i])
         for size in (2, 1):
             after = words[i + 1 : i + 1 + size]
             # ("in" alone is Indiana: not "west in the county")
-            named = bool(region and after and len(after[0]) > 2)
-            state = state_code(" ".join(after)) if named else None
+            named_state = bool(region and after and len(after[0]) > 2)
+            state = state_code(" ".join(after)) if named_state else None
             if state is not None:
                 keys.add(f"area:region:{region}|{state}")
                 i += 1 + size

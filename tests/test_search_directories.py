@@ -639,6 +639,33 @@ def test_a_service_for_part_of_a_state_answers_there_and_not_elsewhere_in_it() -
     assert found("domestic violence lawyer in west virginia") == {"wv"}
 
 
+def test_a_region_named_without_its_state_is_the_directorys() -> None:
+    """Land of Lincoln's "Legal Help for Seniors (Metro-East)" and "(East Central)": the
+    Illinois side of St. Louis and the east of the middle band, in the directory's state."""
+
+    def line(doc_id: str, name: str) -> Document:
+        return service(doc_id, name, place_names=(name,))
+
+    documents = [
+        line("metro", "Legal Help for Seniors (Metro-East)"),
+        line("middle", "Legal Help for Seniors (East Central)"),
+        # (a directory of Illinois: its services' addresses say so)
+        service("pantry", "Food pantry", addresses=(("Peoria", "IL", "61602"),)),
+    ]
+    index = index_of(*documents, places=True)
+
+    def found(text: str) -> set[str]:
+        return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
+
+    assert found("legal help for seniors in granite city") == {"metro"}  # Madison County
+    assert found("senior legal aid east st louis") == {"metro"}  # St. Clair County
+    assert found("legal help for seniors in champaign") == {"middle"}
+    # Normal is as much the north as the middle: not "East Central"
+    assert found("legal help for seniors in normal illinois") == set()
+    assert found("legal help for seniors in carbondale") == set()
+    assert found("legal help for seniors in illinois") == {"metro", "middle"}
+
+
 def test_a_town_in_a_services_name_counts_only_without_an_address_of_its_own() -> None:
     name = "Fair Oaks Adult Activity Center"  # a Redwood City neighbourhood, not Fair Oaks, CA
     center = service(
