@@ -60,9 +60,25 @@ def ages_in(words: list[str]) -> list[int]:
     ]
 
 
+# A household asking ("family of 5", "comida para mi familia"): parents and children, not a
+# senior centre's members, unless it names an elder of theirs ("support for our family, my mom
+# has dementia") (folded words)
+_HOUSEHOLD = re.compile(
+    r"\b(?:(?:family|familia) (?:of|de) \d{1,2}|(?:my|our|mi|nuestra) (?:family|familia))\b"
+)
+ELDER_WORDS = frozenset(
+    "mom dad mother father parents grandma grandpa grandmother grandfather grandparents elderly "
+    "senior seniors mama papa madre padre padres abuela abuelo abuelita abuelito abuelos "
+    "ancianos".split()
+)
+
+
 def about_a_child(words: list[str]) -> bool:
-    """Whether a question is about a child: "kids", "niños", "my 6 year old", "de 15 años"."""
+    """Whether a question is about a child: "kids", "niños", "my 6 year old", "de 15 años",
+    or a household with them ("family of 5", "mi familia")."""
     if CHILD_WORDS.intersection(words):
+        return True
+    if _HOUSEHOLD.search(" ".join(words)) and not ELDER_WORDS.intersection(words):
         return True
     return any(age < ADULT_AGE for age in ages_in(words))
 

@@ -67,3 +67,20 @@ def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
     elder_law = service("elder-law", "Legal help for seniors", ages=(60, math.inf))
     index = SearchIndex([documents[0], elder_law], default_lexicon(), ZONE)
     assert found("rehab for my 65 year old dad, he drinks every day") == []
+
+
+def test_a_household_asking_is_not_sent_to_a_senior_centre() -> None:
+    documents = [
+        service("center", "Senior center", "Brown bag food programs for older adults."),
+        service("pantry", "Food pantry", "Emergency food for families."),
+    ]
+    index = SearchIndex(documents, default_lexicon(), ZONE)
+
+    def found(text: str) -> set[str]:
+        return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
+
+    assert found("food this week, family of 5") == {"pantry"}
+    assert found("comida para mi familia") == {"pantry"}
+    assert "center" in found("brown bag food")
+    # ...but a family asking for its elder is asking for the centre too
+    assert "center" in found("food for our family, my grandma lives with us")
