@@ -7,7 +7,7 @@ import math
 
 from test_search import ZONE, service
 
-from knowledge.ages import ANY_AGE, asked_ages, served_ages
+from knowledge.ages import ANY_AGE, about_a_child, asked_ages, served_ages
 from knowledge.lexicon import default_lexicon
 from knowledge.search import SearchIndex, SearchQuery, words_of
 
@@ -69,18 +69,12 @@ def test_the_search_keeps_to_the_ages_a_service_takes() -> None:
     assert found("rehab for my 65 year old dad, he drinks every day") == []
 
 
-def test_a_household_asking_is_not_sent_to_a_senior_centre() -> None:
-    documents = [
-        service("center", "Senior center", "Brown bag food programs for older adults."),
-        service("pantry", "Food pantry", "Emergency food for families."),
-    ]
-    index = SearchIndex(documents, default_lexicon(), ZONE)
-
-    def found(text: str) -> set[str]:
-        return {hit.id for hit in index.search(SearchQuery(text=text)).hits}
-
-    assert found("food this week, family of 5") == {"pantry"}
-    assert found("comida para mi familia") == {"pantry"}
-    assert "center" in found("brown bag food")
-    # ...but a family asking for its elder is asking for the centre too
-    assert "center" in found("food for our family, my grandma lives with us")
+def test_a_household_asking_is_asking_for_its_children() -> None:
+    """Such a question keeps away from services for older adults only (the search drops them
+    for a question about a child): "food this week, family of 5" is no senior centre's."""
+    assert about_a_child(words_of("food this week, family of 5"))
+    assert about_a_child(words_of("comida para mi familia"))
+    assert not about_a_child(words_of("food pantry"))
+    # ...unless it names an elder of theirs
+    assert not about_a_child(words_of("memory cafe or support for our family, my mom has dementia"))
+    assert not about_a_child(words_of("comida para mi familia, mi abuela vive con nosotros"))
