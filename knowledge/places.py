@@ -370,7 +370,11 @@ class Gazetteer:
                 biggest = max(by_state, key=lambda state: self.town_zips.get((town, state), 0))
                 if size == 1 and is_spanish_word(town) and not _pointed_at(words, i):
                     continue
-                if _pointed_at(words, i) or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
+                # (Where the directory's states are known, a small town elsewhere only
+                # pointed at is more likely a neighbourhood of its city named for that town:
+                # "vive en Hyde Park", "I live in Andersonville" are in Chicago.)
+                pointed = _pointed_at(words, i) and not states
+                if pointed or self.town_zips.get((town, biggest), 0) >= CITY_ZIPS:
                     city = self.town_place(town, [biggest])
                     elsewhere = (city, used) if city is not None else None
         if elsewhere is not None:

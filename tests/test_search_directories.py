@@ -968,3 +968,20 @@ def test_a_buildings_description_finds_its_services_by_its_rare_words_only() -> 
     found = index.search(SearchQuery(text="woodworking or mah jong"))
     assert [hit.id for hit in found.hits] == ["little-house"]
     assert index.vocabulary.get("bingo") is None  # in six descriptions: no one's own word
+
+
+def test_a_small_town_elsewhere_named_by_a_family_is_their_neighbourhood() -> None:
+    """In a directory of Illinois, "vive en Hyde Park" and "I live in Andersonville" name
+    Chicago neighbourhoods, not Hyde Park, MA or Andersonville, GA: the question is answered
+    as if it named no place. A city elsewhere is still that city."""
+    documents = [
+        service("elder", "Elder law project", addresses=(("Chicago", "IL", "60602"),)),
+        service("desk", "Legal self-help desk", addresses=(("Peoria", "IL", "61602"),)),
+    ]
+    index = index_of(*documents, places=True)
+    assert index.read_place(words_of("mi papa vive en hyde park"))[0] is None
+    assert index.read_place(words_of("HIV positive, I live in Andersonville"))[0] is None
+    place = index.read_place(words_of("custody lawyer in houston"))[0]
+    assert place is not None and place.label == "Houston, TX"
+    place = index.read_place(words_of("legal help in peoria"))[0]
+    assert place is not None and place.label == "Peoria, IL"
