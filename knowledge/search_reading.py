@@ -346,7 +346,7 @@ class QuestionReader(IndexTables):
     def _town_needs_cue(self, town: str, words: Sequence[str]) -> bool:
         """Whether a small town is only read as one when pointed at ("in caliente"): its name
         is everyday words and none of the directory's services is there, nor, for a name of
-        several words, in its county ("order of protection Oak Park": a suburb among the
+        several words, in or serving its county ("order of protection Oak Park": a suburb among the
         directory's; one everyday word, "justice" or "worth", is not enough for that). Spanish
         words too: "no nos deja ver a los nietos" is the grandchildren, not Los Nietos, CA."""
         if not all(
@@ -363,7 +363,10 @@ class QuestionReader(IndexTables):
                     place is not None
                     and place.state == state
                     and place.county
-                    and (f"in:county:{place.county}|{state}" in self.place_docs)
+                    and any(
+                        f"{part}:county:{place.county}|{state}" in self.place_docs
+                        for part in ("in", "area")  # ...or serving it: "Camp Point", Adams
+                    )
                 ):
                     return False
         return True

@@ -832,6 +832,13 @@ def test_a_suburb_named_in_everyday_words_is_a_place_where_the_directory_serves_
     # ...while a one-word town of everyday words still needs pointing at: "Justice", IL
     # (Cook County too) is not read from "justice for my son".
     assert index.search(SearchQuery(text="i want justice for my son")).place is None
+    # A county the directory serves, with no office in it, counts too: Camp Point, Adams
+    # County ("camp", "point": everyday and lexicon words)
+    forms = service("forms", "Free legal information and forms", areas=("Adams County, IL",))
+    index = index_of(forms, places=True)
+    outcome = index.search(SearchQuery(text="Camp Point forms for a name change"))
+    assert outcome.place == "Camp Point, IL"
+    assert [hit.id for hit in outcome.hits] == ["forms"]
 
 
 def test_the_askers_own_role_names_no_need() -> None:
