@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
-NEIGHBOURHOOD_WORDS = frozenset({"park", "square"})
+NEIGHBOURHOOD_WORDS = frozenset({"park", "square", "heights"})
 SUBURBAN = "suburban"  # "Suburban Cook County": the county but its city
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
 ARTICLES = frozenset({"the", "el", "la", "los", "las"})
@@ -284,6 +284,7 @@ class Gazetteer:
         states: Sequence[str],
         is_word: Container[str] = frozenset(),
         needs_cue: Callable[[str, Sequence[str]], bool] | None = None,
+        service_words: Container[str] = frozenset(),
     ) -> tuple[Place, set[int]] | None:
         """The first place named in `words` (folded) and the positions of its words.
 
@@ -292,7 +293,9 @@ class Gazetteer:
         the lexicon uses ("normal", "library", "mission") only counts when the directory is
         there (`states`), so "library" stays a library and "la vista" an eye exam. A small
         town for which `needs_cue(town, its words)` says so counts only when pointed at
-        ("comida caliente" is hot food, not Caliente, CA; "in caliente" is the town).
+        ("comida caliente" is hot food, not Caliente, CA; "in caliente" is the town). A
+        neighbourhood before its city ("avalon park chicago") is the place's words too, unless
+        it has a word of `service_words` (its services' names: "garfield park").
         """
         for i, word in enumerate(words):
             if len(word) == 5 and word.isdigit():
@@ -310,6 +313,14 @@ class Gazetteer:
         # A town where the directory is beats one elsewhere that a word happens to name ("gay
         # friendly lawyer chicago" is Chicago, not Friendly, WV); otherwise the first one.
         elsewhere: tuple[Place, set[int]] | None = None
+        # The words of a neighbourhood passed over below ("avalon park"): where its city is
+        # found, they say where too, not what ("food stamps cut off, avalon park chicago" is no
+        # park). (A one-word name, "chinatown chicago", stays: a service may be named for it.)
+        neighbourhood: set[int] = set()
+
+        def named_for(span: Sequence[str]) -> bool:  # a service's name has it: it stays
+            return any(w in service_words for w in span)
+
         for i in range(len(words)):
             for size in range(min(LONGEST_TOWN, len(words) - i), 0, -1):
                 span = words[i : i + size]
@@ -323,6 +334,8 @@ class Gazetteer:
                 # "Brighton Park", "Logan Square": a city's neighbourhood or a park, named
                 # for a town elsewhere (a town of that name, "Oak Park", was found first)
                 if i + size < len(words) and words[i + size] in NEIGHBOURHOOD_WORDS:
+                    if self._city_at(words, i + size + 1, states) and not named_for(span):
+                        neighbourhood |= set(range(i, i + size + 1))
                     continue
                 # ...or "chatham chicago": a small town's name just before a city of the
                 # directory's names the city's neighbourhood
@@ -361,7 +374,7 @@ class Gazetteer:
                     in_states = [state_after]
                 place = self.town_place(town, in_states)
                 if place is not None and (here or state_after is not None):
-                    return place, used
+                    return place, used | {n for n in neighbourhood if n < i}
                 # Elsewhere, only a city or a town the question points at ("dentist in
                 # houston"): most words are a small town somewhere ("spray painted": Spray, OR).
                 if place is None or elsewhere is not None:

@@ -329,7 +329,9 @@ class QuestionReader(IndexTables):
         name of a building of the directory's, which says where, not what)."""
         if self.gazetteer is None:
             return None, raw
-        found = self.gazetteer.find(raw, self.states, self.place_shadowed, self._town_needs_cue)
+        found = self.gazetteer.find(
+            raw, self.states, self.place_shadowed, self._town_needs_cue, self.title_words
+        )
         if found is None:
             return self._programme_state(raw), self._without_sites(raw)
         place, used = found

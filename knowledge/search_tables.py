@@ -449,6 +449,9 @@ class IndexTables:
         name that is no everyday or need word ("senior center", "health center" are needs) nor
         a town's."""
         self.site_names: set[tuple[str, str]] = set()
+        # ...and the words of services' own names ("Public benefits project - Garfield"): a
+        # neighbourhood a family names may be the one a service is named for.
+        self.title_words = frozenset(w for doc in documents for w in words_of(doc.title))
         towns = self.gazetteer.towns if self.gazetteer is not None else {}
         for doc in documents:
             for name in doc.place_names:

@@ -992,3 +992,33 @@ def test_a_small_town_elsewhere_named_by_a_family_is_their_neighbourhood() -> No
     assert place is not None and place.label == "Houston, TX"
     place = index.read_place(words_of("legal help in peoria"))[0]
     assert place is not None and place.label == "Peoria, IL"
+
+
+def test_a_neighbourhood_before_its_city_says_where_not_what() -> None:
+    """ "Food stamps cut off, avalon park chicago": Avalon Park is Chicago's, and its words
+    are no need (they made the benefits sites too weak a match to show). A neighbourhood a
+    service is named for stays in the question: it picks that service."""
+    documents = [
+        service(
+            "englewood",
+            "Public benefits project - Englewood",
+            "Help with food stamps (SNAP) and Medicaid.",
+            addresses=(("Chicago", "IL", "60621"),),
+        ),
+        service(
+            "garfield",
+            "Public benefits project - Garfield",
+            "Help with food stamps (SNAP) and Medicaid.",
+            addresses=(("Chicago", "IL", "60624"),),
+        ),
+    ]
+    index = index_of(*documents, places=True)
+    place, rest = index.read_place(words_of("food stamps cut off, avalon park chicago"))
+    assert place is not None and place.label == "Chicago, IL"
+    assert rest == words_of("food stamps cut off")
+    place, rest = index.read_place(words_of("locks changed, washington heights chicago"))
+    assert place is not None and place.label == "Chicago, IL"  # not Washington, IL
+    assert index.read_place(words_of("legal help peoria heights"))[0].label == "Peoria Heights, IL"
+    place, rest = index.read_place(words_of("food stamps garfield park chicago"))
+    assert "garfield" in rest
+    assert ids(index, "food stamps garfield park chicago")[0] == "garfield"
