@@ -138,7 +138,13 @@ _WHEN_ASKED_QUESTION = re.compile(r"\b(?:now|today|hoy|ahora)$")
 # talk to someone now".
 _GOING_NOW = re.compile(
     r"\b(?:go|going|come|walk|talk|speak|ir|voy|vamos|hablar)\b(?: \w+){0,3}? (?:now|ahora)$"
+    # ...or right after going, wherever it is: "quiero ir ahora al Daley Center"
+    r"|\b(?:go|ir|voy|vamos) (?:now|ahora)\b"
 )
+_GOING_NOW_WORDS = re.compile(r"\b(go|ir|voy|vamos) (?:now|ahora)\b")
+# A question about now that ends before the message does: "puedo dejar a mi papá ahorita?
+# entro a trabajar temprano"
+_CLAUSE_ASKS_NOW = re.compile(r"\b(?:right now|ahorita|now|ahora|today|hoy)$")
 # Other times a family may want to be seen at (folded)...
 _THEN = (
     r"(?:(?:after|before) lunch(?: today)?|right now|today|tonight|this (?:morning|afternoon|"
@@ -203,9 +209,15 @@ def asks_to_walk_in(words: list[str]) -> bool:
 def read_open_now(text: str) -> tuple[str, bool]:
     """The question without its "open now" part, and whether it had one."""
     folded = " ".join(words_of(text))
-    rest = _WHEN_ASKED.sub(" ", _OPEN_NOW.sub(" ", folded)).strip()
+    rest = folded
+    *asked, last = text.split("?")
+    if asked and words_of(last):
+        clauses = [_OPEN_NOW.sub(" ", " ".join(words_of(clause))) for clause in asked]
+        rest = " ".join([*(_CLAUSE_ASKS_NOW.sub(" ", c.strip()) for c in clauses), last])
+        rest = " ".join(words_of(rest))
+    rest = _WHEN_ASKED.sub(" ", _OPEN_NOW.sub(" ", rest)).strip()
     if text.rstrip().endswith("?") or _GOING_NOW.search(rest):
-        rest = _WHEN_ASKED_QUESTION.sub(" ", rest)
+        rest = _GOING_NOW_WORDS.sub(r"\1", _WHEN_ASKED_QUESTION.sub(" ", rest))
     if _GOING_THEN.search(rest) or _HELP_THEN.search(rest):
         rest = _THEN_WORDS.sub(" ", rest)
     if _NEEDED_NOW.search(rest):

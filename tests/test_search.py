@@ -541,6 +541,13 @@ def test_open_now_is_read_from_the_question() -> None:
         True,
     )
     assert read_open_now("he moved in with us now") == ("he moved in with us now", False)
+    # ...right after going, anywhere, and at the end of a question the message goes on after
+    assert read_open_now("quiero ir ahora al Daley Center") == ("quiero ir al daley center", True)
+    assert read_open_now("puedo dejar a mi papa ahorita? entro a trabajar temprano") == (
+        "puedo dejar a mi papa entro a trabajar temprano",
+        True,
+    )
+    assert not read_open_now("is it free? i dont have money right now for a lawyer")[1]
     assert read_open_now("walk in today to get my record cleared") == (
         "walk in to get my record cleared",
         True,
