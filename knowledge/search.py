@@ -49,6 +49,7 @@ from knowledge.search_words import (
     read_open_now,
     same_but_plural,
     without_askers_role,
+    without_in_laws,
     words_of,
 )
 from knowledge.text import short_hash
@@ -437,7 +438,7 @@ class SearchIndex(QuestionReader):
     def _search(
         self, query: SearchQuery, now: datetime | None, broader: frozenset[str] = frozenset()
     ) -> SearchOutcome:
-        asked = without_askers_role(words_of(query.text))[:MAX_QUERY_WORDS]
+        asked = without_in_laws(without_askers_role(words_of(query.text)))[:MAX_QUERY_WORDS]
         place, raw = self.read_place(asked)
         named_place = place.label if place is not None else None
         if place is None and query.near is not None and self.gazetteer is not None:

@@ -201,6 +201,25 @@ def without_askers_role(words: list[str]) -> list[str]:
     return _ASKERS_ROLE.sub(" ", joined).split()
 
 
+# "My mother in law", "mi suegra": a relative, not the law ("law" would find every family law
+# clinic for a counsellor who speaks Urdu).
+_RELATIVES = frozenset(
+    "mother father brother sister son daughter parents mom dad my our his her their".split()
+)  # ...and "my in laws"
+
+
+def without_in_laws(words: list[str]) -> list[str]:
+    """The question's words less the "in law" of a relative ("my mother in law")."""
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        after_relative = i >= 2 and words[i - 1] == "in" and words[i - 2] in _RELATIVES
+        if word in ("law", "laws") and after_relative:
+            kept.pop()  # its "in"
+            continue
+        kept.append(word)
+    return kept
+
+
 def asks_to_walk_in(words: list[str]) -> bool:
     """Whether the question asks to be seen in person without an appointment."""
     return bool(_WALK_IN.search(" ".join(words)))

@@ -841,6 +841,20 @@ def test_a_suburb_named_in_everyday_words_is_a_place_where_the_directory_serves_
     assert [hit.id for hit in outcome.hits] == ["forms"]
 
 
+def test_a_relative_in_law_is_no_law() -> None:
+    from knowledge.search_words import without_in_laws
+
+    def read(text: str) -> str:
+        return " ".join(without_in_laws(words_of(text)))
+
+    assert read("counsellor who speaks Urdu for my mother in law") == (
+        "counsellor who speaks urdu for my mother"
+    )
+    assert read("my in-laws kicked us out") == "my kicked us out"
+    assert read("family law clinic") == "family law clinic"
+    assert read("help in law school applications") == "help in law school applications"
+
+
 def test_the_askers_own_role_names_no_need() -> None:
     from knowledge.search_words import without_askers_role
 
