@@ -190,16 +190,23 @@ async def test_a_question_in_spanish_is_answered_in_spanish_from_an_english_phon
         assert await session.get(Chat, FAMILY) is None  # still nothing stored for a question
 
 
-async def test_open_now_with_nothing_open_says_so_and_when_they_open(
+async def test_open_now_with_nothing_open_says_so_and_to_call_where_hours_are_unknown(
     bot: BotHarness, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     async with session_factory() as session, session.begin():
-        # No opening hours: never open "now".
+        # No opening hours: never open "now", and no "when it opens" to tell either.
+        await add_service(session, "svc-theremin", "Theremin Circle", "A theremin circle.")
+    await bot.application.bot_data["services"].finder.refresh(force=True)
+    reply = texts(await bot.send(FAMILY, "theremin open now"))
+    assert "None of these lists its hours" in reply and "Theremin Circle" in reply
+    assert "Here is when these open" not in reply
+    assert "lists its hours" not in texts(await bot.send(FAMILY, "theremin"))
+    # ...while where some do, the cards say when they open
+    async with session_factory() as session, session.begin():
         await add_service(session, "svc-ocarina", "Ocarina Lessons", "Ocarina lessons for kids.")
     await bot.application.bot_data["services"].finder.refresh(force=True)
     reply = texts(await bot.send(FAMILY, "ocarina lessons open now"))
     assert "Nothing like that is open right now" in reply and "Ocarina Lessons" in reply
-    assert "Nothing like that" not in texts(await bot.send(FAMILY, "ocarina lessons"))
 
 
 async def test_a_stored_chat_follows_the_language_it_writes_in(

@@ -175,7 +175,10 @@ async def run_search(
             categories_keyboard(app.finder.browsing, who.language, _, ask=ask),
         )
         return
-    if closed:
+    if closed and not await _any_hours(app, outcome.hits):
+        # ...but where none of them lists its hours, there is no "when" to show
+        header = _("None of these lists its hours, so I can't tell if they are open. Call first:")
+    elif closed:
         header = (
             _("Nothing like that is open right now. Here is when these open:")
             if open_now
@@ -195,6 +198,15 @@ async def run_search(
         return
     text, markup = await _render_results(context, who, outcome, state, header)
     await _reply(update, render.trim(notice + text), markup)
+
+
+async def _any_hours(app: Any, hits: list[SearchHit]) -> bool:
+    """Whether a service among `hits` lists its opening hours."""
+    for hit in hits:
+        record = await app.finder.service_record(hit.id) if hit.kind == "service" else None
+        if record is not None and record.hours:
+            return True
+    return False
 
 
 async def _reply(update: Update, text: str, markup: Any) -> Message:
