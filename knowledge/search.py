@@ -83,6 +83,7 @@ MIN_COVERAGE = 0.25  # the best match must cover this share of what was asked
 WORDS_ALONE_MATCHED = 2  # of three or more words naming no need, a match has at least this many
 RELATIVE_CUTOFF = 0.3  # drop the long tail far below the best match
 NAMED_AT_MOST = 20  # documents a name's word may be in for a question using it to name them
+PROGRAMME_FIRST = 1.5  # of the best match's score, for the service of a programme named
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
@@ -162,6 +163,7 @@ class SearchIndex(QuestionReader):
         self._build_deletion_index()
         self._build_facts(documents)
         self._build_places(documents)
+        self._build_programmes(documents)
         is_common_word("warm")  # loads the word lists here, not on a family's first question
         self.build_seconds = time.perf_counter() - started
 
@@ -373,6 +375,7 @@ class SearchIndex(QuestionReader):
                 continue
             docs, weights = self._postings(term)
             named[docs[weights >= TAG]] = True  # in a name or keywords, not a description
+        named[self._programmes_named([w.text for w in words])] = True  # ...or a programme's
         return named
 
     def _break_ties_with_filler(self, scores: np.ndarray, words: list[QueryWord]) -> None:
@@ -468,6 +471,11 @@ class SearchIndex(QuestionReader):
         scores, strength, coverage, parts, needs_met, says_it_helps, of_a_need = self._score(
             words, concepts, takes, translated=written_in == "es"
         )
+        programme = self._programmes_named(raw)
+        if len(programme):  # a programme named is its service, whatever else its words match
+            best = max(strength, float(scores.max(initial=0.0)))
+            scores[programme] = best * PROGRAMME_FIRST
+            coverage[programme] = 1.0
         older = self.concept_docs.get(OLDER_ADULTS)
         if older is not None and OLDER_ADULTS not in concepts and about_a_child(raw):
             scores[older] = 0.0  # a question about a child: not services for older adults

@@ -12,7 +12,7 @@ import math
 import struct
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import filterfalse
@@ -23,6 +23,7 @@ import numpy as np
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
 from knowledge.places import Gazetteer, Place
+from knowledge.programmes import named_programmes, programme_names
 from knowledge.search_documents import Document
 from knowledge.search_words import (
     delete_keys,
@@ -441,6 +442,39 @@ class IndexTables:
             | self.lexicon.stopwords
             | {fold(name) for name in (*WEEKDAYS, *MONTHS)}
         )
+
+    def _build_programmes(self, documents: list[Document]) -> None:
+        """The programmes services' descriptions and their buildings' name (knowledge/
+        programmes.py), by first word: only those at most RARE_DETAIL services mention ("Kids
+        in the Middle"; not "Peninsula Library System", every library's)."""
+
+        def is_place(words: Sequence[str]) -> bool:
+            if self.gazetteer is None:
+                return False
+            found = self.gazetteer.find(words, self.states)
+            return found is not None and len(found[1]) == len(words)
+
+        mentioned: defaultdict[tuple[str, ...], set[int]] = defaultdict(set)
+        for index, doc in enumerate(documents):
+            if doc.kind != "service":
+                continue
+            for text in (doc.body, doc.site_details):
+                for name in programme_names(text, is_place, is_everyday_word):
+                    mentioned[name].add(index)
+        self.programmes: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        self.programme_docs: dict[tuple[str, ...], np.ndarray] = {}
+        for name, docs in mentioned.items():
+            if len(docs) <= RARE_DETAIL:
+                self.programmes[name[0]].append(name)
+                self.programme_docs[name] = np.array(sorted(docs), dtype=np.int32)
+
+    def _programmes_named(self, words: list[str]) -> np.ndarray:
+        """The services whose description names a programme the question names ("Kids in the
+        Middle" is the Family Visitation Center's class)."""
+        names = named_programmes(words, self.programmes)
+        if not names:
+            return np.zeros(0, dtype=np.int32)
+        return np.unique(np.concatenate([self.programme_docs[name] for name in names]))
 
     def _build_sites(self, documents: list[Document]) -> None:
         """The buildings the directory's places are named for ("Richard J. Daley Center"), as
