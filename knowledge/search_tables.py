@@ -22,8 +22,8 @@ import numpy as np
 
 from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
-from knowledge.places import Gazetteer, Place
-from knowledge.programmes import named_programmes, programme_names
+from knowledge.places import COUNTY_WORDS, Gazetteer, Place
+from knowledge.programmes import programme_names, word_runs
 from knowledge.search_documents import Document
 from knowledge.search_words import (
     delete_keys,
@@ -444,37 +444,46 @@ class IndexTables:
         )
 
     def _build_programmes(self, documents: list[Document]) -> None:
-        """The programmes services' descriptions and their buildings' name (knowledge/
-        programmes.py), by first word: only those at most RARE_DETAIL services mention ("Kids
-        in the Middle"; not "Peninsula Library System", every library's)."""
+        """The programmes services' descriptions and their buildings' descriptions name
+        (knowledge/programmes.py): only those at most RARE_DETAIL services mention ("Kids in
+        the Middle"; not "Peninsula Library System", every library's)."""
 
-        def is_place(words: Sequence[str]) -> bool:
+        def is_place(words: Sequence[str]) -> bool:  # "redwood city", "san mateo county"
             if self.gazetteer is None:
                 return False
-            found = self.gazetteer.find(words, self.states)
-            return found is not None and len(found[1]) == len(words)
+            named = " ".join(words[:-1] if words[-1] in COUNTY_WORDS else words)
+            return named in self.gazetteer.towns or named in self.gazetteer.counties
 
-        mentioned: defaultdict[tuple[str, ...], set[int]] = defaultdict(set)
+        # (as hashes beside documents, in arrays: at 100k services there are about as many
+        # names, and dicts of them weighed 60 MB)
+        keys, docs = array("q"), array("i")
         for index, doc in enumerate(documents):
             if doc.kind != "service":
                 continue
             for text in (doc.body, doc.site_details):
-                for name in programme_names(text, is_place, is_everyday_word):
-                    mentioned[name].add(index)
-        self.programmes: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        self.programme_docs: dict[tuple[str, ...], np.ndarray] = {}
-        for name, docs in mentioned.items():
-            if len(docs) <= RARE_DETAIL:
-                self.programmes[name[0]].append(name)
-                self.programme_docs[name] = np.array(sorted(docs), dtype=np.int32)
+                for name in programme_names(text, is_everyday_word):
+                    if not is_place(name):
+                        keys.append(hash(" ".join(name)))
+                        docs.append(index)
+        pairs = np.unique(
+            np.stack([np.frombuffer(keys, dtype=np.int64), np.frombuffer(docs, dtype=np.int32)]),
+            axis=1,
+        )  # sorted by name, each (name, service) once
+        named, counts = np.unique(pairs[0], return_counts=True)
+        rare = np.isin(pairs[0], named[counts <= RARE_DETAIL])
+        self.programme_keys = pairs[0][rare]
+        self.programme_docs = pairs[1][rare].astype(np.int32)
 
     def _programmes_named(self, words: list[str]) -> np.ndarray:
         """The services whose description names a programme the question names ("Kids in the
         Middle" is the Family Visitation Center's class)."""
-        names = named_programmes(words, self.programmes)
-        if not names:
+        asked = np.array([hash(name) for name in word_runs(words)], dtype=np.int64)
+        if not len(asked) or not len(self.programme_keys):
             return np.zeros(0, dtype=np.int32)
-        return np.unique(np.concatenate([self.programme_docs[name] for name in names]))
+        start = np.searchsorted(self.programme_keys, asked, side="left")
+        end = np.searchsorted(self.programme_keys, asked, side="right")
+        found = [self.programme_docs[a:b] for a, b in zip(start, end, strict=True) if b > a]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
 
     def _build_sites(self, documents: list[Document]) -> None:
         """The buildings the directory's places are named for ("Richard J. Daley Center"), as

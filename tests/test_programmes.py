@@ -19,10 +19,7 @@ VISITATION = (
 
 
 def test_programme_names_are_read_from_a_description() -> None:
-    def no_place(words: object) -> bool:
-        return False
-
-    names = programme_names(VISITATION, no_place, is_everyday_word)
+    names = programme_names(VISITATION, is_everyday_word)
     assert ("kids", "in", "the", "middle") in names
     assert ("brown", "bag", "program") in names  # not "offers a brown bag program"
     # lists, addresses and 211 keywords are no programmes
