@@ -3,8 +3,9 @@ separating parents", "the Alzheimer's Cafe", "Project Smile"): a family that nam
 for that service, though its own name ("Family Visitation Center") says nothing of it.
 
 A name is a run of capitalised words, with the small words a title keeps lowercase between
-them; only runs of two or more words that are no place ("San Mateo County", "Middlefield Road")
-and whose words are not all everyday filler.
+them: two words or more, no address ("Middlefield Road"), no list ("English and Spanish"). The
+index leaves out places ("San Mateo County") and names most services share. Hand-written: no
+library reads programme names out of prose, and capitals are how directories write them.
 """
 
 from __future__ import annotations
