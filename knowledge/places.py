@@ -133,6 +133,7 @@ class Gazetteer:
         town_counties: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.counties: dict[str, set[str]] = defaultdict(set)  # county -> states
         for code, town, county, state, lat, lon, other_names in rows:
+            county = _joined_prefix(county)  # (the cache keeps the package's "de witt")
             self.zips[code] = (town, county, state)
             if lat is None or lon is None:
                 continue
@@ -600,7 +601,18 @@ def _county_words(name: str) -> str:
     words = _town_words(name).split()
     while words and words[-1] in COUNTY_WORDS:
         words.pop()
-    return " ".join(words)
+    return _joined_prefix(" ".join(words))
+
+
+# "De Witt County" in the ZIP tables is "DeWitt County" in a directory, as "La Salle" and
+# "LaSalle", "Du Page" and "DuPage" are written both ways by families: one spelling, joined.
+_NAME_PREFIXES = ("de ", "du ", "la ", "le ")
+
+
+def _joined_prefix(county: str) -> str:
+    if county.startswith(_NAME_PREFIXES) and county.count(" ") == 1:
+        return county.replace(" ", "", 1)
+    return county
 
 
 def _split(text: str) -> list[str]:

@@ -1036,3 +1036,16 @@ def test_a_neighbourhood_before_its_city_says_where_not_what() -> None:
     place, rest = index.read_place(words_of("food stamps garfield park chicago"))
     assert "garfield" in rest
     assert ids(index, "food stamps garfield park chicago")[0] == "garfield"
+
+
+def test_a_county_written_with_or_without_its_space_is_one() -> None:
+    """The ZIP tables' "De Witt County" is the directory's "DeWitt County", and families write
+    "La Salle" for LaSalle: a town in it (Wapella) finds the county's self-help centre."""
+    index = index_of(
+        service("forms", "Free legal information and forms", areas=("DeWitt County, IL",)),
+        service("office", "Legal aid office", areas=("LaSalle County, IL",)),
+        places=True,
+    )
+    assert ids(index, "where do I get legal forms in Wapella IL") == ["forms"]
+    assert ids(index, "legal forms De Witt County") == ["forms"]
+    assert ids(index, "legal aid la salle county") == ["office"]
