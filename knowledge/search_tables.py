@@ -455,7 +455,8 @@ class IndexTables:
             return named in self.gazetteer.towns or named in self.gazetteer.counties
 
         # (as hashes beside documents, in arrays: at 100k services there are about as many
-        # names, and dicts of them weighed 60 MB)
+        # names, and dicts of them weighed 60 MB. Python's string hash differs between
+        # processes, as an index never leaves the one that built it.)
         keys, docs = array("q"), array("i")
         for index, doc in enumerate(documents):
             if doc.kind != "service":
