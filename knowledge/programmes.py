@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from knowledge.search_words import words_of
 
 # Lowercase words a title keeps between capitalised ones: "Kids in the Middle", "Minds in Motion".
 _JOINERS = r"(?:in|the|of|and|for|on|a|an|to|de|la|el|del|para|y)"
 _JOINER_WORDS = frozenset(_JOINERS.strip("(?:)").split("|"))
-# (possessive: a name is read once, never backtracked into; a quarter faster at 100k services)
-_NAME = re.compile(rf"\b[A-Z][\w'’]*+(?:(?:\s+{_JOINERS}\b)*+\s+[A-Z][\w'’]*+)++")
+# (possessive: a name is read once, never backtracked into; a quarter faster at 100k services.
+# The capital comes before the word-start test so that the scan can skip to capitals: a third
+# faster again.)
+_NAME = re.compile(rf"[A-Z](?<=\b[A-Z])[\w'’]*+(?:(?:\s+{_JOINERS}\b)*+\s+[A-Z][\w'’]*+)++")
 # Street and building words: "Middlefield Road", "Marine Parkway" are addresses.
 _ADDRESS_WORDS = frozenset(
     "road rd street st avenue ave boulevard blvd parkway pkwy drive dr lane ln way court ct "
@@ -37,22 +40,34 @@ def programme_names(text: str, is_everyday: Callable[[str], bool]) -> set[tuple[
     found: set[tuple[str, ...]] = set()
     described = text.split("Keywords:")[0]  # 211 keyword lists are no names
     for match in _NAME.finditer(described):
-        words = tuple(words_of(match.group(0)))
-        rest = _without_leading(words[1:])
-        before = described[max(0, match.start() - 3) : match.start()].rstrip()
-        opens_sentence = match.start() < 3 or before.endswith((".", "!", "?", ":", ";"))
-        if opens_sentence and is_everyday(words[0]) and len(rest) - _joiners(rest) >= 2:
-            words = rest
-        words = _without_leading(words)
-        named = len(words) - _joiners(words)
-        if named < 2 or len(words) > MAX_PROGRAMME_WORDS:
-            continue
-        if named == 2 and set(words) & {"and", "y"}:  # "English and Spanish": a list
-            continue
-        if _ADDRESS_WORDS.intersection(words):
-            continue
-        found.add(words)
+        start = match.start()
+        opens_sentence = start < 3 or described[start - 3 : start].rstrip().endswith(
+            (".", "!", "?", ":", ";")
+        )
+        words = _name_in(match.group(0), opens_sentence, is_everyday)
+        if words:
+            found.add(words)
     return found
+
+
+@lru_cache(maxsize=1 << 16)  # directories repeat their names: at 100k services, 4 in 10 times
+def _name_in(
+    run: str, opens_sentence: bool, is_everyday: Callable[[str], bool]
+) -> tuple[str, ...] | None:
+    """The programme name a run of capitalised words is, if it is one."""
+    words = tuple(words_of(run))
+    rest = _without_leading(words[1:])
+    if opens_sentence and is_everyday(words[0]) and len(rest) - _joiners(rest) >= 2:
+        words = rest
+    words = _without_leading(words)
+    named = len(words) - _joiners(words)
+    if named < 2 or len(words) > MAX_PROGRAMME_WORDS:
+        return None
+    if named == 2 and set(words) & {"and", "y"}:  # "English and Spanish": a list
+        return None
+    if _ADDRESS_WORDS.intersection(words):
+        return None
+    return words
 
 
 def _without_leading(words: Sequence[str]) -> tuple[str, ...]:
