@@ -9,6 +9,7 @@ from those facts alone: open now, open on a day, distance.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from array import array
 from collections import Counter, defaultdict
@@ -59,6 +60,9 @@ PLACE_TIERS = {
 # An organization's town, for a service naming none of its own: a tier after the offices in
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9
+# Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
+# family in Berwyn): after the county's other services, its organization's ones too.
+NAMED_ELSEWHERE = 0.6
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -408,6 +412,8 @@ class IndexTables:
         placed: dict[str, list[int]] = defaultdict(list)
         organization_towns: dict[str, set[str]] = defaultdict(set)
         nowhere: list[int] = []
+        # Named for the town it is in ("Skokie Expungement Desk"): there for that town.
+        self.named_for_town = np.zeros(len(documents), dtype=bool)
         for doc_index, doc in enumerate(documents):
             if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
                 keys = self.gazetteer.service_keys(
@@ -419,6 +425,7 @@ class IndexTables:
                 )
                 if not keys:
                     nowhere.append(doc_index)
+                self.named_for_town[doc_index] = _named_for_town(doc.title, keys)
                 for key in keys:
                     # Its organization's towns are its own less surely than an office's.
                     shared = doc.inherited_places and key.startswith("in:")
@@ -437,6 +444,12 @@ class IndexTables:
                 placed[SHARED + key].append(doc_index)
         self.place_docs = {key: np.array(ix, dtype=np.int32) for key, ix in placed.items()}
         self._build_sites(documents)
+        # ...or for its building ("desk at the Daley Center"), which is in a town too.
+        for doc_index, doc in enumerate(documents if self.site_names else ()):
+            words = words_of(doc.title)
+            pairs = zip(words, words[1:], strict=False)
+            if doc.kind == "service" and not self.site_names.isdisjoint(pairs):
+                self.named_for_town[doc_index] = True
         # Words the directory or the lexicon uses, and the names of days and months ("ayuda en
         # mayo" is May, not Mayo, MD), are towns only where the directory is.
         self.place_shadowed = (
@@ -560,8 +573,12 @@ class IndexTables:
                     weight = 1.0
             for found, share in ((key, 1.0), (SHARED + key, SHARED_PLACE)):
                 docs = self.place_docs.get(found)
-                if docs is not None:
-                    tier[docs] = np.maximum(tier[docs], weight * share)
+                if docs is None:
+                    continue
+                weights = np.full(len(docs), weight * share, dtype=np.float32)
+                if weight == PLACE_TIERS["nearby"]:  # ...and named for another town, after all
+                    weights[self.named_for_town[docs]] = NAMED_ELSEWHERE
+                tier[docs] = np.maximum(tier[docs], weights)
         if point is not None and len(self.point_lat) and len(among):
             tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
         return tier
@@ -582,3 +599,23 @@ class IndexTables:
         if placed.any():
             nearest[placed] = np.minimum.reduceat(distance, first[placed])
         return nearest
+
+
+# An organization's office for the area around a town ("Rockford Office - Legal help for
+# seniors", "Galesburg Satellite Office", "Redwood City Corps"): named for a town, there for more.
+_AREA_UNIT = re.compile(r"^(?: \w+)? (?:office|corps|branch) ")
+
+
+def _named_for_town(title: str, keys: Iterable[str]) -> bool:
+    """Whether a service's name is that of a town it is in, and not as its county's namesake
+    ("San Mateo Free Medical Clinic") or an area's office: "Skokie Expungement Desk", "Criminal
+    records advice desk at Markham Courthouse", "Free legal help for Chicago renters"."""
+    words = f" {' '.join(words_of(title))} "
+    counties = {key.split(":")[2].split("|")[0] for key in keys if key.startswith("in:county:")}
+    for key in keys:
+        town = key.removeprefix("in:town:").split("|")[0]
+        if key.startswith("in:town:") and town not in counties and f" {town} " in words:
+            after = words.split(f" {town} ", 1)[1]
+            if not _AREA_UNIT.match(" " + after):
+                return True
+    return False
