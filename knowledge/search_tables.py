@@ -60,6 +60,8 @@ PLACE_TIERS = {
 # An organization's town, for a service naming none of its own: a tier after the offices in
 # the town, as for serving the town's whole county.
 SHARED_PLACE = 0.9
+# A description saying it serves its whole county, from wherever its office is.
+COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-?wide)\b", re.I)
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
 NAMED_ELSEWHERE = 0.6
@@ -425,6 +427,12 @@ class IndexTables:
                 )
                 if not keys:
                     nowhere.append(doc_index)
+                if COUNTYWIDE.search(doc.body):  # "...community centers throughout the county"
+                    keys = keys | {
+                        "area:county:" + key.removeprefix("in:county:")
+                        for key in keys
+                        if key.startswith("in:county:")
+                    }
                 self.named_for_town[doc_index] = _named_for_town(doc.title, keys)
                 for key in keys:
                     # Its organization's towns are its own less surely than an office's.
@@ -556,11 +564,14 @@ class IndexTables:
         return mask
 
     def _inside(
-        self, place: Place, point: tuple[float, float] | None, among: np.ndarray
+        self, place: Place, point: tuple[float, float] | None, among: np.ndarray, shared: bool
     ) -> np.ndarray:
         """How well each document is at `place`: 1 in its town (or, of the documents `among`,
         within NEAR_KM of `point`), less for serving its whole county or state, less again for
-        being elsewhere in the town's county, 0 elsewhere."""
+        being elsewhere in the town's county (and less again named for another town), 0
+        elsewhere. `shared`: the family shared `point`, "near me", and what is elsewhere in the
+        county further than NEAR_KM is not near them (a pantry 15 km off in a county of two
+        million)."""
         tier = np.zeros(len(self.ids), dtype=np.float32)
         for key in place.keys():
             area = key.split(":")[1]
@@ -580,7 +591,11 @@ class IndexTables:
                     weights[self.named_for_town[docs]] = NAMED_ELSEWHERE
                 tier[docs] = np.maximum(tier[docs], weights)
         if point is not None and len(self.point_lat) and len(among):
-            tier[among[self._distances(among, point) <= NEAR_KM]] = 1.0
+            distances = self._distances(among, point)
+            tier[among[distances <= NEAR_KM]] = 1.0
+            if shared:
+                far = among[np.isfinite(distances) & (distances > NEAR_KM)]
+                tier[far[tier[far] <= PLACE_TIERS["nearby"] + 1e-6]] = 0.0
         return tier
 
     def _distances(self, docs: np.ndarray, near: tuple[float, float]) -> np.ndarray:

@@ -1049,3 +1049,48 @@ def test_a_county_written_with_or_without_its_space_is_one() -> None:
     assert ids(index, "where do I get legal forms in Wapella IL") == ["forms"]
     assert ids(index, "legal forms De Witt County") == ["forms"]
     assert ids(index, "legal aid la salle county") == ["office"]
+
+
+def test_a_desk_named_for_its_town_comes_after_the_countys_others_elsewhere_in_it() -> None:
+    """Berwyn has no records desk: the records organization's general service (lent its
+    Chicago office) comes before the Skokie desk, which is there for Skokie."""
+    documents = [
+        service("skokie", "Skokie Expungement Desk", addresses=(("Skokie", "IL", "60077"),)),
+        service(
+            "general",
+            "Legal help for people with a criminal record",
+            addresses=(("Chicago", "IL", "60602"),),
+            inherited_places=True,
+        ),
+    ]
+    index = index_of(*documents, places=True)
+    assert ids(index, "expunge my record in berwyn") == ["general", "skokie"]
+    assert ids(index, "expunge my record in skokie")[0] == "skokie"
+
+
+def test_a_service_whose_description_says_it_serves_the_county_serves_it_from_afar() -> None:
+    """Shared from a point 25 km from the Redwood City office, "near me" finds the service
+    whose centres are "throughout the county", and not a pantry as far off that says nothing
+    of it."""
+    redwood_city = (("Redwood City", "CA", "94063"),)
+    documents = [
+        service(
+            "countywide",
+            "Redwood City Corps",
+            "Food and shelter from community centers throughout the county.",
+            addresses=redwood_city,
+            points=((37.4852, -122.2364),),
+        ),
+        service(
+            "office",
+            "Food pantry",
+            "Food for families in need.",
+            addresses=redwood_city,
+            points=((37.4852, -122.2364),),
+        ),
+    ]
+    index = index_of(*documents, places=True)
+    daly_city = (37.6879, -122.4702)
+    assert ids(index, "food pantry near me", near=daly_city) == ["countywide"]
+    # Typed, the town is a place: what is elsewhere in its county still answers, after.
+    assert set(ids(index, "food pantry in daly city")) == {"countywide", "office"}
