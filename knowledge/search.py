@@ -452,6 +452,11 @@ class SearchIndex(QuestionReader):
         # Many Spanish-speaking families have phones set to English: a question in Spanish gets
         # Spanish, while a Spanish chat asking for "food stamps" keeps its Spanish.
         language = "es" if written_in == "es" else query.language or written_in
+        # "DCFS is investigating me, I need a lawyer": the lawyer is for the DCFS case, not any
+        # legal help; the broad help a named need is part of follows its answers (search()).
+        named = [c for c, weight in concepts.items() if weight >= 1.0]  # said, not guessed
+        for concept_id in self._broader_needs(named) - broader:
+            concepts.pop(concept_id, None)
         if query.concept:
             concepts[query.concept] = 1.0
         for concept_id in broader:

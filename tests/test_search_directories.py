@@ -1094,3 +1094,25 @@ def test_a_service_whose_description_says_it_serves_the_county_serves_it_from_af
     assert ids(index, "food pantry near me", near=daly_city) == ["countywide"]
     # Typed, the town is a place: what is elsewhere in its county still answers, after.
     assert set(ids(index, "food pantry in daly city")) == {"countywide", "office"}
+
+
+def test_a_lawyer_asked_for_with_a_need_is_a_lawyer_for_that_need() -> None:
+    """ "DCFS is investigating me, I need a lawyer": the DCFS defence project (lent its Chicago
+    office) before the county's legal forms desk, which is legal help but not for that."""
+    documents = [
+        service(
+            "dcfs",
+            "Legal services for people being investigated by DCFS",
+            addresses=(("Chicago", "IL", "60602"),),
+            inherited_places=True,
+        ),
+        service(
+            "forms",
+            "Free legal information and forms in Cook County",
+            areas=("Cook County, IL",),
+            concepts=frozenset({"legal-aid", "legal-forms"}),  # as the Illinois directory's are
+        ),
+    ]
+    index = index_of(*documents, places=True)
+    asked = "DCFS is investigating me, I live in Hickory Hills, I need a lawyer"
+    assert ids(index, asked)[0] == "dcfs"
