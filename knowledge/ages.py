@@ -69,7 +69,7 @@ _HOUSEHOLD = re.compile(
 ELDER_WORDS = frozenset(
     "mom dad mother father parents grandma grandpa grandmother grandfather grandparents elderly "
     "senior seniors mama papa madre padre padres abuela abuelo abuelita abuelito abuelos "
-    "ancianos".split()
+    "ancianos lola lolo".split()
 )
 
 
