@@ -50,6 +50,11 @@ class OpeningBlock:
     closes: str
 
 
+# An hour without am or pm before this opens in the afternoon: nothing opens at 1 a.m. to close
+# at 6 a.m.
+EARLIEST_OPENING = 6 * 60
+
+
 def _minutes(hour: str, minute: str | None, half: str | None) -> int | None:
     h, m = int(hour), int(minute or 0)
     if half:
@@ -76,9 +81,36 @@ def _span(groups: tuple[str | None, ...]) -> tuple[int, int] | None:
         return None
     if not half1 and not half2 and closes <= opens and closes < 12 * 60:
         closes += 12 * 60  # "9-5" means five in the afternoon
+    elif not half1 and not half2 and opens < EARLIEST_OPENING and closes <= 12 * 60:
+        opens, closes = opens + 12 * 60, closes + 12 * 60  # "Saturday 1-6": the afternoon
     if closes == opens:
         return None
     return opens, closes
+
+
+# Opening hours said in prose: "The Schaberg Branch (650-780-7010) is located at 2140 Euclid
+# Avenue and is open Tuesday-Thursday, 1-6; Saturday, 10-3." (a sentence ends at a full stop
+# before a capital or the end, not at "a.m.")
+_STATED = re.compile(
+    r"(?:^|(?<=[.!?])\s+)(?P<subject>[^.!?]*?)\b(?:is|are) open (?:from )?"
+    r"(?P<hours>.+?)(?:\.(?=\s+[A-Z])|\.?\s*$)"
+)
+_SUBJECT = re.compile(
+    r"^(?:The\s+)?(?!(?:The|We|It|They|This|Our|Hours)\b)(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)"
+)
+
+
+def stated_hours(text: str) -> list[tuple[str | None, list[OpeningBlock]]]:
+    """The opening hours a description states, each with the name of what it says is open
+    then ("Schaberg Branch"), or None when it names nothing ("The library is open...")."""
+    found: list[tuple[str | None, list[OpeningBlock]]] = []
+    for match in _STATED.finditer(text):
+        hours = match.group("hours")
+        blocks = parse_opening_hours(hours + "." if hours.endswith(("a.m", "p.m")) else hours)
+        if blocks:
+            named = _SUBJECT.match(match.group("subject").strip())
+            found.append((named.group("name") if named else None, blocks))
+    return found
 
 
 def _plain(text: str) -> str:

@@ -24,7 +24,12 @@ from knowledge.listing_reports import (
     submit_report,
 )
 from knowledge.models import ListingChange, Phone, Service
-from knowledge.opening_hours import days_named, describe_blocks, parse_opening_hours
+from knowledge.opening_hours import (
+    days_named,
+    describe_blocks,
+    parse_opening_hours,
+    stated_hours,
+)
 
 COORDINATOR = 9001
 
@@ -37,12 +42,27 @@ COORDINATOR = 9001
         ("lunes a viernes de 9 a 17", "MO,TU,WE,TH,FR 09:00-17:00"),
         ("Mon 9-5pm", "MO 09:00-17:00"),
         ("Sat-Sun 10-2", "SA,SU 10:00-14:00"),
+        ("Tuesday-Thursday, 1-6; Saturday, 10-3", "TU,WE,TH 13:00-18:00; SA 10:00-15:00"),
         ("24/7", "MO,TU,WE,TH,FR,SA,SU 00:00-23:59"),
     ],
 )
 def test_hours_as_people_type_them(typed: str, rows: str) -> None:
     blocks = parse_opening_hours(typed)
     assert blocks is not None and describe_blocks(blocks) == rows
+
+
+def test_hours_a_description_states_and_of_what() -> None:
+    """A library's description gives its branches' hours; "a.m." ends no sentence."""
+    text = (
+        "Provides reading materials. The Schaberg Branch (650-780-7010) is located at 2140 "
+        "Euclid Avenue and is open Tuesday-Thursday, 1-6; Saturday, 10-3. The library is open "
+        "Monday-Friday 9 a.m. to 5 p.m. Lunch is served at noon. The facility is open all day."
+    )
+    said = [(name, describe_blocks(blocks)) for name, blocks in stated_hours(text)]
+    assert said == [
+        ("Schaberg Branch", "TU,WE,TH 13:00-18:00; SA 10:00-15:00"),
+        (None, "MO,TU,WE,TH,FR 09:00-17:00"),
+    ]
 
 
 @pytest.mark.parametrize("typed", ["call us", "mon-fri 25-30", "9-5"])
