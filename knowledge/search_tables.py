@@ -266,8 +266,12 @@ class IndexTables:
             for term in entry.terms if entry.named_for else ():
                 naming[term].append(entry.id)
         named: dict[str, list[int]] = {group: [] for groups in naming.values() for group in groups}
-        for doc_index, doc in enumerate(documents if naming else ()):
-            for group in {g for word in naming.keys() & words_of(doc.title) for g in naming[word]}:
+        # (and the titles' keys, for _build_programmes)
+        self._title_keys: set[int] = set()
+        for doc_index, doc in enumerate(documents):
+            title = words_of(doc.title)
+            self._title_keys.add(hash(" ".join(title)))
+            for group in {g for word in naming.keys() & title for g in naming[word]}:
                 named[group].append(doc_index)
         self.named_for = {group: np.array(ix, dtype=np.int32) for group, ix in named.items()}
         # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
@@ -487,8 +491,10 @@ class IndexTables:
                 continue
             for text in (doc.body, doc.site_details):
                 for name in programme_names(text, is_everyday_word):
-                    if not is_place(name):
-                        keys.append(hash(" ".join(name)))
+                    key = hash(" ".join(name))
+                    # (another service's name is no programme: "The Schaberg Branch is open...")
+                    if key not in self._title_keys and not is_place(name):
+                        keys.append(key)
                         docs.append(index)
         pairs = np.unique(
             np.stack([np.frombuffer(keys, dtype=np.int64), np.frombuffer(docs, dtype=np.int32)]),
@@ -498,6 +504,7 @@ class IndexTables:
         rare = np.isin(pairs[0], named[counts <= RARE_DETAIL])
         self.programme_keys = pairs[0][rare]
         self.programme_docs = pairs[1][rare].astype(np.int32)
+        del self._title_keys  # (megabytes at 100k services, and done with)
 
     def _programmes_named(self, words: list[str]) -> np.ndarray:
         """The services whose description names a programme the question names ("Kids in the
