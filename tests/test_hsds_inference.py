@@ -22,6 +22,7 @@ from knowledge.models import (
     Location,
     Organization,
     RequiredDocument,
+    Schedule,
     Service,
     ServiceArea,
     ServiceAtLocation,
@@ -234,6 +235,40 @@ async def test_hsds3_services_without_places_are_left_as_the_directory_says(
 
     assert report.flavour == "hsds3"
     assert await places_of(session, "svc-1") == []  # 3.0 links services to places itself
+
+
+async def test_hours_stated_only_in_a_places_description_become_its_services_hours(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    """A main library's description gives a branch's hours; a re-import makes them again."""
+    (tmp_path / "organizations.csv").write_text("id,name\norg-1,City Library\n")
+    (tmp_path / "services.csv").write_text(
+        "id,organization_id,name\nsvc-main,org-1,Main Library\nsvc-branch,org-1,Schaberg Branch\n"
+    )
+    (tmp_path / "locations.csv").write_text(
+        "id,organization_id,name,description\n"
+        'loc-main,org-1,Main Library,"Books for all ages. The Schaberg Branch (650-780-7010) is '
+        'located at 2140 Euclid Avenue and is open Tuesday-Thursday, 1-6; Saturday, 10-3."\n'
+        "loc-branch,org-1,Schaberg Branch,\n"
+    )
+    (tmp_path / "service_at_location.csv").write_text(
+        "id,service_id,location_id\nsal-1,svc-main,loc-main\nsal-2,svc-branch,loc-branch\n"
+    )
+
+    for _ in range(2):
+        report = await import_directory(session, tmp_path)
+        rows = (
+            await session.execute(
+                select(
+                    Schedule.service_id, Schedule.byday, Schedule.opens_at, Schedule.closes_at
+                ).order_by(Schedule.byday)
+            )
+        ).all()
+        assert rows == [
+            ("svc-branch", "SA", "10:00", "15:00"),
+            ("svc-branch", "TU,WE,TH", "13:00", "18:00"),
+        ]
+        assert report.inferred["services with opening hours read from a place's description"] == 1
 
 
 def test_whom_a_service_serves_is_read_from_who_may_come() -> None:

@@ -23,6 +23,7 @@ from knowledge.hsds.checking import (
     resolve_self_references,
 )
 from knowledge.hsds.coverage import directory_coverage
+from knowledge.hsds.described_hours import schedules_from_descriptions
 from knowledge.hsds.files import FILE_KINDS, FileKind
 from knowledge.hsds.hsds1 import ORGANIZATION_PLACE_PREFIX
 from knowledge.hsds.inference import Made, fill_in, organization_places, stand_in_organizations
@@ -62,6 +63,7 @@ async def import_directory(
             await _import_file(session, known, display, kind, file_path, limits, report, made)
     await session.flush()
     await fill_in(session, made, report)
+    await schedules_from_descriptions(session, made.services, report)
     await session.flush()
     report.coverage = await directory_coverage(session)
     return report
