@@ -274,6 +274,7 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             spoken = [*spoken, "es"]
         hours = tuple(weekly_intervals(rows))
         said = f"{description or ''} {eligibility or ''} {row.application_process or ''}"
+        details = " ".join(location_details[lid] for lid in locations if lid in location_details)
         inherited = sid not in own_places and len(locations) > 1
         document = Document(
             id=sid,
@@ -306,12 +307,12 @@ async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ())
             sites=""
             if inherited
             else " ".join(location_names[lid] for lid in locations if lid in location_names),
-            site_details=""
-            if inherited
-            else " ".join(location_details[lid] for lid in locations if lid in location_details),
+            site_details="" if inherited else details,
             points=tuple(points_of_location[lid] for lid in locations if lid in points_of_location),
             hours=hours,
-            days_named=frozenset() if hours else days_named(said),
+            days_named=frozenset()
+            if hours
+            else days_named(said if inherited else f"{said} {details}"),
             inherited_places=inherited,
             organization_id=org_id or "",
             ages=served_ages(

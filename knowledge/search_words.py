@@ -257,6 +257,15 @@ _OPEN_ON = re.compile(
 )
 
 
+# "...today", "...hoy" ending a request: what is there today. Not a story's day ("the
+# foreclosure papers came today", "me llegó la demanda hoy"): a verb in the past before it.
+_TODAY_AT_END = re.compile(r"(?:,? )\b(?:for |para )?(?:today|hoy)$")
+_TOLD_BEFORE = re.compile(
+    r"\b(?:\w+ed|came|got|was|were|took|left|gave|sent|told|said|fue|llego|llegaron|"
+    r"\w+aron|\w+ieron|paso|dijo|dijeron)(?: \w+){0,3} (?:today|hoy)$"
+)
+
+
 # ...and "on thursday" after a hearing is when the hearing is ("tengo corte el jueves"), but
 # not after "sin cita", "without an appointment": walking in is when to come
 _HEARING_BEFORE = re.compile(
@@ -265,13 +274,17 @@ _HEARING_BEFORE = re.compile(
 )
 
 
-def read_open_day(text: str) -> tuple[str, int | None]:
+def read_open_day(text: str, today: int | None = None) -> tuple[str, int | None]:
     """The question without its "open on Saturday" / "on Saturday" part, and that weekday
-    (Monday 0), read with knowledge.timewords' day names."""
+    (Monday 0), read with knowledge.timewords' day names; or, given `today`'s weekday, without
+    the "today" a request ends with ("senior lunch in Menlo Park today"), and today."""
     folded = " ".join(words_of(text))
     found = _OPEN_ON.search(folded)
     if found is None:
-        return text, None
+        asked_for_today = _TODAY_AT_END.search(folded)
+        if today is None or asked_for_today is None or _TOLD_BEFORE.search(folded):
+            return text, None
+        return folded[: asked_for_today.start()].strip(), today
     before = folded[: found.start()]
     # (after a hearing, the hearing's day; "me pagan hasta el viernes": until then)
     if found["later"] and (_HEARING_BEFORE.search(before) or before.endswith(("hasta ", "desde "))):

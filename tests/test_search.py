@@ -467,6 +467,15 @@ def test_a_day_is_read_from_the_question() -> None:
     assert read_open_day(paid) == (paid, None)
     # ...but without an appointment, the day is when to walk in
     assert read_open_day("consulta sin cita el sabado") == ("consulta sin cita", 5)
+    # A request ending in "today" asks for today, given today; a story's "today" does not.
+    assert read_open_day("senior lunch in Menlo Park today", 5) == ("senior lunch in menlo park", 5)
+    assert read_open_day("comida caliente para mi abuela, hoy", 2) == (
+        "comida caliente para mi abuela",
+        2,
+    )
+    assert read_open_day("senior lunch today") == ("senior lunch today", None)
+    for story in ("the foreclosure papers came today", "me desalojaron hoy"):
+        assert read_open_day(story, 1) == (story, None)
 
 
 async def test_a_place_narrows_to_what_is_there(index: SearchIndex) -> None:

@@ -125,7 +125,7 @@ async def run_search(
     app = services(context)
     await app.finder.refresh()
     question, open_now = read_open_now(state.get("text", ""))
-    question, open_day = read_open_day(question)
+    question, open_day = read_open_day(question, app.local_now().weekday())
     query = SearchQuery(
         text=question,
         language=who.language,

@@ -144,7 +144,7 @@ def ask(index: Any, item: RealQuery, limit: int = 5) -> list[str]:
     from knowledge.search import SearchQuery, read_open_day, read_open_now
 
     question, open_now = read_open_now(item.query)
-    question, open_day = read_open_day(question)
+    question, open_day = read_open_day(question, (item.now or ASKED_AT).weekday())
     query = SearchQuery(
         text=question,
         language=item.lang,
