@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 from knowledge.search_words import words_of
 
@@ -44,13 +43,11 @@ def programme_names(text: str, is_everyday: Callable[[str], bool]) -> set[tuple[
         opens_sentence = start < 3 or described[start - 3 : start].rstrip().endswith(
             (".", "!", "?", ":", ";")
         )
-        words = _name_in(match.group(0), opens_sentence, is_everyday)
-        if words:
+        if words := _name_in(match.group(0), opens_sentence, is_everyday):
             found.add(words)
     return found
 
 
-@lru_cache(maxsize=1 << 16)  # directories repeat their names: at 100k services, 4 in 10 times
 def _name_in(
     run: str, opens_sentence: bool, is_everyday: Callable[[str], bool]
 ) -> tuple[str, ...] | None:

@@ -266,14 +266,14 @@ class IndexTables:
             for term in entry.terms if entry.named_for else ():
                 naming[term].append(entry.id)
         named: dict[str, list[int]] = {group: [] for groups in naming.values() for group in groups}
-        # (and the titles' keys, for _build_programmes)
-        self._title_keys: set[int] = set()
+        titles = array("q")  # (and the titles' hashes, for _build_programmes)
         for doc_index, doc in enumerate(documents):
             title = words_of(doc.title)
-            self._title_keys.add(hash(" ".join(title)))
+            titles.append(hash(" ".join(title)))
             for group in {g for word in naming.keys() & title for g in naming[word]}:
                 named[group].append(doc_index)
         self.named_for = {group: np.array(ix, dtype=np.int32) for group, ix in named.items()}
+        self._title_keys = np.frombuffer(titles, dtype=np.int64)
         # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
         self.by_arrangement = np.array([d.walk_in is False for d in documents], dtype=bool)
         # Broad help's services (legal aid): none hands out what a handed_out concept is, so
@@ -491,20 +491,21 @@ class IndexTables:
                 continue
             for text in (doc.body, doc.site_details):
                 for name in programme_names(text, is_everyday_word):
-                    key = hash(" ".join(name))
-                    # (another service's name is no programme: "The Schaberg Branch is open...")
-                    if key not in self._title_keys and not is_place(name):
-                        keys.append(key)
+                    if not is_place(name):
+                        keys.append(hash(" ".join(name)))
                         docs.append(index)
         pairs = np.unique(
             np.stack([np.frombuffer(keys, dtype=np.int64), np.frombuffer(docs, dtype=np.int32)]),
             axis=1,
         )  # sorted by name, each (name, service) once
         named, counts = np.unique(pairs[0], return_counts=True)
-        rare = np.isin(pairs[0], named[counts <= RARE_DETAIL])
+        # (another service's name is no programme: "The Schaberg Branch is open...")
+        rare = np.isin(pairs[0], named[counts <= RARE_DETAIL]) & ~np.isin(
+            pairs[0], self._title_keys
+        )
         self.programme_keys = pairs[0][rare]
         self.programme_docs = pairs[1][rare].astype(np.int32)
-        del self._title_keys  # (megabytes at 100k services, and done with)
+        del self._title_keys
 
     def _programmes_named(self, words: list[str]) -> np.ndarray:
         """The services whose description names a programme the question names ("Kids in the
