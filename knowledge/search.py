@@ -502,7 +502,9 @@ class SearchIndex(QuestionReader):
         tier: np.ndarray | None = None
         if place is not None:  # only what is there, or serves it
             point = query.near or (place.point if place.kind == "zip" else None)
-            tier = self._inside(place, point, np.flatnonzero(scores > 0), query.near is not None)
+            tier = self._inside(
+                place, point, np.flatnonzero(scores > 0), query.near is not None, frozenset(raw)
+            )
             scores[tier == 0] = 0.0
             needs = concepts.keys() - self.group_concepts
             if needs and not needs & self.legal_needs and not (of_a_need & (scores > 0)).any():

@@ -64,7 +64,7 @@ SHARED_PLACE = 0.9
 COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-?wide)\b", re.I)
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
-NAMED_ELSEWHERE = 0.6
+NAMED_ELSEWHERE = 0.5
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -420,6 +420,7 @@ class IndexTables:
         nowhere: list[int] = []
         # Named for the town it is in ("Skokie Expungement Desk"): there for that town.
         self.named_for_town = np.zeros(len(documents), dtype=bool)
+        self.town_named: dict[int, frozenset[str]] = {}  # ...by these words of its name
         for doc_index, doc in enumerate(documents):
             if doc.kind == "service" and (doc.addresses or doc.areas or doc.place_names):
                 keys = self.gazetteer.service_keys(
@@ -437,7 +438,10 @@ class IndexTables:
                         for key in keys
                         if key.startswith("in:county:")
                     }
-                self.named_for_town[doc_index] = _named_for_town(doc.title, keys)
+                town = _named_for_town(doc.title, keys)
+                if town is not None:
+                    self.named_for_town[doc_index] = True
+                    self.town_named[doc_index] = frozenset(town.split())
                 for key in keys:
                     # Its organization's towns are its own less surely than an office's.
                     shared = doc.inherited_places and key.startswith("in:")
@@ -459,9 +463,13 @@ class IndexTables:
         # ...or for its building ("desk at the Daley Center"), which is in a town too.
         for doc_index, doc in enumerate(documents if self.site_names else ()):
             words = words_of(doc.title)
-            pairs = zip(words, words[1:], strict=False)
-            if doc.kind == "service" and not self.site_names.isdisjoint(pairs):
+            sites = self.site_names.intersection(zip(words, words[1:], strict=False))
+            if doc.kind == "service" and sites:
                 self.named_for_town[doc_index] = True
+                self.town_named[doc_index] = frozenset(w for pair in sites for w in pair) - {
+                    *SITE_WORDS,
+                    *SITE_WORDS.values(),
+                }
         # Words the directory or the lexicon uses, and the names of days and months ("ayuda en
         # mayo" is May, not Mayo, MD), are towns only where the directory is.
         self.place_shadowed = (
@@ -572,14 +580,19 @@ class IndexTables:
         return mask
 
     def _inside(
-        self, place: Place, point: tuple[float, float] | None, among: np.ndarray, shared: bool
+        self,
+        place: Place,
+        point: tuple[float, float] | None,
+        among: np.ndarray,
+        shared: bool,
+        asked: frozenset[str] = frozenset(),
     ) -> np.ndarray:
         """How well each document is at `place`: 1 in its town (or, of the documents `among`,
         within NEAR_KM of `point`), less for serving its whole county or state, less again for
         being elsewhere in the town's county (and less again named for another town), 0
         elsewhere. `shared`: the family shared `point`, "near me", and what is elsewhere in the
         county further than NEAR_KM is not near them (a pantry 15 km off in a county of two
-        million)."""
+        million). `asked`: the question's words, which may name the other town too."""
         tier = np.zeros(len(self.ids), dtype=np.float32)
         for key in place.keys():
             area = key.split(":")[1]
@@ -596,7 +609,10 @@ class IndexTables:
                     continue
                 weights = np.full(len(docs), weight * share, dtype=np.float32)
                 if weight == PLACE_TIERS["nearby"]:  # ...and named for another town, after all
-                    weights[self.named_for_town[docs]] = NAMED_ELSEWHERE
+                    # (unless the question names it too: "my hearing at the Markham courthouse")
+                    flagged = np.flatnonzero(self.named_for_town[docs]).tolist()
+                    named = [i for i in flagged if not self.town_named[int(docs[i])] <= asked]
+                    weights[named] = NAMED_ELSEWHERE
                 tier[docs] = np.maximum(tier[docs], weights)
         if point is not None and len(self.point_lat) and len(among):
             distances = self._distances(among, point)
@@ -629,10 +645,11 @@ class IndexTables:
 _AREA_UNIT = re.compile(r"^(?: \w+)? (?:office|corps|branch) ")
 
 
-def _named_for_town(title: str, keys: Iterable[str]) -> bool:
-    """Whether a service's name is that of a town it is in, and not as its county's namesake
-    ("San Mateo Free Medical Clinic") or an area's office: "Skokie Expungement Desk", "Criminal
-    records advice desk at Markham Courthouse", "Free legal help for Chicago renters"."""
+def _named_for_town(title: str, keys: Iterable[str]) -> str | None:
+    """The town a service's name names, of those it is in, unless as its county's namesake
+    ("San Mateo Free Medical Clinic") or for an area's office: "Skokie Expungement Desk",
+    "Criminal records advice desk at Markham Courthouse", "Free legal help for Chicago
+    renters"."""
     words = f" {' '.join(words_of(title))} "
     counties = {key.split(":")[2].split("|")[0] for key in keys if key.startswith("in:county:")}
     for key in keys:
@@ -640,5 +657,5 @@ def _named_for_town(title: str, keys: Iterable[str]) -> bool:
         if key.startswith("in:town:") and town not in counties and f" {town} " in words:
             after = words.split(f" {town} ", 1)[1]
             if not _AREA_UNIT.match(" " + after):
-                return True
-    return False
+                return town
+    return None
