@@ -259,7 +259,7 @@ _OPEN_ON = re.compile(
 
 # "...today", "...hoy" ending a request: what is there today. Not a story's day ("the
 # foreclosure papers came today", "me llegó la demanda hoy"): a verb in the past before it.
-_TODAY_AT_END = re.compile(r"(?:,? )\b(?:for |para )?(?:today|hoy)$")
+_TODAY_AT_END = re.compile(r" (?:for |para )?(?:today|hoy)$")
 _TOLD_BEFORE = re.compile(
     r"\b(?:\w+ed|came|got|was|were|took|left|gave|sent|told|said|fue|llego|llegaron|"
     r"\w+aron|\w+ieron|paso|dijo|dijeron)(?: \w+){0,3} (?:today|hoy)$"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.hsds.inference import INFERRED, inferred_id
+from knowledge.hsds.inference import IN_CLAUSE, INFERRED, inferred_id
 from knowledge.hsds.report import ImportReport
 from knowledge.hsds.writing import upsert_rows
 from knowledge.models import Location, Schedule, Service, ServiceAtLocation
@@ -32,11 +32,14 @@ async def schedules_from_descriptions(
     """Schedule rows for the `services` just imported that have none, from descriptions."""
     if not services:
         return
-    await session.execute(
-        delete(Schedule).where(
-            Schedule.id.startswith(SCHEDULE_PREFIX), Schedule.service_id.in_(services)
+    ids = sorted(services)
+    for start in range(0, len(ids), IN_CLAUSE):  # (within SQLite's 32,766 parameters)
+        chunk = ids[start : start + IN_CLAUSE]
+        await session.execute(
+            delete(Schedule).where(
+                Schedule.id.startswith(SCHEDULE_PREFIX), Schedule.service_id.in_(chunk)
+            )
         )
-    )
     named: dict[str, tuple[str, list[OpeningBlock]]] = {}  # what a description names
     own: dict[str, tuple[str, list[OpeningBlock]]] = {}  # ...and a place says of itself
     described = select(Location.id, Location.name, Location.description).where(
