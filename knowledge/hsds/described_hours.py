@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.hsds.inference import IN_CLAUSE, INFERRED, inferred_id
+from knowledge.hsds.inference import INFERRED, id_chunks, inferred_id
 from knowledge.hsds.report import ImportReport
 from knowledge.hsds.writing import upsert_rows
 from knowledge.models import Location, Schedule, Service, ServiceAtLocation
@@ -32,9 +32,7 @@ async def schedules_from_descriptions(
     """Schedule rows for the `services` just imported that have none, from descriptions."""
     if not services:
         return
-    ids = sorted(services)
-    for start in range(0, len(ids), IN_CLAUSE):  # (within SQLite's 32,766 parameters)
-        chunk = ids[start : start + IN_CLAUSE]
+    for chunk in id_chunks(sorted(services)):
         await session.execute(
             delete(Schedule).where(
                 Schedule.id.startswith(SCHEDULE_PREFIX), Schedule.service_id.in_(chunk)

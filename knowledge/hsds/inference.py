@@ -11,6 +11,9 @@ rule here is the common 1.x reading, applied after all files are in and reported
 - a service with no service area whose name says "in Boone County" (or "statewide", or whose
   organization works "across Illinois") serves that county (or the directory's state).
 
+Hours a place's description states are read into schedule rows the same way, in
+knowledge/hsds/described_hours.py.
+
 Rows made here have ids starting "inferred-" and are made again on every import, so a later
 export and re-import, or a directory that gains real links, gives the same answer.
 """
@@ -144,7 +147,7 @@ async def fill_in(session: AsyncSession, made: Made, report: ImportReport) -> No
     await _service_areas_from_names(session, made, report.flavour != "hsds1", report)
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+def id_chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(ids), IN_CLAUSE):
         yield ids[start : start + IN_CLAUSE]
 
@@ -158,7 +161,7 @@ async def _name_stand_in_organizations(
     ids = sorted(made.organizations)
     places: dict[str, list[str]] = defaultdict(list)
     offered: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in id_chunks(ids):
         for organization_id, name in await session.execute(
             select(Location.organization_id, Location.name)
             .where(Location.organization_id.in_(chunk))
@@ -227,7 +230,7 @@ async def _name_organization_places(
         return
     location_ids = sorted(made.places)
     rows = []
-    for chunk in _chunks(location_ids):
+    for chunk in id_chunks(location_ids):
         for location_id, organization_name in await session.execute(
             select(Location.id, Organization.name)
             .join(Organization, Organization.id == Location.organization_id)
@@ -320,7 +323,7 @@ async def _offer_services_at_organization_places(
         if service_id in service_ids
     }
     stale = sorted(existing - set(wanted))
-    for chunk in _chunks(stale):
+    for chunk in id_chunks(stale):
         await session.execute(delete(ServiceAtLocation).where(ServiceAtLocation.id.in_(chunk)))
     new = [row for link_id, row in wanted.items() if link_id not in existing]
     await upsert_rows(session, "service_at_location", new)
@@ -382,7 +385,7 @@ async def _service_areas_from_names(
     if not ids:
         return
     with_areas: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in id_chunks(ids):
         given = select(ServiceArea.service_id).where(ServiceArea.service_id.in_(chunk))
         if keep_given:
             with_areas.update(await session.scalars(given))
@@ -407,7 +410,7 @@ async def _service_areas_from_names(
     )
     rows: list[dict[str, Any]] = []
     services = 0
-    for chunk in _chunks([i for i in ids if i not in with_areas]):
+    for chunk in id_chunks([i for i in ids if i not in with_areas]):
         rows_read = await session.execute(
             select(
                 Service.id,
