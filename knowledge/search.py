@@ -43,6 +43,7 @@ from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
 from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, NEAR_KM, PLACE_TIERS, TAG
 from knowledge.search_words import (
+    asks_for_a_lawyer,
     asks_to_walk_in,
     is_common_word,
     read_open_day,
@@ -87,6 +88,10 @@ PROGRAMME_FIRST = 1.5  # of the best match's score, for the service of a program
 MAX_QUERY_WORDS = 64  # a pasted essay is not a better question
 
 OLDER_ADULTS = "seniors"  # the concept of services for older adults only
+COUNSELING = "counseling"
+# An agency counselling among this many other needs (food, shelter, rent; visitation, divorce)
+# is no child's counsellor unless one of those is asked about too.
+GENERALIST_NEEDS = 3
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 # ...save a tier and a half for each more of the question's needs a service meets: for a
@@ -388,6 +393,18 @@ class SearchIndex(QuestionReader):
             found = scores[docs] > 0
             scores[docs[found]] += weights[found] * (float(self.idf[term]) * STOPWORD_SHARE)
 
+    def _generalists_counselling(self, concepts: dict[str, float]) -> np.ndarray:
+        """The services counselling among several other needs, none of them asked about: a
+        grieving nine-year-old is not sent to the Salvation Army corps that also hands out
+        food and pays rent, but a child who saw violence at home goes to the visitation
+        centre that counsels on it."""
+        counselling = self.concept_docs.get(COUNSELING, np.zeros(0, dtype=np.int32))
+        others = self.tag_count[counselling] - self.group_count[counselling] - 1
+        asked_too = np.zeros(len(counselling), dtype=bool)
+        for concept_id in concepts.keys() - self.group_concepts - {COUNSELING}:
+            asked_too |= np.isin(counselling, self.concept_docs.get(concept_id, []))
+        return counselling[(others >= GENERALIST_NEEDS) & ~asked_too]
+
     def _narrowness(self, candidates: np.ndarray, concepts: dict[str, float]) -> np.ndarray:
         """A factor per candidate: 1, less for each need it is tagged with that was not asked
         about. "Legal aid in Peoria" is best answered by Peoria's general legal aid office, not
@@ -486,6 +503,10 @@ class SearchIndex(QuestionReader):
             scores[older] = 0.0  # a question about a child: not services for older adults
         if takes is not None:
             scores[~takes] = 0.0
+        if COUNSELING in concepts and about_a_child(raw):
+            scores[self._generalists_counselling(concepts)] = 0.0
+        if asks_for_a_lawyer(raw):  # "divorce lawyer": not the centre that counsels on divorce
+            scores[self.no_lawyers] = 0.0
         if asks_to_walk_in(asked):  # "walk in bankruptcy help": not the phone-only line
             scores[self.by_arrangement] = 0.0
         browsing = not raw and not concepts and query.near is not None

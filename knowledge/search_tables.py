@@ -25,7 +25,7 @@ from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
 from knowledge.places import COUNTY_WORDS, Gazetteer, Place
 from knowledge.programmes import programme_names, word_runs
-from knowledge.search_documents import Document
+from knowledge.search_documents import SHORT_DESCRIPTION_WORDS, Document
 from knowledge.search_words import (
     delete_keys,
     form,
@@ -65,6 +65,12 @@ COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
 NAMED_ELSEWHERE = 0.5
+# Legal work named in a service's own words ("Direct representation", "Low Income Tax Clinic").
+LAW_WORK = re.compile(
+    r"\b(?:legal|legales|law|lawyers?|attorneys?|paralegals?|courts?|courthouse|abogad[oa]s?|"
+    r"represent\w*|advice|advoca\w+|rights|justice|litigation|clinics?|counsel)\b",
+    re.I,
+)
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -276,6 +282,10 @@ class IndexTables:
         self._title_keys = np.frombuffer(titles, dtype=np.int64)
         # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
         self.by_arrangement = np.array([d.walk_in is False for d in documents], dtype=bool)
+        # Telling what it does at length, none of it legal work (its legal need read only from
+        # a 211 keyword list, "Divorce Counseling" under LEGAL AND CRIMINAL JUSTICE SERVICES):
+        # no answer to a family asking for a lawyer.
+        self.no_lawyers = np.array([_no_lawyers(d) for d in documents], dtype=bool)
         # Broad help's services (legal aid): none hands out what a handed_out concept is, so
         # none is tagged with one.
         self.legal_services = np.zeros(len(documents), dtype=bool)
@@ -659,3 +669,12 @@ def _named_for_town(title: str, keys: Iterable[str]) -> str | None:
             if not _AREA_UNIT.match(" " + after):
                 return town
     return None
+
+
+def _no_lawyers(document: Document) -> bool:
+    """Whether a service's own description says what it does, and no legal work is in it or
+    its name ("Direct representation" says enough; a name alone says too little to tell)."""
+    described = document.body.partition("Keywords:")[0]
+    if document.kind != "service" or len(described.split()) <= SHORT_DESCRIPTION_WORDS:
+        return False
+    return not LAW_WORK.search(f"{document.name} {document.tags} {described}")

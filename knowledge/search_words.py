@@ -220,6 +220,17 @@ def without_in_laws(words: list[str]) -> list[str]:
     return kept
 
 
+# A lawyer asked for by name: "divorce lawyer", "abogado de inmigración" (folded words).
+_LAWYER_WORDS = frozenset(
+    {"lawyer", "lawyers", "attorney", "attorneys", "abogado", "abogados", "abogada", "abogadas"}
+)
+
+
+def asks_for_a_lawyer(words: list[str]) -> bool:
+    """Whether the question asks for a lawyer, not only for help with a legal matter."""
+    return not _LAWYER_WORDS.isdisjoint(words)
+
+
 def asks_to_walk_in(words: list[str]) -> bool:
     """Whether the question asks to be seen in person without an appointment."""
     return bool(_WALK_IN.search(" ".join(words)))
