@@ -340,8 +340,12 @@ class Gazetteer:
                     continue
                 # ...or "chatham chicago": a small town's name just before a city of the
                 # directory's names the city's neighbourhood
+                # (small where the directory is: Wildwood, MO is a city, but "Wildwood
+                # Chicago" is Chicago's, not Wildwood, CA)
                 if self._city_at(words, i + size, states) and all(
-                    self.town_zips.get((town, state), 0) < CITY_ZIPS for state in by_state
+                    self.town_zips.get((town, state), 0) < CITY_ZIPS
+                    for state in by_state
+                    if state in states or not states
                 ):
                     continue
                 here = any(s in by_state for s in states)
