@@ -266,7 +266,7 @@ def _place_line(place: Place, record: ServiceRecord, now: datetime, _: Translate
     if place.kind == "postal":
         label = _("Mailing address")
         return f"📮 {escape(label)}: {escape(where)}"
-    today = today_hours(place.hours, now, _) if record.hours_differ_by_place else None
+    today = today_hours(place.hours, record.local(now), _) if record.hours_differ_by_place else None
     return f"📍 {escape(where)}" + (f" · 🕘 {escape(today)}" if today else "")
 
 
@@ -290,7 +290,7 @@ def service_card(
         if served:
             lines.append(served)
     facts = []
-    hours = today_hours(record.hours, now, _)
+    hours = today_hours(record.hours, record.local(now), _)
     if hours:
         facts.append(f"🕘 {escape(hours)}")
     if distance:
@@ -393,7 +393,7 @@ def service_details(record: ServiceRecord, now: datetime, _: Translate) -> str:
         differ = _("Hours differ by place: today’s are shown with each.")
         lines += ["", f"🕘 {escape(differ)}"]
     elif record.hours:
-        today = today_hours(record.hours, now, _)
+        today = today_hours(record.hours, record.local(now), _)
         heading = _("Hours")
         lines += ["", f"🕘 <b>{escape(heading)}</b>" + (f" ({escape(today)})" if today else "")]
         lines += [escape(line) for line in week_hours(record.hours, _)]

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from knowledge.models import (
     ServiceAtLocation,
 )
 from knowledge.phones import PhoneLine
+from knowledge.places import us_gazetteer
 from knowledge.service_areas import Area, service_areas
 
 MAX_PHONES = 3
@@ -69,6 +71,12 @@ class ServiceRecord:
     areas: list[Area] = field(default_factory=list)  # where it is offered (HSDS service_area)
     required_documents: list[str] = field(default_factory=list)
     costs: list[str] = field(default_factory=list)  # HSDS cost_option rows, one line each
+    zone: str | None = None  # the time zone of its first address: its hours' clock
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the service's own clock, for saying whether it is open: a California
+        library's hours read in California, whatever zone the bot runs in."""
+        return moment.astimezone(ZoneInfo(self.zone)) if self.zone else moment
 
     def last_checked(self, zone: tzinfo) -> date | None:
         """The day, in `zone`, the listing was last confirmed or changed."""
@@ -251,7 +259,18 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         areas=areas,
         required_documents=[d for d in dict.fromkeys((d or "").strip() for d in documents) if d],
         costs=[line for line in dict.fromkeys(format_cost(c) for c in costs) if line],
+        zone=_zone_of(addresses[location.id] for location in locations if location.id in addresses),
     )
+
+
+def _zone_of(addresses: Iterable[Address]) -> str | None:
+    """The time zone of the first of `addresses` the US gazetteer places."""
+    gazetteer = us_gazetteer()
+    for address in addresses:
+        zone = gazetteer.zone_at(address.city, address.state_province, address.postal_code)
+        if zone is not None:
+            return zone
+    return None
 
 
 async def postal_code_point(session: AsyncSession, postal_code: str) -> tuple[float, float] | None:

@@ -132,9 +132,13 @@ class Gazetteer:
         town_points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         town_counties: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.counties: dict[str, set[str]] = defaultdict(set)  # county -> states
-        for code, town, county, state, lat, lon, other_names in rows:
+        zones: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for code, town, county, state, lat, lon, other_names, zone in rows:
             county = _joined_prefix(county)  # (the cache keeps the package's "de witt")
             self.zips[code] = (town, county, state)
+            if zone:
+                zones[(county, state)][zone] += 1
+                zones[("", state)][zone] += 1
             if lat is None or lon is None:
                 continue
             point = (lat, lon)
@@ -176,6 +180,9 @@ class Gazetteer:
             county = self.towns[town][state][0]
             if county and count >= CITY_ZIPS:
                 self.county_cities[(county, state)] = town
+        # The time zone of each county and state, as most of its ZIP codes keep it: opening
+        # hours are the place's own clock (a California library's 8 pm is not Chicago's).
+        self.zones = {key: counts.most_common(1)[0][0] for key, counts in zones.items()}
         codes = sorted(points)
         self._nearest_codes = codes
         self._lat = np.radians(np.array([points[c][0] for c in codes], dtype=np.float64))
@@ -208,6 +215,15 @@ class Gazetteer:
         if "central" not in upright:  # Evanston is in northern, north-eastern Illinois; its
             sideways = []  # "Eastern Illinois" is Champaign's and Danville's
         return (*upright, *sideways, *corners, *named)
+
+    def zone_at(self, town: str | None, state: str | None, code: str | None) -> str | None:
+        """The IANA time zone of an address (its town, state, ZIP code), if known."""
+        if code and code[:5] in self.zips:
+            _, county, state = self.zips[code[:5]]
+        else:
+            state = state_code(state or "") or ""
+            county = self.towns.get(_town_words(town or ""), {}).get(state, ("", None))[0]
+        return self.zones.get((county, state)) or self.zones.get(("", state))
 
     def zip_place(self, code: str) -> Place | None:
         found = self.zips.get(code)
@@ -624,8 +640,8 @@ def _split(text: str) -> list[str]:
 
 
 # One US ZIP code: code, town, county, state (folded, as matched), centre, the town's other
-# names ("S San Fran" and the like), as the cache file keeps them.
-CompactRow = tuple[str, str, str, str, float | None, float | None, list[str]]
+# names ("S San Fran" and the like), its time zone, as the cache file keeps them.
+CompactRow = tuple[str, str, str, str, float | None, float | None, list[str], str]
 
 
 def _compact(row: dict[str, Any]) -> CompactRow:
@@ -643,6 +659,7 @@ def _compact(row: dict[str, Any]) -> CompactRow:
         lat,
         lon,
         [_town_words(str(name)) for name in row.get("acceptable_cities") or []],
+        str(row.get("timezone") or ""),
     )
 
 
@@ -655,13 +672,16 @@ def write_compact_places(path: Path) -> None:
     partial.replace(path)
 
 
+CACHE_FORMAT = 2  # raised when CompactRow changes (2: time zones)
+
+
 @lru_cache(maxsize=1)
 def us_gazetteer() -> Gazetteer:
     """The whole US, once per process. The package builds 42,000 dictionaries (two seconds,
     over 150 MB that a process never gives back), so a child process compacts them into a
     cache file once per machine and package version; reading that takes a fraction of it."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "resource-finder"
-    path = cache / f"us-places-{zipcodes.__version__}.json.gz"
+    path = cache / f"us-places-{zipcodes.__version__}-{CACHE_FORMAT}.json.gz"
     try:
         if not path.exists():
             subprocess.run(

@@ -65,11 +65,11 @@ COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
 NAMED_ELSEWHERE = 0.5
-# Legal work named in a service's own words ("Direct representation", "Low Income Tax Clinic").
+# Legal work named in a service's own words ("Direct representation", "Low Income Tax Clinic"),
+# lowercased (faster than re.I).
 LAW_WORK = re.compile(
     r"\b(?:legal|legales|law|lawyers?|attorneys?|paralegals?|courts?|courthouse|abogad[oa]s?|"
-    r"represent\w*|advice|advoca\w+|rights|justice|litigation|clinics?|counsel)\b",
-    re.I,
+    r"represent\w*|advice|advoca\w+|rights|justice|litigation|clinics?|counsel)\b"
 )
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
@@ -282,15 +282,15 @@ class IndexTables:
         self._title_keys = np.frombuffer(titles, dtype=np.int64)
         # Seen only after a call, a form or a referral: no answer to "walk in" (None: unsaid).
         self.by_arrangement = np.array([d.walk_in is False for d in documents], dtype=bool)
-        # Telling what it does at length, none of it legal work (its legal need read only from
-        # a 211 keyword list, "Divorce Counseling" under LEGAL AND CRIMINAL JUSTICE SERVICES):
-        # no answer to a family asking for a lawyer.
-        self.no_lawyers = np.array([_no_lawyers(d) for d in documents], dtype=bool)
         # Broad help's services (legal aid): none hands out what a handed_out concept is, so
         # none is tagged with one.
         self.legal_services = np.zeros(len(documents), dtype=bool)
         for concept_id in self.broad_concepts:
             self.legal_services[self.concept_docs.get(concept_id, [])] = True
+        # Telling what it does at length, none of it legal work (its legal need read only from
+        # a 211 keyword list, "Divorce Counseling" under LEGAL AND CRIMINAL JUSTICE SERVICES):
+        # no answer to a family asking for a lawyer.
+        self.no_lawyers = np.array([_no_lawyers(d) for d in documents], dtype=bool)
         for concept_id in self.handed_out & self.concept_docs.keys():
             docs = self.concept_docs[concept_id]
             self.concept_docs[concept_id] = docs[~self.legal_services[docs]]
@@ -313,6 +313,9 @@ class IndexTables:
         table = np.array(hours, dtype=np.int32).reshape(-1, 3)
         self.hours_doc, self.hours_start = table[:, 0].copy(), table[:, 1].copy()
         self.hours_end = self.hours_start + table[:, 2]
+        # ...each on its own place's clock: a California library's 8 pm, asked from Chicago
+        zone_of_doc = self._hours_zones(documents)
+        self.hours_zone = zone_of_doc[self.hours_doc]
         # ...and, for documents with none, the weekdays their text names, one bit each.
         self.named_days = np.array(
             [sum(1 << day for day in d.days_named) for d in documents],
@@ -563,26 +566,54 @@ class IndexTables:
 
     # --- filters on the facts ------------------------------------------------------------
 
+    def _hours_zones(self, documents: list[Document]) -> np.ndarray:
+        """Per document, the index (into self.hour_zones) of the time zone its hours are
+        kept in: that of its first address the gazetteer places, else the index's own."""
+        self.hour_zones: list[ZoneInfo] = [self.zone]
+        codes: dict[str, int] = {}
+        of_doc = np.zeros(len(documents), dtype=np.int8)
+        if self.gazetteer is None or not len(self.hours_doc):
+            return of_doc
+        for doc_index in np.unique(self.hours_doc).tolist():
+            for town, state, code in documents[doc_index].addresses:
+                name = self.gazetteer.zone_at(town, state, code)
+                if name is None:
+                    continue
+                if name not in codes:
+                    codes[name] = len(self.hour_zones)
+                    self.hour_zones.append(ZoneInfo(name))
+                of_doc[doc_index] = codes[name]
+                break
+        return of_doc
+
+    def _local_minutes(self, moment: datetime) -> np.ndarray:
+        """Per hours interval, the minute of the week `moment` is on that interval's clock."""
+        minutes = []
+        for zone in self.hour_zones:
+            local = moment.astimezone(zone)
+            minutes.append(local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute)
+        return np.array(minutes, dtype=np.int32)[self.hours_zone]
+
     def _open_mask(self, moment: datetime) -> np.ndarray:
-        local = moment.astimezone(self.zone)
-        minute = local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
-        if self._open_cache is not None and self._open_cache[0] == minute:
+        key = int(moment.timestamp()) // 60
+        if self._open_cache is not None and self._open_cache[0] == key:
             return self._open_cache[1]
+        minute = self._local_minutes(moment)
         inside = (self.hours_start <= minute) & (minute < self.hours_end)
         # Sunday-night hours running past midnight wrap into Monday.
         late = minute + MINUTES_PER_WEEK
         wrapped = (self.hours_start <= late) & (late < self.hours_end)
         mask = np.zeros(len(self.ids), dtype=bool)
         mask[self.hours_doc[inside | wrapped]] = True
-        self._open_cache = (minute, mask)
+        self._open_cache = (key, mask)
         return mask
 
     def _open_on_day_mask(self, day: int, moment: datetime) -> np.ndarray:
         """Documents open some time on `day` (0 Monday), or still to open today if it is today."""
-        local = moment.astimezone(self.zone)
-        start = day * MINUTES_PER_DAY
-        if local.weekday() == day:
-            start += local.hour * 60 + local.minute
+        minute = self._local_minutes(moment)
+        start = np.full(len(minute), day * MINUTES_PER_DAY, dtype=np.int32)
+        today = minute // MINUTES_PER_DAY == day
+        start[today] = minute[today]
         end = (day + 1) * MINUTES_PER_DAY
         open_then = (self.hours_start < end) & (self.hours_end > start)
         mask = (self.named_days >> day) & 1 == 1  # "a Saturday morning feeding program"
@@ -675,6 +706,6 @@ def _no_lawyers(document: Document) -> bool:
     """Whether a service's own description says what it does, and no legal work is in it or
     its name ("Direct representation" says enough; a name alone says too little to tell)."""
     described = document.body.partition("Keywords:")[0]
-    if document.kind != "service" or len(described.split()) <= SHORT_DESCRIPTION_WORDS:
-        return False
-    return not LAW_WORK.search(f"{document.name} {document.tags} {described}")
+    if document.kind != "service" or described.count(" ") < SHORT_DESCRIPTION_WORDS:
+        return False  # (counting spaces: splitting every description costs a build dearly)
+    return not LAW_WORK.search(f"{document.name} {document.tags} {described}".lower())

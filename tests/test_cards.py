@@ -117,6 +117,17 @@ def test_whole_weekday_names_and_spanish_grammar() -> None:
     assert today_hours(FRIDAY_ONE, thursday, ES) == "Cerrado ahora, abre mañana a las 13:00"
 
 
+def test_a_card_says_open_or_closed_on_the_services_own_clock() -> None:
+    """Noon in Chicago is 10 am in California: a Redwood City pantry opening at 11 is about
+    to open, whatever zone the bot runs in."""
+    elevens = [OpenInterval(day, 11 * 60, 15 * 60) for day in range(5)]
+    pacific = service_card(record(hours=elevens, zone="America/Los_Angeles"), 1, WEDNESDAY_NOON, EN)
+    assert "Opens today at 11:00\u202fAM" in pacific
+    assert "Open now, until 3:00\u202fPM" in service_card(
+        record(hours=elevens), 1, WEDNESDAY_NOON, EN
+    )
+
+
 @pytest.mark.parametrize(
     ("written", "shown_en", "shown_es"),
     [

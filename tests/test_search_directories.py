@@ -433,6 +433,24 @@ def test_open_now_keeps_to_the_town_asked_about_when_it_has_the_need() -> None:
     assert found("eviction help in evanston") == ["markham"]
 
 
+def test_opening_hours_are_read_on_their_own_places_clock() -> None:
+    """A California library open until 8 pm is open at 7:30 pm there, which is 9:30 pm in
+    Chicago, the index's zone; a Chicago desk closing at 8 pm is not."""
+    from knowledge.hours import OpenInterval
+
+    evenings = tuple(OpenInterval(day, 10 * 60, 20 * 60) for day in range(5))
+    index = index_of(
+        service("redwood", "Public library", addresses=(("Redwood City", "CA", "94061"),),
+                hours=evenings),
+        service("chicago", "Public library", addresses=(("Chicago", "IL", "60614"),),
+                hours=evenings),
+        places=True,
+    )  # fmt: skip
+    monday_730pm_pacific = datetime(2026, 12, 7, 21, 30, tzinfo=ZONE)
+    query = SearchQuery(text="public library", open_now=True)
+    assert [hit.id for hit in index.search(query, monday_730pm_pacific).hits] == ["redwood"]
+
+
 def test_open_now_with_no_desk_for_the_need_gets_the_broad_help_that_is_open() -> None:
     from knowledge.hours import OpenInterval
 

@@ -58,7 +58,7 @@ def inline_card(record: ServiceRecord, now: datetime, _: Translate) -> str:
     where = render.street_address(record)  # not a mailing address: a place to go
     if where:
         lines.append(f"📍 {escape(one_line(where, 200))}")
-    hours = render.today_hours(record.hours, now, _)
+    hours = render.today_hours(record.hours, record.local(now), _)
     if hours:
         lines.append(f"🕘 {escape(hours)}")
     return "\n".join(lines)

@@ -52,7 +52,7 @@ def _card(
         return f"{number}. {name} ({label.get(hit.kind, '')})", ""
     first = record.phones[0] if record.phones else None
     facts = [dialable(first.number, first.extension)] if first is not None else []
-    hours = today_hours(record.hours, now, _)
+    hours = today_hours(record.hours, record.local(now), _)
     if hours:
         facts.append(hours)
     if distance:
@@ -120,7 +120,7 @@ def details_text(record: ServiceRecord, now: datetime, _: Translate) -> str:
     place = record.mappable or (record.places[0] if record.places else None)
     if place is not None and (place.address or place.name):
         lines.append(one_line(place.address or place.name, 100))
-    hours = today_hours(record.hours, now, _)
+    hours = today_hours(record.hours, record.local(now), _)
     if hours:
         lines.append(hours)
     mappable = record.mappable
