@@ -31,6 +31,7 @@ MINIMUM_QUERIES = {
     "real_directories_dev20.yaml": 200,
     "real_directories_dev21.yaml": 200,
     "real_directories_dev22.yaml": 200,
+    "real_directories_dev23.yaml": 200,
     "real_directories_holdout.yaml": 60,
 }
 DATASETS = next(

@@ -22,7 +22,7 @@ import yaml
 
 RELEVANCE = Path(__file__).parent
 DEV_FILE = RELEVANCE / "real_directories.yaml"
-DEV2_FILE = RELEVANCE / "real_directories_dev2.yaml"  # 2nd to 22nd blind sets, written
+DEV2_FILE = RELEVANCE / "real_directories_dev2.yaml"  # 2nd to 23rd blind sets, written
 DEV3_FILE = RELEVANCE / "real_directories_dev3.yaml"  # later by other hands
 DEV4_FILE = RELEVANCE / "real_directories_dev4.yaml"
 DEV5_FILE = RELEVANCE / "real_directories_dev5.yaml"
@@ -43,6 +43,7 @@ DEV19_FILE = RELEVANCE / "real_directories_dev19.yaml"
 DEV20_FILE = RELEVANCE / "real_directories_dev20.yaml"
 DEV21_FILE = RELEVANCE / "real_directories_dev21.yaml"
 DEV22_FILE = RELEVANCE / "real_directories_dev22.yaml"
+DEV23_FILE = RELEVANCE / "real_directories_dev23.yaml"
 HOLDOUT_FILE = RELEVANCE / "real_directories_holdout.yaml"
 DATASET_NAMES = ("san-mateo-hsds3", "illinois-legal-aid-hsds1", "hsds3-spec-example")
 ZONE = ZoneInfo("America/Chicago")  # the sets' "now" moments carry their own offsets
@@ -219,6 +220,7 @@ async def measure_real(datasets: Path) -> list[RealReport]:
             ("real dev20", DEV20_FILE),
             ("real dev21", DEV21_FILE),
             ("real dev22", DEV22_FILE),
+            ("real dev23", DEV23_FILE),
         )
     ]
     holdout = evaluate_real(index, "real holdout", load_real_queries(HOLDOUT_FILE))
