@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
 COUNTY_WORDS = ("county", "parish", "condado")
-NEIGHBOURHOOD_WORDS = frozenset({"park", "square", "heights"})
+# ...after a town's name, a neighbourhood's: "Belmont Gardens", "Union Ridge", "Arcadia Terrace"
+# are Chicago's (a town so named, "Park Ridge", "Beverly Hills", is read first, as longer)
+NEIGHBOURHOOD_WORDS = frozenset(
+    {"park", "square", "heights", "gardens", "ridge", "terrace", "manor", "village", "woods",
+     "highlands", "hills"}
+)  # fmt: skip
 SUBURBAN = "suburban"  # "Suburban Cook County": the county but its city
 CITY_ZIPS = 5  # ZIP codes a town has for its name alone to be read as a place elsewhere
 ARTICLES = frozenset({"the", "el", "la", "los", "las"})

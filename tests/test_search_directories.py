@@ -971,6 +971,9 @@ def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
     assert place("vivo en chatham chicago") == "Chicago, IL"  # ...or a city follows it
     # (a city elsewhere of that name, Wildwood, MO, does not make it Wildwood, CA)
     assert place("aviso de desalojo, vivo en Wildwood Chicago") == "Chicago, IL"
+    assert place("no hay calefaccion, Belmont Gardens en Chicago") == "Chicago, IL"
+    assert place("vivo en Union Ridge, Chicago") == "Chicago, IL"
+    assert place("legal help park ridge") == "Park Ridge, IL"  # a town of those words first
     # ...and in Spanish the county's name comes after "condado": not Park County, CO
     assert place("quiero el divorcio, vivo en villa park condado dupage") == "Dupage County, IL"
     assert place("orden de proteccion en north aurora, condado de kane") == "Kane County, IL"
