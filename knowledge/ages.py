@@ -53,6 +53,7 @@ def ages_in(words: list[str]) -> list[int]:
         and len(word) <= 3
         and (
             words[i + 1 : i + 2] in AGE_WORDS
+            or words[i + 1 : i + 3] == ["y", "o"]  # "my 10 y/o"
             or words[i - 1 : i] in AGE_BEFORE
             or (i >= 2 and words[i - 1] in ("is", "am") and words[i - 2] in PEOPLE)
             or (i >= 2 and words[i - 1] in ("de", "tiene") and words[i - 2] in PERSONAS)

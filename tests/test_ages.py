@@ -39,6 +39,7 @@ def test_ages_a_question_gives() -> None:
     assert asked_ages(words_of("my mother in law is 72")) == [(72, 72)]
     assert asked_ages(words_of("legal help for my 78 yo mother")) == [(78, 78)]
     assert asked_ages(words_of("yo tengo 3 trabajos")) == []  # Spanish "yo" is "I"
+    assert asked_ages(words_of("psychologist for my 10 y/o")) == [(10, 10)]
     assert asked_ages(words_of("my rent is 900 and i cant pay")) == []  # no person is 900
     assert asked_ages(words_of("ayuda legal para mi papá de 75")) == [(75, 75)]
     assert asked_ages(words_of("mi mamá tiene 77 y vive sola")) == [(77, 77)]
