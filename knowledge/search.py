@@ -160,7 +160,6 @@ class SearchIndex(QuestionReader):
         self.gazetteer = gazetteer
         self._ids_by_hash: dict[str, str] | None = None
         self._offered: frozenset[str] | None = None
-        self._open_cache: tuple[int, np.ndarray] | None = None
         self._terms_cache: dict[str, list[tuple[int, float]]] = {}
         self._build_phrases(lexicon)
         self._tag_services(documents)
@@ -562,7 +561,7 @@ class SearchIndex(QuestionReader):
             keep &= self._named_in(words)
         if query.open_day is not None and keep.any():
             keep &= coverage >= float(coverage[keep].max()) - 1e-6
-            keep &= self._open_on_day_mask(query.open_day, now or utcnow())
+            keep &= self.hours.open_on_day_mask(query.open_day, now or utcnow())
         if query.open_now and keep.any():
             # Keep to the need: only matches as complete as the best one, then those open now
             # ("ocarina lessons open now" is not answered by open swim lessons).
@@ -571,7 +570,7 @@ class SearchIndex(QuestionReader):
                 # ...and in the place asked about: the Skokie desk being closed, the family
                 # is told so, not sent to the Markham courthouse's
                 keep &= tier > PLACE_TIERS["nearby"] + 1e-6
-            keep &= self._open_mask(now or utcnow())
+            keep &= self.hours.open_mask(now or utcnow())
         candidates = np.flatnonzero(keep)
         nearby = tier is not None and bool(
             len(candidates) and tier[candidates].max() <= PLACE_TIERS["nearby"]

@@ -133,6 +133,23 @@ def _summary(description: str | None) -> str:
     return text if len(text.split()) <= SHORT_DESCRIPTION_WORDS else ""
 
 
+# Legal work named in a service's own words ("Direct representation", "Low Income Tax Clinic"),
+# lowercased (faster than re.I).
+LAW_WORK = re.compile(
+    r"\b(?:legal|legales|law|lawyers?|attorneys?|paralegals?|courts?|courthouse|abogad[oa]s?|"
+    r"represent\w*|advice|advoca\w+|rights|justice|litigation|clinics?|counsel)\b"
+)
+
+
+def names_no_legal_work(document: Document) -> bool:
+    """Whether a service's own description says what it does, and no legal work is in it or
+    its name ("Direct representation" says enough; a name alone says too little to tell)."""
+    described = document.body.partition("Keywords:")[0]
+    if document.kind != "service" or described.count(" ") < SHORT_DESCRIPTION_WORDS:
+        return False  # (counting spaces: splitting every description costs a build dearly)
+    return not LAW_WORK.search(f"{document.name} {document.tags} {described}".lower())
+
+
 async def load_documents(session: AsyncSession, concept_ids: Iterable[str] = ()) -> list[Document]:
     """Everything searchable, read with plain column queries (fast at 100k services), in id
     order so that equal scores rank alike on every database."""

@@ -3,7 +3,7 @@
 Postings by word with their field weights and BM25 normalisation, a deletion index for typos,
 the lexicon's phrases by their content words, and the facts results and filters need (ids,
 titles, kinds, concept tags, languages, points, opening hours, places), and the filters read
-from those facts alone: open now, open on a day, distance.
+from those facts alone: distance, places (open now and on a day: knowledge.search_hours).
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import filterfalse
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from knowledge.hours import MINUTES_PER_DAY
 from knowledge.lexicon import Lexicon
 from knowledge.places import COUNTY_WORDS, Gazetteer, Place
 from knowledge.programmes import programme_names, word_runs
-from knowledge.search_documents import SHORT_DESCRIPTION_WORDS, Document
+from knowledge.search_documents import Document, names_no_legal_work
+from knowledge.search_hours import OpeningHours
 from knowledge.search_words import (
     delete_keys,
     form,
@@ -65,12 +64,6 @@ COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
 NAMED_ELSEWHERE = 0.5
-# Legal work named in a service's own words ("Direct representation", "Low Income Tax Clinic"),
-# lowercased (faster than re.I).
-LAW_WORK = re.compile(
-    r"\b(?:legal|legales|law|lawyers?|attorneys?|paralegals?|courts?|courthouse|abogad[oa]s?|"
-    r"represent\w*|advice|advoca\w+|rights|justice|litigation|clinics?|counsel)\b"
-)
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -79,7 +72,6 @@ PARTNERSHIP_KINDS = [KINDS.index("resource"), KINDS.index("material")]
 EARTH_RADIUS_KM = 6371.0088
 # Words naming a building, and how Spanish puts them before the name ("el centro Daley").
 SITE_WORDS = {"center": "centro", "centre": "centro", "courthouse": "corte", "building": "edificio"}
-MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 _MIN_SNOWBALL_STEM = 4  # shorter stems join unrelated words ("cas" for casa and casar)
 _INT32 = struct.Struct("=i")  # native byte order, as np.frombuffer(dtype=np.int32) reads it
 
@@ -123,7 +115,6 @@ class IndexTables:
     lexicon: Lexicon
     gazetteer: Gazetteer | None
     zone: ZoneInfo
-    _open_cache: tuple[int, np.ndarray] | None
 
     def _build_postings(self, documents: list[Document]) -> None:
         """One posting (document, weight) per distinct word of each document, by word.
@@ -290,7 +281,7 @@ class IndexTables:
         # Telling what it does at length, none of it legal work (its legal need read only from
         # a 211 keyword list, "Divorce Counseling" under LEGAL AND CRIMINAL JUSTICE SERVICES):
         # no answer to a family asking for a lawyer.
-        self.no_lawyers = np.array([_no_lawyers(d) for d in documents], dtype=bool)
+        self.no_lawyers = np.array([names_no_legal_work(d) for d in documents], dtype=bool)
         for concept_id in self.handed_out & self.concept_docs.keys():
             docs = self.concept_docs[concept_id]
             self.concept_docs[concept_id] = docs[~self.legal_services[docs]]
@@ -304,23 +295,7 @@ class IndexTables:
         np.cumsum([len(d.points) for d in documents], out=self.point_offsets[1:])
         flat = np.array([p for d in documents for p in d.points], dtype=np.float64).reshape(-1, 2)
         self.point_lat, self.point_lon = np.radians(flat[:, 0]), np.radians(flat[:, 1])
-        # Opening hours as minute-of-week intervals: "open now" is one vectorised comparison.
-        hours = [
-            (doc_index, i.weekday * MINUTES_PER_DAY + i.opens, i.closes - i.opens)
-            for doc_index, doc in enumerate(documents)
-            for i in doc.hours
-        ]
-        table = np.array(hours, dtype=np.int32).reshape(-1, 3)
-        self.hours_doc, self.hours_start = table[:, 0].copy(), table[:, 1].copy()
-        self.hours_end = self.hours_start + table[:, 2]
-        # ...each on its own place's clock: a California library's 8 pm, asked from Chicago
-        zone_of_doc = self._hours_zones(documents)
-        self.hours_zone = zone_of_doc[self.hours_doc]
-        # ...and, for documents with none, the weekdays their text names, one bit each.
-        self.named_days = np.array(
-            [sum(1 << day for day in d.days_named) for d in documents],
-            dtype=np.uint8,
-        )
+        self.hours = OpeningHours(documents, self.zone, self.gazetteer)
 
     def _build_phrases(self, lexicon: Lexicon) -> None:
         """The lexicon's phrases, keyed by the forms of their content words (filler left out).
@@ -566,60 +541,6 @@ class IndexTables:
 
     # --- filters on the facts ------------------------------------------------------------
 
-    def _hours_zones(self, documents: list[Document]) -> np.ndarray:
-        """Per document, the index (into self.hour_zones) of the time zone its hours are
-        kept in: that of its first address the gazetteer places, else the index's own."""
-        self.hour_zones: list[ZoneInfo] = [self.zone]
-        codes: dict[str, int] = {}
-        of_doc = np.zeros(len(documents), dtype=np.int8)
-        if self.gazetteer is None or not len(self.hours_doc):
-            return of_doc
-        for doc_index in np.unique(self.hours_doc).tolist():
-            for town, state, code in documents[doc_index].addresses:
-                name = self.gazetteer.zone_at(town, state, code)
-                if name is None:
-                    continue
-                if name not in codes:
-                    codes[name] = len(self.hour_zones)
-                    self.hour_zones.append(ZoneInfo(name))
-                of_doc[doc_index] = codes[name]
-                break
-        return of_doc
-
-    def _local_minutes(self, moment: datetime) -> np.ndarray:
-        """Per hours interval, the minute of the week `moment` is on that interval's clock."""
-        minutes = []
-        for zone in self.hour_zones:
-            local = moment.astimezone(zone)
-            minutes.append(local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute)
-        return np.array(minutes, dtype=np.int32)[self.hours_zone]
-
-    def _open_mask(self, moment: datetime) -> np.ndarray:
-        key = int(moment.timestamp()) // 60
-        if self._open_cache is not None and self._open_cache[0] == key:
-            return self._open_cache[1]
-        minute = self._local_minutes(moment)
-        inside = (self.hours_start <= minute) & (minute < self.hours_end)
-        # Sunday-night hours running past midnight wrap into Monday.
-        late = minute + MINUTES_PER_WEEK
-        wrapped = (self.hours_start <= late) & (late < self.hours_end)
-        mask = np.zeros(len(self.ids), dtype=bool)
-        mask[self.hours_doc[inside | wrapped]] = True
-        self._open_cache = (key, mask)
-        return mask
-
-    def _open_on_day_mask(self, day: int, moment: datetime) -> np.ndarray:
-        """Documents open some time on `day` (0 Monday), or still to open today if it is today."""
-        minute = self._local_minutes(moment)
-        start = np.full(len(minute), day * MINUTES_PER_DAY, dtype=np.int32)
-        today = minute // MINUTES_PER_DAY == day
-        start[today] = minute[today]
-        end = (day + 1) * MINUTES_PER_DAY
-        open_then = (self.hours_start < end) & (self.hours_end > start)
-        mask = (self.named_days >> day) & 1 == 1  # "a Saturday morning feeding program"
-        mask[self.hours_doc[open_then]] = True
-        return mask
-
     def _inside(
         self,
         place: Place,
@@ -700,12 +621,3 @@ def _named_for_town(title: str, keys: Iterable[str]) -> str | None:
             if not _AREA_UNIT.match(" " + after):
                 return town
     return None
-
-
-def _no_lawyers(document: Document) -> bool:
-    """Whether a service's own description says what it does, and no legal work is in it or
-    its name ("Direct representation" says enough; a name alone says too little to tell)."""
-    described = document.body.partition("Keywords:")[0]
-    if document.kind != "service" or described.count(" ") < SHORT_DESCRIPTION_WORDS:
-        return False  # (counting spaces: splitting every description costs a build dearly)
-    return not LAW_WORK.search(f"{document.name} {document.tags} {described}".lower())
