@@ -227,8 +227,11 @@ _LAWYER_WORDS = frozenset(
 
 
 def asks_for_a_lawyer(words: list[str]) -> bool:
-    """Whether the question asks for a lawyer, not only for help with a legal matter."""
-    return not _LAWYER_WORDS.isdisjoint(words)
+    """Whether the question asks for a lawyer, not only for help with a legal matter (nor
+    for a power of attorney, a paper a senior centre may help with)."""
+    return any(
+        word in _LAWYER_WORDS and (i == 0 or words[i - 1] != "of") for i, word in enumerate(words)
+    )
 
 
 def asks_to_walk_in(words: list[str]) -> bool:

@@ -451,6 +451,58 @@ def test_opening_hours_are_read_on_their_own_places_clock() -> None:
     assert [hit.id for hit in index.search(query, monday_730pm_pacific).hits] == ["redwood"]
 
 
+def test_a_lawyer_asked_for_is_a_service_that_does_legal_work() -> None:
+    """The visitation centre's divorce need is a 211 keyword ("Divorce Counseling", under
+    LEGAL AND CRIMINAL JUSTICE SERVICES); its own words say it supervises visits."""
+    visits = service(
+        "visits",
+        "Family Visitation Center",
+        "Provides supervised visitation services and a neutral site for parents to carry out "
+        "supervised exchanges of children in a safe manner. Keywords: LEGAL AND CRIMINAL "
+        "JUSTICE SERVICES, Divorce Counseling, Parental Visitation Monitoring.",
+        about="Family Visitation Center LEGAL AND CRIMINAL JUSTICE SERVICES, Divorce Counseling",
+    )
+    clinic = service("clinic", "Divorce clinic", "Direct representation")
+    index = index_of(visits, clinic)
+    assert set(ids(index, "divorce help")) == {"visits", "clinic"}
+    assert ids(index, "divorce lawyer") == ["clinic"]
+    assert ids(index, "abogado para mi divorcio") == ["clinic"]
+    # A power of attorney is a paper, not a lawyer asked for.
+    from knowledge.search_words import asks_for_a_lawyer
+
+    assert not asks_for_a_lawyer(words_of("power of attorney for my mom"))
+    assert asks_for_a_lawyer(words_of("attorney for a power of attorney"))
+
+
+def test_braces_are_an_orthodontists_not_any_dental_clinics() -> None:
+    clinic = service("clinic", "Free medical and dental clinic", "Free dental exams, cleanings.")
+    index = index_of(clinic)
+    assert ids(index, "dentist for my kid") == ["clinic"]
+    assert ids(index, "braces for my 14 year old") == []
+    assert ids(index, "frenos para los dientes de mi hija") == []
+
+
+def test_a_childs_counsellor_is_not_an_agency_counselling_among_other_needs() -> None:
+    corps = service(
+        "corps",
+        "Salvation Army corps",
+        "Provides food, clothing and shelter to families in crisis.",
+        about="Food Pantries, Homeless Shelter, Rental Deposit Assistance, Utility Service "
+        "Payment Assistance, Individual/Group Counseling",
+    )
+    visits = service(
+        "visits",
+        "Family Visitation Center",
+        "Supervised visits; counseling for child abuse prevention and domestic violence.",
+        about="Parental Visitation Monitoring, Divorce Counseling, Domestic Violence, Mediation",
+    )
+    index = index_of(corps, visits)
+    assert set(ids(index, "counseling")) == {"corps", "visits"}  # an adult's question
+    assert ids(index, "my 9 year old is grieving his grandpa, counselor?") == []
+    # ...unless the question asks for another of their needs too
+    assert ids(index, "counseling for my 7 year old who saw his dad hit me") == ["visits"]
+
+
 def test_open_now_with_no_desk_for_the_need_gets_the_broad_help_that_is_open() -> None:
     from knowledge.hours import OpenInterval
 
