@@ -38,8 +38,8 @@ from rapidfuzz import fuzz, process
 from knowledge.content import DEMO_DIRECTORY
 from knowledge.hours import weekly_intervals
 from knowledge.lexicon import load_lexicon
-from knowledge.places import us_gazetteer
 from knowledge.search import Document, SearchIndex, SearchQuery
+from knowledge.us_places import us_gazetteer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the labelled queries live with the tests

@@ -27,8 +27,8 @@ from knowledge.models import (
     ServiceAtLocation,
 )
 from knowledge.phones import PhoneLine
-from knowledge.places import us_gazetteer
 from knowledge.service_areas import Area, service_areas
+from knowledge.us_places import us_gazetteer
 
 MAX_PHONES = 3
 

@@ -1,34 +1,27 @@
 """Places in questions and in directories: US ZIP codes, towns, counties and states.
 
 The US ZIP centroids, towns and counties come from the `zipcodes` package (USPS data with
-coordinates); a question's "in Peoria", "60432", "condado de Lake" or a shared location is read
-into a Place, and a service's addresses, service areas and the towns its name mentions into
-place keys the index matches against. No Telegram here, and no network.
+coordinates, loaded by knowledge.us_places); a question's "in Peoria", "60432", "condado de
+Lake" or a shared location is read into a Place, and a service's addresses, service areas and
+the towns its name mentions into place keys the index matches against. No Telegram here, and
+no network.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import logging
-import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import zipcodes  # type: ignore[import-untyped]
 
 from knowledge.search_words import is_spanish_word
 from knowledge.service_areas import read_area, state_code
 from knowledge.text import fold
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from knowledge.us_places import CompactRow
 
 EARTH_RADIUS_KM = 6371.0088
 LONGEST_TOWN = 4  # words: "east saint louis", "rancho santa margarita"
@@ -124,7 +117,7 @@ class Place:
         return frozenset(keys)
 
 
-def _town_words(name: str) -> str:
+def town_words(name: str) -> str:
     return " ".join(ABBREVIATIONS.get(w, w) for w in fold(name).replace("'", "").split())
 
 
@@ -227,7 +220,7 @@ class Gazetteer:
             _, county, state = self.zips[code[:5]]
         else:
             state = state_code(state or "") or ""
-            county = self.towns.get(_town_words(town or ""), {}).get(state, ("", None))[0]
+            county = self.towns.get(town_words(town or ""), {}).get(state, ("", None))[0]
         return self.zones.get((county, state)) or self.zones.get(("", state))
 
     def zip_place(self, code: str) -> Place | None:
@@ -446,7 +439,7 @@ class Gazetteer:
             for size in (3, 2, 1) if word != "condado" else ():
                 before = words[max(0, i - size) : i]
                 if len(before) == size:
-                    place = self.county_place(_county_words(" ".join(before)), states)
+                    place = self.county_place(county_words(" ".join(before)), states)
                     if place is not None:
                         return place, set(range(i - size, i + 1))
             linked = i + 1 < len(words) and words[i + 1] in ("de", "of")
@@ -454,7 +447,7 @@ class Gazetteer:
             for size in (3, 2, 1):
                 after = words[start : start + size]
                 if len(after) == size:
-                    place = self.county_place(_county_words(" ".join(after)), states)
+                    place = self.county_place(county_words(" ".join(after)), states)
                     # Without "de": a county of the directory's ("condado San Mateo"), not
                     # the next sentence ("me mandó el condado, Redwood City": no Redwood
                     # County, MN)
@@ -501,11 +494,11 @@ class Gazetteer:
             if code.isdigit() and code in self.zips:
                 located(self.zip_place(code), office)
             elif town:
-                located(self.town_place(_town_words(town), [state_code(state) or ""]), office)
+                located(self.town_place(town_words(town), [state_code(state) or ""]), office)
         for name in areas:
             area = read_area(name)
             if area.kind == "county" and area.place:
-                county = _county_words(area.place)
+                county = county_words(area.place)
                 part = "county"
                 if county.startswith(SUBURBAN + " "):
                     county, part = county.removeprefix(SUBURBAN + " "), "suburbs"
@@ -622,8 +615,8 @@ def _centre(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
-def _county_words(name: str) -> str:
-    words = _town_words(name).split()
+def county_words(name: str) -> str:
+    words = town_words(name).split()
     while words and words[-1] in COUNTY_WORDS:
         words.pop()
     return _joined_prefix(" ".join(words))
@@ -644,71 +637,9 @@ def _split(text: str) -> list[str]:
     return fold(text.replace("'", "")).split()
 
 
-# One US ZIP code: code, town, county, state (folded, as matched), centre, the town's other
-# names ("S San Fran" and the like), its time zone, as the cache file keeps them.
-CompactRow = tuple[str, str, str, str, float | None, float | None, list[str], str]
-
-
-def _compact(row: dict[str, Any]) -> CompactRow:
-    lat: float | None
-    lon: float | None
-    try:
-        lat, lon = float(row["lat"]), float(row["long"])
-    except (TypeError, ValueError):
-        lat = lon = None
-    return (
-        str(row["zip_code"]),
-        _town_words(str(row["city"])),
-        _county_words(str(row.get("county") or "")),
-        str(row["state"]),
-        lat,
-        lon,
-        [_town_words(str(name)) for name in row.get("acceptable_cities") or []],
-        str(row.get("timezone") or ""),
-    )
-
-
-def write_compact_places(path: Path) -> None:
-    """The zipcodes package's active US ZIP codes, compacted, to `path` (gzipped JSON)."""
-    rows = [_compact(row) for row in zipcodes.list_all() if row.get("active", True)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")  # two first runs at once
-    partial.write_bytes(gzip.compress(json.dumps(rows, separators=(",", ":")).encode()))
-    partial.replace(path)
-
-
-CACHE_FORMAT = 2  # raised when CompactRow changes (2: time zones)
-
-
-@lru_cache(maxsize=1)
-def us_gazetteer() -> Gazetteer:
-    """The whole US, once per process. The package builds 42,000 dictionaries (two seconds,
-    over 150 MB that a process never gives back), so a child process compacts them into a
-    cache file once per machine and package version; reading that takes a fraction of it."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "resource-finder"
-    path = cache / f"us-places-{zipcodes.__version__}-{CACHE_FORMAT}.json.gz"
-    try:
-        if not path.exists():
-            subprocess.run(
-                [sys.executable, "-m", "knowledge.places", str(path)],
-                check=True,
-                capture_output=True,
-            )
-        rows = json.loads(gzip.decompress(path.read_bytes()))
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        # No writable cache (a read-only home in a container): pay the memory, keep the places.
-        log.warning("No place cache at %s; reading the ZIP tables in this process", cache)
-        return Gazetteer(_compact(row) for row in zipcodes.list_all() if row.get("active", True))
-    return Gazetteer(tuple(row) for row in rows)
-
-
 def directory_states(keys: Iterable[frozenset[str]]) -> list[str]:
     """The directory's states, most services first: where an ambiguous town is looked for."""
     counts: Counter[str] = Counter()
     for service_keys in keys:
         counts.update({k.rsplit("|", 1)[-1].rsplit(":", 1)[-1] for k in service_keys})
     return [state for state, _ in counts.most_common()]
-
-
-if __name__ == "__main__":  # the child process us_gazetteer() starts
-    write_compact_places(Path(sys.argv[1]))

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.ages import ADULT_AGE, about_a_child, ages_in, an_older_adults_age, asked_ages
 from knowledge.lexicon import Lexicon
 from knowledge.models import utcnow
-from knowledge.places import Gazetteer, us_gazetteer
+from knowledge.places import Gazetteer
 from knowledge.search_documents import Document, load_documents
 from knowledge.search_reading import QueryWord, QuestionReader
 from knowledge.search_tables import EARTH_RADIUS_KM, KINDS, NAME, NEAR_KM, PLACE_TIERS, TAG
@@ -54,6 +54,7 @@ from knowledge.search_words import (
     words_of,
 )
 from knowledge.text import short_hash
+from knowledge.us_places import us_gazetteer
 
 __all__ = [
     "EARTH_RADIUS_KM",

@@ -22,7 +22,6 @@ from knowledge.content import bump_content_version
 from knowledge.finder import ResourceFinder
 from knowledge.lexicon import default_lexicon, load_lexicon
 from knowledge.models import Organization, Service
-from knowledge.places import us_gazetteer
 from knowledge.search import (
     SearchIndex,
     SearchOutcome,
@@ -33,6 +32,7 @@ from knowledge.search import (
 )
 from knowledge.search_documents import Document
 from knowledge.setup import prepare_database
+from knowledge.us_places import us_gazetteer
 
 ZONE = ZoneInfo("America/Chicago")  # the bot's default TIMEZONE; Riverbend is in Iowa
 PANTRIES = {"svc-weekday-food-pantry", "svc-saturday-food-pantry", "svc-school-mobile-pantry"}

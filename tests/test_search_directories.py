@@ -1000,7 +1000,7 @@ def test_a_service_for_another_need_stays_out_whatever_words_it_shares() -> None
 
 
 def test_spanish_words_and_sentences_are_not_read_as_places_elsewhere() -> None:
-    from knowledge.places import us_gazetteer
+    from knowledge.us_places import us_gazetteer
 
     gazetteer = us_gazetteer()
 
