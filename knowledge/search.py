@@ -93,6 +93,7 @@ COUNSELING = "counseling"
 # An agency counselling among this many other needs (food, shelter, rent; visitation, divorce)
 # is no child's counsellor unless one of those is asked about too.
 GENERALIST_NEEDS = 3
+BRANCH_FACTOR = 0.5  # for a programme's second branch on, named for a part of town not asked
 STAFF_TOOLKIT_FIRST = 100.0  # any confident toolkit match above any service, for staff
 PLACE_RANK = 10.0  # a tier apart outweighs any difference in how well the need is met
 # ...save a tier and a half for each more of the question's needs a service meets: for a
@@ -169,6 +170,7 @@ class SearchIndex(QuestionReader):
         self._build_facts(documents)
         self._build_places(documents)
         self._build_programmes(documents)
+        self._build_branches(documents)
         is_common_word("warm")  # loads the word lists here, not on a family's first question
         self.build_seconds = time.perf_counter() - started
 
@@ -405,6 +407,21 @@ class SearchIndex(QuestionReader):
             asked_too |= np.isin(counselling, self.concept_docs.get(concept_id, []))
         return counselling[(others >= GENERALIST_NEEDS) & ~asked_too]
 
+    def _one_branch_each(
+        self, candidates: np.ndarray, ranked: np.ndarray, told: frozenset[str]
+    ) -> None:
+        """One branch of a programme in the first results, its best, unless the question names
+        others' parts of town: "order of protection, Edgewater, Chicago" gets the Pilsen
+        branch, then the citywide DV projects, not the Pilsen, Austin and downtown branches."""
+        seen: set[int] = set()
+        branches = np.flatnonzero(self.is_branch[candidates])
+        for position in branches[np.argsort(-ranked[branches], kind="stable")].tolist():
+            doc_index = int(candidates[position])
+            family = self.branch_family[doc_index]
+            if family in seen and not self.branch_words[doc_index] <= told:
+                ranked[position] *= BRANCH_FACTOR
+            seen.add(family)
+
     def _narrowness(self, candidates: np.ndarray, concepts: dict[str, float]) -> np.ndarray:
         """A factor per candidate: 1, less for each need it is tagged with that was not asked
         about. "Legal aid in Peoria" is best answered by Peoria's general legal aid office, not
@@ -580,6 +597,8 @@ class SearchIndex(QuestionReader):
         ranked = scores[candidates] * np.sqrt(coverage[candidates])
         if concepts:
             ranked *= self._narrowness(candidates, concepts)
+        if self.branch_family:
+            self._one_branch_each(candidates, ranked, frozenset(asked))
         if language == "es":
             ranked *= self.spanish_boost[candidates]
         if tier is not None or concepts:

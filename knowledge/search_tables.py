@@ -64,6 +64,11 @@ COUNTYWIDE = re.compile(r"\b(?:(?:throughout|across|all over) the county|county-
 # Elsewhere in a town's county and named for its own town ("Skokie Expungement Desk" for a
 # family in Berwyn): after the county's other services, its organization's ones too.
 NAMED_ELSEWHERE = 0.5
+BRANCH_WORDS = 3  # at most, in the suffix naming a programme's branch ("- South Chicago")
+PARTS_OF_TOWN = frozenset(
+    {"north", "south", "east", "west", "northwest", "northeast", "southwest", "southeast",
+     "central", "downtown", "side", "area"}
+)  # fmt: skip
 FIELD_WEIGHT = np.array([0.0, BODY, TAG, NAME], dtype=np.float32)
 BM25_K1, BM25_B = 1.2, 0.75
 LANGUAGE_BOOST = 1.25  # serving the asker's language moves a service up, never in or out
@@ -466,6 +471,38 @@ class IndexTables:
             | self.lexicon.stopwords
             | {fold(name) for name in (*WEEKDAYS, *MONTHS)}
         )
+
+    def _build_branches(self, documents: list[Document]) -> None:
+        """The services that are one programme's branches, each named for its part of a city
+        ("Domestic violence program - Pilsen", "... - Austin"): an organization's services of
+        one name but for a short suffix of no need's words. By document, its suffix's words and
+        its programme (a number)."""
+        families: dict[tuple[str, str], list[tuple[int, list[str]]]] = defaultdict(list)
+        for doc_index, doc in enumerate(documents):
+            base, dash, suffix = doc.title.rpartition(" - ")
+            words = words_of(suffix)
+            if dash and base and 0 < len(words) <= BRANCH_WORDS:
+                families[(doc.organization_id, base)].append((doc_index, words))
+        towns = self.gazetteer.towns if self.gazetteer is not None else {}
+
+        def a_part_of_town(words: list[str]) -> bool:
+            if any(state in self.states for state in towns.get(" ".join(words), ())):
+                return False  # "- Skokie": a town of its own, where the place tiers put it
+            # ...and not "- Legal help for seniors", a need
+            return all(
+                w not in self.lexicon_words or w in towns or w in PARTS_OF_TOWN for w in words
+            )
+
+        self.branch_words: dict[int, frozenset[str]] = {}
+        self.branch_family: dict[int, int] = {}
+        for family, members in enumerate(families.values()):
+            branches = [(i, words) for i, words in members if a_part_of_town(words)]
+            if len(branches) >= 2:
+                for doc_index, words in branches:
+                    self.branch_words[doc_index] = frozenset(words)
+                    self.branch_family[doc_index] = family
+        self.is_branch = np.zeros(len(documents), dtype=bool)
+        self.is_branch[list(self.branch_family)] = True
 
     def _build_programmes(self, documents: list[Document]) -> None:
         """The programmes services' descriptions and their buildings' descriptions name

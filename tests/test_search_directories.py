@@ -503,6 +503,29 @@ def test_a_childs_counsellor_is_not_an_agency_counselling_among_other_needs() ->
     assert ids(index, "counseling for my 7 year old who saw his dad hit me") == ["visits"]
 
 
+def test_one_branch_of_a_programme_in_the_first_results() -> None:
+    """A legal clinic's DV programme has a branch in Austin, Pilsen and downtown: a question
+    from elsewhere in Chicago gets one of them, then the citywide DV projects."""
+    chicago = (("Chicago", "IL", "60602"),)
+    branches = [
+        service(f"dv-{part}", f"Domestic violence program - {part.title()}",
+                organization_id="clinic", addresses=chicago)
+        for part in ("austin", "pilsen", "downtown")
+    ]  # fmt: skip
+    citywide = [
+        service("dv-legal", "Domestic violence legal services", organization_id="a",
+                addresses=chicago),
+        service("protection", "Order of protection clinic for domestic violence",
+                organization_id="b", addresses=chicago),
+    ]  # fmt: skip
+    index = index_of(*branches, *citywide, places=True)
+    first = ids(index, "domestic violence order of protection, Edgewater, Chicago")[:3]
+    assert len([i for i in first if i.startswith("dv-") and i != "dv-legal"]) == 1
+    assert {"dv-legal", "protection"} <= set(first)
+    # ...and the branch a question names comes first.
+    assert ids(index, "domestic violence help in Pilsen, Chicago")[0] == "dv-pilsen"
+
+
 def test_open_now_with_no_desk_for_the_need_gets_the_broad_help_that_is_open() -> None:
     from knowledge.hours import OpenInterval
 
