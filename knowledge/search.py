@@ -411,8 +411,9 @@ class SearchIndex(QuestionReader):
         self, candidates: np.ndarray, ranked: np.ndarray, told: frozenset[str]
     ) -> None:
         """One branch of a programme in the first results, its best, unless the question names
-        others' parts of town: "order of protection, Edgewater, Chicago" gets the Pilsen
-        branch, then the citywide DV projects, not the Pilsen, Austin and downtown branches."""
+        another's part of town: "order of protection, Edgewater, Chicago" gets one of the
+        clinic's DV branches, then the citywide DV projects, not its Austin, Pilsen and
+        downtown branches before them."""
         seen: set[int] = set()
         branches = np.flatnonzero(self.is_branch[candidates])
         for position in branches[np.argsort(-ranked[branches], kind="stable")].tolist():
