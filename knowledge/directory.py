@@ -259,18 +259,12 @@ async def service_record(session: AsyncSession, service_id: str) -> ServiceRecor
         areas=areas,
         required_documents=[d for d in dict.fromkeys((d or "").strip() for d in documents) if d],
         costs=[line for line in dict.fromkeys(format_cost(c) for c in costs) if line],
-        zone=_zone_of(addresses[location.id] for location in locations if location.id in addresses),
+        zone=us_gazetteer().first_zone(
+            (address.city, address.state_province, address.postal_code)
+            for address in (addresses.get(location.id) for location in locations)
+            if address is not None
+        ),
     )
-
-
-def _zone_of(addresses: Iterable[Address]) -> str | None:
-    """The time zone of the first of `addresses` the US gazetteer places."""
-    gazetteer = us_gazetteer()
-    for address in addresses:
-        zone = gazetteer.zone_at(address.city, address.state_province, address.postal_code)
-        if zone is not None:
-            return zone
-    return None
 
 
 async def postal_code_point(session: AsyncSession, postal_code: str) -> tuple[float, float] | None:

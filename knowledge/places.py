@@ -223,6 +223,13 @@ class Gazetteer:
             county = self.towns.get(town_words(town or ""), {}).get(state, ("", None))[0]
         return self.zones.get((county, state)) or self.zones.get(("", state))
 
+    def first_zone(
+        self, addresses: Iterable[tuple[str | None, str | None, str | None]]
+    ) -> str | None:
+        """The time zone of the first of `addresses` (town, state, ZIP code) it places: the
+        clock a service's opening hours are kept on."""
+        return next(filter(None, (self.zone_at(*address) for address in addresses)), None)
+
     def zip_place(self, code: str) -> Place | None:
         found = self.zips.get(code)
         if found is None:

@@ -47,15 +47,13 @@ class OpeningHours:
         if gazetteer is None:
             return of_doc
         for doc_index in np.unique(self.doc).tolist():
-            for town, state, code in documents[doc_index].addresses:
-                name = gazetteer.zone_at(town, state, code)
-                if name is None:
-                    continue
-                if name not in codes:
-                    codes[name] = len(self.zones)
-                    self.zones.append(ZoneInfo(name))
-                of_doc[doc_index] = codes[name]
-                break
+            name = gazetteer.first_zone(documents[doc_index].addresses)
+            if name is None:
+                continue
+            if name not in codes:
+                codes[name] = len(self.zones)
+                self.zones.append(ZoneInfo(name))
+            of_doc[doc_index] = codes[name]
         return of_doc
 
     def _local_minutes(self, moment: datetime) -> np.ndarray:
